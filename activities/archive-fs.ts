@@ -1,0 +1,67 @@
+// Filesystem archive (the embedded default): binlog files and the index in one directory.
+import { createReadStream } from 'node:fs';
+import { copyFile, mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { BINLOG_NAME, INDEX_NAME, emptyIndex, type ArchiveIndex, type BinlogArchive } from './archive';
+
+export class FsArchive implements BinlogArchive {
+  constructor(readonly dir: string) {}
+
+  get location(): string {
+    return this.dir;
+  }
+
+  async listFiles(): Promise<{ name: string; size: number }[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (err) {
+      throw new Error(
+        `archive ${this.dir} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      );
+    }
+    const out: { name: string; size: number }[] = [];
+    for (const name of names.filter((n) => BINLOG_NAME.test(n)).sort()) {
+      out.push({ name, size: (await stat(join(this.dir, name))).size });
+    }
+    return out;
+  }
+
+  async readIndex(): Promise<ArchiveIndex> {
+    try {
+      return JSON.parse(await readFile(join(this.dir, INDEX_NAME), 'utf8')) as ArchiveIndex;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
+      throw new Error(`archive index ${join(this.dir, INDEX_NAME)} is unreadable: ${String(err)}`);
+    }
+  }
+
+  async writeIndex(index: ArchiveIndex): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const target = join(this.dir, INDEX_NAME);
+    await writeFile(`${target}.tmp`, JSON.stringify(index));
+    await rename(`${target}.tmp`, target);
+  }
+
+  async putFile(name: string, localPath: string): Promise<void> {
+    const target = join(this.dir, name);
+    if (target === localPath) return;
+    await mkdir(this.dir, { recursive: true });
+    await copyFile(localPath, `${target}.part`);
+    await rename(`${target}.part`, target);
+  }
+
+  async fetchFile(name: string, destPath: string): Promise<void> {
+    await copyFile(join(this.dir, name), `${destPath}.part`);
+    await rename(`${destPath}.part`, destPath);
+  }
+
+  async openFile(name: string): Promise<Readable> {
+    return createReadStream(join(this.dir, name));
+  }
+
+  localPath(name: string): string {
+    return join(this.dir, name);
+  }
+}

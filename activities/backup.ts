@@ -1,0 +1,155 @@
+// Base backups: reading what a prepared mariadb-backup/xtrabackup directory says about itself, and
+// restoring it with --copy-back. The restore is check-then-act and writes its checkpoint last.
+import { ApplicationFailure } from '@temporalio/activity';
+import { readdir, readFile, readlink, rename, rm, stat, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Dialect } from '../workflows/schemas';
+import type { StepOutcome } from '../workflows/kit';
+import { runCommand } from './command';
+import { dialectOf } from './dialect';
+import { Ledger } from './ledger';
+
+export interface BackupInfo {
+  dir: string;
+  /** Identifies this backup (directory + end LSN): a restore checkpoint names it. */
+  id: string;
+  file: string;
+  position: number;
+  gtid: string;
+  tool: string;
+}
+
+async function readText(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Reads and checks a prepared backup directory. Throws a non-retryable error the operator can act on. */
+export async function inspectBackup(dir: string, dialect: Dialect, tool?: string): Promise<BackupInfo> {
+  const st = await stat(dir).catch(() => null);
+  if (!st?.isDirectory())
+    throw ApplicationFailure.nonRetryable(`backup directory ${dir} does not exist`, 'BadBackup');
+  const checkpoints = await readText(join(dir, 'xtrabackup_checkpoints'));
+  if (checkpoints === null)
+    throw ApplicationFailure.nonRetryable(
+      `${dir} is not a mariadb-backup/xtrabackup backup (no xtrabackup_checkpoints)`,
+      'BadBackup',
+    );
+  const type = /backup_type\s*=\s*(\S+)/.exec(checkpoints)?.[1];
+  if (type !== 'full-prepared' && type !== 'log-applied')
+    throw ApplicationFailure.nonRetryable(
+      `backup ${dir} is not prepared (backup_type = ${type ?? 'missing'}); run ${tool ?? dialectOf(dialect).backupTool} --prepare --target-dir=${dir} first`,
+      'BadBackup',
+    );
+  const toLsn = /to_lsn\s*=\s*(\d+)/.exec(checkpoints)?.[1] ?? '0';
+  const binlogInfo = await readText(join(dir, 'xtrabackup_binlog_info'));
+  const m = binlogInfo ? /^(\S+)\s+(\d+)\s*([\s\S]*)$/.exec(binlogInfo.trim()) : null;
+  if (!m)
+    throw ApplicationFailure.nonRetryable(
+      `backup ${dir} has no binlog position (xtrabackup_binlog_info missing or empty): the source had binary logging off, so no point-in-time recovery can start from it`,
+      'BadBackup',
+    );
+  return {
+    dir,
+    id: `${dir}@${toLsn}`,
+    file: m[1]!,
+    position: Number(m[2]),
+    gtid: (m[3] ?? '').replace(/\s+/g, ''),
+    tool: tool ?? dialectOf(dialect).backupTool,
+  };
+}
+
+/** Any running process whose working directory is `datadir` (mysqld chdirs into its datadir). */
+export async function processesUsingDatadir(datadir: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => null);
+    if (cwd === datadir || cwd === `${datadir}/`) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+async function isEmptyDir(dir: string): Promise<boolean | null> {
+  try {
+    return (await readdir(dir)).length === 0;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export interface RestoreRequest {
+  recoveryId: string;
+  backup: BackupInfo;
+  datadir: string;
+}
+
+/**
+ * Copies the backup into `datadir`. Skipped when the ledger shows this backup already restored there.
+ * An existing datadir is moved aside (never deleted); a half-copied one from an earlier attempt of the
+ * same recovery is removed and copied again.
+ */
+export async function restoreBackup(
+  req: RestoreRequest,
+): Promise<StepOutcome & { previousDatadir?: string }> {
+  const ledger = Ledger.besideDatadir(req.datadir);
+  const done = await ledger.read(req.recoveryId, 'restore-backup');
+  if (done?.backupId === req.backup.id && (await isEmptyDir(req.datadir)) === false) {
+    return {
+      skipped: true,
+      evidence: [`backup ${req.backup.id} was restored into ${req.datadir} at ${done.at}`],
+    };
+  }
+  const users = await processesUsingDatadir(req.datadir);
+  if (users.length)
+    throw ApplicationFailure.nonRetryable(
+      `refusing to restore into ${req.datadir}: process ${users.join(', ')} is using it (pause the cluster first)`,
+      'DatadirInUse',
+    );
+
+  const evidence: string[] = [];
+  let previousDatadir: string | undefined;
+  const started = await ledger.read(req.recoveryId, 'restore-backup-started');
+  const empty = await isEmptyDir(req.datadir);
+  if (empty === false) {
+    if (started) {
+      await rm(req.datadir, { recursive: true, force: true });
+      evidence.push(`removed the partial copy left by an interrupted attempt (started ${started.at})`);
+    } else {
+      previousDatadir = `${req.datadir}.before-${req.recoveryId}`;
+      if (await stat(previousDatadir).catch(() => null))
+        throw ApplicationFailure.nonRetryable(
+          `cannot move ${req.datadir} aside: ${previousDatadir} already exists`,
+          'DatadirInUse',
+        );
+      await rename(req.datadir, previousDatadir);
+      evidence.push(`previous datadir kept at ${previousDatadir}`);
+    }
+  } else if (empty === true) {
+    await rm(req.datadir, { recursive: true, force: true });
+  }
+  await ledger.write(req.recoveryId, 'restore-backup-started', { backupId: req.backup.id });
+  await mkdir(join(req.datadir, '..'), { recursive: true });
+
+  const t0 = Date.now();
+  await ledger.journal(req.recoveryId, `copy-back started ${req.backup.id}`);
+  await runCommand([
+    req.backup.tool,
+    '--no-defaults',
+    '--copy-back',
+    `--target-dir=${req.backup.dir}`,
+    `--datadir=${req.datadir}`,
+  ]);
+  await ledger.journal(req.recoveryId, `copy-back finished ${req.backup.id}`);
+  // The fence goes in after the data: only a complete copy has this checkpoint.
+  await ledger.write(req.recoveryId, 'restore-backup', { backupId: req.backup.id, gtid: req.backup.gtid });
+  await ledger.remove(req.recoveryId, 'restore-backup-started');
+  evidence.push(
+    `copied back ${req.backup.dir} into ${req.datadir} in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  return { evidence, previousDatadir };
+}

@@ -1,0 +1,145 @@
+// The one way product code runs external programs: argv arrays (never a shell), secrets redacted
+// from errors, a heartbeat while the command runs, cancellation that kills it, and errors that carry
+// the exit code and the tail of stderr.
+import { Context } from '@temporalio/activity';
+import { execa, type Options } from 'execa';
+import { redact } from './secrets';
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+  /** Values to blank out of any message this command produces. */
+  secrets?: readonly (string | undefined)[];
+  /** Details sent with each heartbeat (progress for the UI and the CLI). */
+  progress?: () => unknown;
+  heartbeatEveryMs?: number;
+  /** Text fed to stdin. */
+  input?: string;
+}
+
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly program: string,
+    readonly exitCode: number | undefined,
+    readonly stderrTail: string,
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
+function activityContext(): Context | null {
+  try {
+    return Context.current();
+  } catch {
+    return null; // not inside an activity (CLI, demo, unit test)
+  }
+}
+
+/** Last lines of a stream's text, short enough for an error message. */
+export function tail(text: string, lines = 8, maxChars = 2000): string {
+  const t = text.trim().split('\n').slice(-lines).join('\n');
+  return t.length > maxChars ? `…${t.slice(-maxChars)}` : t;
+}
+
+function baseOptions(opts: RunOptions, signal: AbortSignal | undefined): Options {
+  return {
+    env: opts.env,
+    cwd: opts.cwd,
+    reject: false,
+    stripFinalNewline: true,
+    cancelSignal: signal,
+    forceKillAfterDelay: 5_000,
+    maxBuffer: 64 * 1024 * 1024,
+  };
+}
+
+/** Heartbeats while `work` runs; returns its result. */
+async function withHeartbeat<T>(
+  opts: RunOptions,
+  work: (signal: AbortSignal | undefined) => Promise<T>,
+): Promise<T> {
+  const ctx = activityContext();
+  if (!ctx) return work(undefined);
+  const beat = () => ctx.heartbeat(opts.progress?.());
+  const timer = setInterval(beat, opts.heartbeatEveryMs ?? 5_000);
+  beat();
+  try {
+    return await work(ctx.cancellationSignal);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+function failure(
+  argv: readonly string[],
+  r: { exitCode?: number; stderr?: unknown; isCanceled?: boolean; signal?: string; originalMessage?: string },
+  secrets: RunOptions['secrets'],
+): CommandError {
+  const program = argv[0] ?? '?';
+  const stderr = redact(tail(String(r.stderr ?? '')), secrets ?? []);
+  const how = r.isCanceled
+    ? 'was cancelled'
+    : r.signal
+      ? `was killed by ${r.signal}`
+      : r.exitCode === undefined
+        ? `could not start (${redact(r.originalMessage ?? 'unknown error', secrets ?? [])})`
+        : `exited with code ${r.exitCode}`;
+  return new CommandError(`${program} ${how}${stderr ? `: ${stderr}` : ''}`, program, r.exitCode, stderr);
+}
+
+/** Runs one command; throws CommandError unless it exits 0. */
+export async function runCommand(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
+  const [program, ...args] = argv;
+  if (!program) throw new Error('runCommand: empty argv');
+  return withHeartbeat(opts, async (signal) => {
+    const r = await execa(program, args, { ...baseOptions(opts, signal), input: opts.input });
+    if (r.exitCode !== 0 || r.failed) throw failure(argv, r, opts.secrets);
+    return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: 0 };
+  });
+}
+
+export interface PipeResult {
+  producer: CommandResult;
+  consumer: CommandResult;
+}
+
+/**
+ * `producer | consumer` as two processes joined in Node. Both exit codes are checked: a producer
+ * that fails while the consumer exits 0 (a classic `mysqlbinlog | mysql` trap) is a failure.
+ * `watchProducerStderr` lets the caller reject warnings that exit 0 (e.g. "Did not reach stop position").
+ */
+export async function runPipe(
+  producerArgv: readonly string[],
+  consumerArgv: readonly string[],
+  opts: RunOptions & { onProducerData?: (bytes: number) => void } = {},
+): Promise<PipeResult> {
+  const [p, ...pArgs] = producerArgv;
+  const [c, ...cArgs] = consumerArgv;
+  if (!p || !c) throw new Error('runPipe: empty argv');
+  return withHeartbeat(opts, async (signal) => {
+    const producer = execa(p, pArgs, {
+      ...baseOptions(opts, signal),
+      buffer: { stdout: false, stderr: true },
+    });
+    const consumer = execa(c, cArgs, { ...baseOptions(opts, signal), stdin: 'pipe' });
+    producer.stdout!.pipe(consumer.stdin!);
+    // If the consumer dies first, stop the producer instead of letting it block on a full pipe.
+    consumer.stdin!.on('error', () => producer.kill());
+    if (opts.onProducerData) producer.stdout!.on('data', (b: Buffer) => opts.onProducerData!(b.length));
+    const [pr, cr] = await Promise.all([producer, consumer]);
+    if (cr.exitCode !== 0 || cr.failed) throw failure(consumerArgv, cr, opts.secrets);
+    if (pr.exitCode !== 0 || pr.failed) throw failure(producerArgv, pr, opts.secrets);
+    return {
+      producer: { stdout: '', stderr: String(pr.stderr), exitCode: 0 },
+      consumer: { stdout: String(cr.stdout), stderr: String(cr.stderr), exitCode: 0 },
+    };
+  });
+}

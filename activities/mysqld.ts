@@ -1,0 +1,127 @@
+// The temporary mysqld of the Percona procedure: started on the restored datadir with networking off
+// (only this recovery can reach it, over a private socket), binlog on and GTID strict mode, so the
+// replay is logged with its original GTIDs and a second application of any GTID is refused.
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import type { Dialect, Endpoint, SecretRef } from '../workflows/schemas';
+import type { StepOutcome } from '../workflows/kit';
+import { dialectOf } from './dialect';
+import { isAlive, livePid, spawnDetached, terminate, waitUntil } from './processes';
+import type { SqlPools } from './sql';
+
+export interface TemporaryServerSpec {
+  recoveryId: string;
+  datadir: string;
+  binlogBasename: string;
+  serverId: number;
+  dialect: Dialect;
+  user: string;
+  password?: SecretRef;
+}
+
+/** Short private runtime directory (a unix socket path must stay under 108 bytes). */
+export function runtimeDir(spec: Pick<TemporaryServerSpec, 'recoveryId' | 'datadir'>): string {
+  const h = createHash('sha256').update(`${spec.datadir}\0${spec.recoveryId}`).digest('hex').slice(0, 12);
+  return join(tmpdir(), `runbook-${h}`);
+}
+
+export function temporaryEndpoint(spec: TemporaryServerSpec): Endpoint {
+  return { socket: join(runtimeDir(spec), 'mysqld.sock'), user: spec.user, password: spec.password };
+}
+
+export function temporaryServerArgv(spec: TemporaryServerSpec): string[] {
+  const run = runtimeDir(spec);
+  const me = userInfo().username;
+  return [
+    dialectOf(spec.dialect).server,
+    '--no-defaults',
+    ...(me === 'root' ? ['--user=root'] : []),
+    `--datadir=${spec.datadir}`,
+    `--socket=${join(run, 'mysqld.sock')}`,
+    '--skip-networking',
+    `--pid-file=${join(run, 'mysqld.pid')}`,
+    `--tmpdir=${join(run, 'tmp')}`,
+    `--log-error=${join(run, 'error.log')}`,
+    `--server-id=${spec.serverId}`,
+    `--log-bin=${join(spec.datadir, spec.binlogBasename)}`,
+    '--binlog-format=ROW',
+    ...(spec.dialect === 'mariadb'
+      ? ['--gtid-strict-mode=ON', '--log-slave-updates=ON']
+      : ['--gtid-mode=ON', '--enforce-gtid-consistency=ON']),
+    '--innodb-buffer-pool-size=256M',
+    '--performance-schema=OFF',
+  ];
+}
+
+async function errorLogTail(spec: TemporaryServerSpec): Promise<string> {
+  const text = await readFile(join(runtimeDir(spec), 'error.log'), 'utf8').catch(() => '');
+  return text.trim().split('\n').slice(-12).join('\n');
+}
+
+export async function startTemporaryServer(
+  sql: SqlPools,
+  spec: TemporaryServerSpec & { backupGtid: string },
+): Promise<StepOutcome & { endpoint: Endpoint }> {
+  const run = runtimeDir(spec);
+  const pidFile = join(run, 'mysqld.pid');
+  const endpoint = temporaryEndpoint(spec);
+  const evidence: string[] = [];
+  let skipped = false;
+  const running = await livePid(pidFile);
+  if (running) {
+    skipped = true;
+    evidence.push(`temporary mysqld already running (pid ${running}, socket ${endpoint.socket})`);
+  } else {
+    await mkdir(join(run, 'tmp'), { recursive: true, mode: 0o700 });
+    await sql.forget(endpoint);
+    const pid = await spawnDetached(temporaryServerArgv(spec), join(run, 'stdout.log'));
+    try {
+      await waitUntil(
+        `the temporary mysqld on ${spec.datadir} to accept connections`,
+        async () => {
+          if (!(await livePid(pidFile)) && !isAlive(pid)) throw new Error('exited');
+          return sql.query(endpoint, 'SELECT 1').then(
+            () => true,
+            () => false,
+          );
+        },
+        10 * 60_000,
+      );
+    } catch (err) {
+      throw new Error(
+        `the temporary mysqld on ${spec.datadir} did not start (${(err as Error).message}); its error log ends:\n${await errorLogTail(spec)}`,
+      );
+    }
+    evidence.push(`temporary mysqld pid ${pid} on socket ${endpoint.socket} (networking off)`);
+  }
+
+  // A restored datadir carries no binlog, so the server would not know the backup's GTID state:
+  // seed it, so the replay resumes after it and strict mode refuses any GTID applied twice.
+  const d = dialectOf(spec.dialect);
+  const [row] = await sql.query(endpoint, d.gtidStateSql);
+  const state = String(row?.gtid ?? '');
+  if (!state && spec.backupGtid) {
+    if (spec.dialect === 'mariadb') {
+      await sql.query(endpoint, 'RESET MASTER');
+      await sql.query(endpoint, 'SET GLOBAL gtid_binlog_state = ?', [spec.backupGtid]);
+    } else {
+      await sql.query(endpoint, 'RESET MASTER');
+      await sql.query(endpoint, 'SET GLOBAL gtid_purged = ?', [spec.backupGtid]);
+    }
+    evidence.push(`GTID state seeded from the backup: ${spec.backupGtid}`);
+  } else {
+    evidence.push(`GTID state ${state || '(empty)'}`);
+  }
+  return { skipped, evidence, endpoint };
+}
+
+export async function stopTemporaryServer(sql: SqlPools, spec: TemporaryServerSpec): Promise<StepOutcome> {
+  const pidFile = join(runtimeDir(spec), 'mysqld.pid');
+  const pid = await livePid(pidFile);
+  await sql.forget(temporaryEndpoint(spec));
+  if (!pid) return { skipped: true, evidence: ['temporary mysqld is not running'] };
+  await terminate(pid, 10 * 60_000);
+  return { evidence: [`temporary mysqld pid ${pid} shut down cleanly`] };
+}

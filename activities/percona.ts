@@ -1,0 +1,56 @@
+// Activities of the Percona point-in-time recovery that are more than one call: the plan.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { PerconaPitrInput } from '../workflows/schemas';
+import { localCopy, refreshIndex } from './archive-index';
+import { openArchive, stagingDirFor } from './archives';
+import { inspectBackup, type BackupInfo } from './backup';
+import { scanBinlog } from './binlog-scan';
+import { checkCluster } from './cluster';
+import { PlanError, planReplay, type ReplayPlan } from './replay-plan';
+import type { SqlPools } from './sql';
+
+export interface PerconaPlan {
+  backup: BackupInfo;
+  /** Time of the last transaction the backup contains (Unix seconds), when the archive shows it. */
+  backupTime: number | null;
+  replay: ReplayPlan;
+  cluster: string;
+  archive: string;
+  stagingDir: string;
+}
+
+/** Step 1 of the procedure: find the binlogs for the target and check them for gaps, touching nothing. */
+export async function planPerconaRecovery(
+  sql: SqlPools,
+  input: PerconaPitrInput & { recoveryId: string },
+): Promise<PerconaPlan> {
+  const backup = await inspectBackup(input.backup.dir, input.dialect, input.backup.tool);
+  const cluster = await checkCluster(sql, input.cluster);
+  const archive = await openArchive(input.archive);
+  const stagingDir = stagingDirFor(input.archive, input.recoveryId);
+  const index = await refreshIndex(archive, stagingDir);
+  const pathOf = (name: string) => localCopy(archive, name, stagingDir);
+
+  // The backup contains every transaction that ends before its binlog position.
+  let backupTime: number | null = null;
+  if (index.files.some((f) => f.name === backup.file)) {
+    await scanBinlog(await pathOf(backup.file), (t) => {
+      if (t.endPos > backup.position) return false;
+      backupTime = t.time;
+    });
+  }
+  try {
+    const replay = await planReplay({
+      index,
+      backup: { file: backup.file, position: backup.position, gtid: backup.gtid, time: backupTime },
+      target: input.target,
+      allowGaps: input.allowGaps,
+      nowSeconds: Date.now() / 1000,
+      pathOf,
+    });
+    return { backup, backupTime, replay, cluster, archive: archive.location, stagingDir };
+  } catch (err) {
+    if (err instanceof PlanError) throw ApplicationFailure.nonRetryable(err.message, 'PlanRefused');
+    throw err;
+  }
+}

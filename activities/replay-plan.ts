@@ -1,0 +1,232 @@
+// Turns a recovery target into an exact replay window over the archive: which files, where to start
+// (the backup's GTID), and the last transaction to apply. Every target kind becomes "apply up to and
+// including GTID X", so replay, resume and verification share one rule. Unreachable targets fail here,
+// before anything is paused or overwritten.
+import type { RecoveryTarget } from '../workflows/schemas';
+import { parseMariadbGtid, parseMariadbGtidList, mariadbPositionIncludes } from '../workflows/gtid';
+import { binlogSequence, type ArchiveIndex, type ArchivedFile } from './archive';
+import { eventBoundaries, scanBinlog, type BinlogTransaction } from './binlog-scan';
+
+export interface BackupCoordinates {
+  file: string;
+  position: number;
+  gtid: string;
+  /** Unix seconds when the backup's consistent point was taken (null when unknown). */
+  time: number | null;
+}
+
+export interface ReplayPlan {
+  files: string[];
+  startGtid: string;
+  /** The last transaction to apply (inclusive); null when the backup already is the target. */
+  stopGtid: string | null;
+  stopTime: number | null;
+  target: string;
+  bytes: number;
+  gaps: string[];
+  warnings: string[];
+}
+
+/** A plan-time refusal: bad or unreachable target, gap, missing file. Never retried. */
+export class PlanError extends Error {
+  override name = 'PlanError';
+}
+
+export function describeTarget(t: RecoveryTarget): string {
+  switch (t.type) {
+    case 'time':
+      return `time < ${t.time}`;
+    case 'gtid':
+      return `gtid ${t.exclusive ? 'before' : 'through'} ${t.gtid}`;
+    case 'position':
+      return `position < ${t.file}:${t.position}`;
+    case 'latest':
+      return 'latest archived';
+  }
+}
+
+const iso = (s: number | null) => (s === null ? 'unknown' : new Date(s * 1000).toISOString());
+
+/** Does file `i` of `files` hold MariaDB GTID `gtid`? Decided from the index's GTID states alone. */
+function mayHoldGtid(files: ArchivedFile[], i: number, gtid: string): boolean {
+  const g = parseMariadbGtid(gtid);
+  const f = files[i]!;
+  const before = parseMariadbGtidList(f.gtidsBefore).get(g.domain)?.seq ?? -1n;
+  const next = files[i + 1];
+  let after: bigint;
+  if (next) after = parseMariadbGtidList(next.gtidsBefore).get(g.domain)?.seq ?? -1n;
+  else if (f.lastGtid) {
+    const last = parseMariadbGtid(f.lastGtid);
+    after = last.domain === g.domain ? last.seq : before;
+    if (last.domain !== g.domain) return before < g.seq; // multi-domain tail: scan to be sure
+  } else return false;
+  return before < g.seq && g.seq <= after;
+}
+
+export interface PlanInputs {
+  index: ArchiveIndex;
+  backup: BackupCoordinates;
+  target: RecoveryTarget;
+  allowGaps: boolean;
+  nowSeconds: number;
+  /** Local path of an archived file (fetched when the archive is remote). */
+  pathOf: (name: string) => Promise<string>;
+}
+
+async function transactionsOf(pathOf: PlanInputs['pathOf'], name: string): Promise<BinlogTransaction[]> {
+  const out: BinlogTransaction[] = [];
+  await scanBinlog(await pathOf(name), (t) => void out.push(t));
+  return out;
+}
+
+export async function planReplay(p: PlanInputs): Promise<ReplayPlan> {
+  const { index, backup, target } = p;
+  const files = index.files;
+  const warnings: string[] = [];
+  const startIdx = files.findIndex((f) => f.name === backup.file);
+  if (startIdx < 0) {
+    throw new PlanError(
+      files.length === 0
+        ? `the archive holds no binlog files; the backup needs ${backup.file} onwards`
+        : `the archive does not hold ${backup.file}, where the backup's binlog position lies (archive has ${files[0]!.name} … ${files.at(-1)!.name})`,
+    );
+  }
+  const afterBackup = files.slice(startIdx);
+  const lastTime = files.at(-1)!.lastEventTime;
+
+  // Resolve the target to the last transaction to apply.
+  let stop: { gtid: string | null; file: string; time: number | null };
+  switch (target.type) {
+    case 'latest': {
+      const last = [...afterBackup].reverse().find((f) => f.lastGtid);
+      stop = {
+        gtid: last?.lastGtid ?? null,
+        file: last?.name ?? backup.file,
+        time: last?.lastEventTime ?? null,
+      };
+      break;
+    }
+    case 'time': {
+      const t = Date.parse(target.time) / 1000;
+      if (t > p.nowSeconds) throw new PlanError(`target time ${target.time} is in the future`);
+      if (backup.time !== null && t <= backup.time)
+        throw new PlanError(
+          `target time ${target.time} is before the backup was taken (${iso(backup.time)}); use an older backup`,
+        );
+      if (lastTime === null || t > lastTime)
+        throw new PlanError(
+          `target time ${target.time} is beyond the archive: its newest event is at ${iso(lastTime)}`,
+        );
+      stop = { gtid: null, file: backup.file, time: null };
+      for (const f of afterBackup) {
+        if (f.firstEventTime !== null && f.firstEventTime >= t) break;
+        if (f.lastEventTime !== null && f.lastEventTime < t && f.lastGtid) {
+          stop = { gtid: f.lastGtid, file: f.name, time: f.lastEventTime };
+          continue;
+        }
+        for (const tx of await transactionsOf(p.pathOf, f.name)) {
+          if (tx.time >= t) break;
+          stop = { gtid: tx.gtid, file: f.name, time: tx.time };
+        }
+      }
+      break;
+    }
+    case 'gtid': {
+      if (backup.gtid && mariadbPositionIncludes(backup.gtid, target.gtid))
+        throw new PlanError(
+          `GTID ${target.gtid} is already in the backup (backup GTID position ${backup.gtid}); use an older backup`,
+        );
+      const holderIdx = afterBackup.findIndex((_, i) => mayHoldGtid(afterBackup, i, target.gtid));
+      const holder = afterBackup[holderIdx];
+      const txs = holder ? await transactionsOf(p.pathOf, holder.name) : [];
+      const at = txs.findIndex((t) => t.gtid === target.gtid);
+      if (!holder || at < 0)
+        throw new PlanError(
+          `GTID ${target.gtid} is not in the archive (${files[0]!.name} … ${files.at(-1)!.name}, last GTID ${files.at(-1)!.lastGtid ?? 'none'})`,
+        );
+      if (!target.exclusive) stop = { gtid: target.gtid, file: holder.name, time: txs[at]!.time };
+      else if (at > 0) stop = { gtid: txs[at - 1]!.gtid, file: holder.name, time: txs[at - 1]!.time };
+      else {
+        const prev = afterBackup
+          .slice(0, holderIdx)
+          .reverse()
+          .find((f) => f.lastGtid);
+        stop = {
+          gtid: prev?.lastGtid ?? null,
+          file: prev?.name ?? backup.file,
+          time: prev?.lastEventTime ?? null,
+        };
+      }
+      if (stop.gtid && backup.gtid && mariadbPositionIncludes(backup.gtid, stop.gtid)) stop.gtid = null;
+      break;
+    }
+    case 'position': {
+      const f = afterBackup.find((x) => x.name === target.file);
+      if (!f) {
+        throw new PlanError(
+          files.some((x) => x.name === target.file)
+            ? `position ${target.file}:${target.position} is before the backup (${backup.file}:${backup.position})`
+            : `${target.file} is not in the archive`,
+        );
+      }
+      if (f.name === backup.file && target.position <= backup.position)
+        throw new PlanError(
+          `position ${target.file}:${target.position} is before the backup (${backup.file}:${backup.position})`,
+        );
+      const path = await p.pathOf(f.name);
+      if (!(await eventBoundaries(path)).has(target.position))
+        throw new PlanError(
+          `${target.file}:${target.position} is not an event boundary (mysqlbinlog prints boundaries as "# at N")`,
+        );
+      const prevIdx = afterBackup.indexOf(f) - 1;
+      const prev = afterBackup
+        .slice(0, Math.max(prevIdx + 1, 0))
+        .reverse()
+        .find((x) => x.lastGtid);
+      stop = {
+        gtid: prev?.lastGtid ?? null,
+        file: prev?.name ?? backup.file,
+        time: prev?.lastEventTime ?? null,
+      };
+      for (const tx of await transactionsOf(p.pathOf, f.name)) {
+        if (tx.endPos > target.position) break;
+        stop = { gtid: tx.gtid, file: f.name, time: tx.time };
+      }
+      if (stop.gtid && backup.gtid && mariadbPositionIncludes(backup.gtid, stop.gtid)) stop.gtid = null;
+      break;
+    }
+  }
+
+  // The window: the backup's file through the stop file, with no missing file and an unbroken GTID chain.
+  const stopIdx = files.findIndex((f) => f.name === stop.file);
+  const window = files.slice(startIdx, Math.max(stopIdx, startIdx) + 1);
+  const gaps: string[] = [];
+  for (let i = 1; i < window.length; i++) {
+    const prev = window[i - 1]!;
+    const cur = window[i]!;
+    const missing = binlogSequence(cur.name) - binlogSequence(prev.name) - 1;
+    if (missing > 0) gaps.push(`${missing} file(s) missing between ${prev.name} and ${cur.name}`);
+    else if (prev.lastGtid && cur.gtidsBefore && !mariadbPositionIncludes(cur.gtidsBefore, prev.lastGtid))
+      gaps.push(
+        `${cur.name} does not continue ${prev.name}: it starts after ${cur.gtidsBefore}, but ${prev.name} ends at ${prev.lastGtid}`,
+      );
+    else if (!prev.complete)
+      gaps.push(`${prev.name} was still being written when indexed, yet a newer file exists`);
+  }
+  if (gaps.length && !p.allowGaps)
+    throw new PlanError(
+      `the archive has gaps inside the replay window: ${gaps.join('; ')} (refused; set allowGaps to replay anyway and lose those transactions)`,
+    );
+  if (gaps.length) warnings.push(`replaying across gaps (allowGaps): ${gaps.join('; ')}`);
+
+  return {
+    files: stop.gtid ? window.map((f) => f.name) : [],
+    startGtid: backup.gtid,
+    stopGtid: stop.gtid,
+    stopTime: stop.time,
+    target: describeTarget(target),
+    bytes: stop.gtid ? window.reduce((n, f) => n + f.size, 0) : 0,
+    gaps,
+    warnings,
+  };
+}

@@ -1,0 +1,65 @@
+// mysql2 pools keyed by endpoint, with credentials resolved from references on this worker.
+import mysql from 'mysql2/promise';
+import type { Endpoint } from '../workflows/schemas';
+import { resolveSecret } from './secrets';
+
+export type Pool = mysql.Pool;
+export type Row = mysql.RowDataPacket;
+
+export function describeEndpoint(e: Endpoint): string {
+  return e.socket ? `${e.user}@${e.socket}` : `${e.user}@${e.host}:${e.port ?? 3306}`;
+}
+
+export class SqlPools {
+  private readonly pools = new Map<string, mysql.Pool>();
+
+  async get(e: Endpoint): Promise<mysql.Pool> {
+    const key = JSON.stringify([e.socket, e.host, e.port, e.user, e.password]);
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = mysql.createPool({
+        socketPath: e.socket,
+        host: e.socket ? undefined : e.host,
+        port: e.socket ? undefined : (e.port ?? 3306),
+        user: e.user,
+        password: await resolveSecret(e.password),
+        connectionLimit: 4,
+        connectTimeout: 10_000,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        dateStrings: true,
+      });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** Runs one statement; errors name the server (never the password). */
+  async query<T extends Row = Row>(e: Endpoint, sql: string, params: unknown[] = []): Promise<T[]> {
+    try {
+      const pool = await this.get(e);
+      const [rows] = await pool.query(sql, params);
+      return rows as T[];
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const msg = err instanceof Error ? err.message : String(err);
+      throw new Error(`${describeEndpoint(e)}: ${code && !msg.includes(code) ? `${code}: ` : ''}${msg}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** Drops a pool (after the server it points at was restarted or stopped). */
+  async forget(e: Endpoint): Promise<void> {
+    const key = JSON.stringify([e.socket, e.host, e.port, e.user, e.password]);
+    const pool = this.pools.get(key);
+    this.pools.delete(key);
+    await pool?.end().catch(() => {});
+  }
+
+  async closeAll(): Promise<void> {
+    const all = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(all.map((p) => p.end().catch(() => {})));
+  }
+}

@@ -1,0 +1,111 @@
+// The accident scenario shared by the demo and the tests: a real MariaDB source with an archiver,
+// a workload, a real base backup, more work, then an accident (a dropped table).
+import { execa } from 'execa';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BinlogArchiver } from '../../activities/archiver';
+import { FsArchive } from '../../activities/archive-fs';
+import type { BinlogArchive } from '../../activities/archive';
+import { SqlPools } from '../../activities/sql';
+import { fingerprintTables } from '../../activities/verify';
+import type { Endpoint, TableFingerprint } from '../../workflows/schemas';
+import { MariadbServer, startMariadbServer } from './mariadb-server';
+
+export interface Source {
+  server: MariadbServer;
+  endpoint: Endpoint;
+  archiver: BinlogArchiver;
+  archive: BinlogArchive;
+  archiveDir: string;
+  sql: SqlPools;
+}
+
+export async function startSource(
+  baseDir: string,
+  opts: { archive?: BinlogArchive; serverId?: number } = {},
+): Promise<Source> {
+  const server = await startMariadbServer({ baseDir: join(baseDir, 'source'), serverId: opts.serverId ?? 1 });
+  const endpoint: Endpoint = { socket: server.socket, user: 'root' };
+  const archiveDir = join(baseDir, 'archive');
+  const archive = opts.archive ?? new FsArchive(archiveDir);
+  const archiver = new BinlogArchiver({
+    source: endpoint,
+    spoolDir: archiveDir,
+    archive,
+    serverId: 900 + (opts.serverId ?? 1),
+    syncEveryMs: 1000,
+  });
+  archiver.start();
+  return { server, endpoint, archiver, archive, archiveDir, sql: new SqlPools() };
+}
+
+export async function createShop(s: MariadbServer): Promise<void> {
+  await s.query(`
+    CREATE DATABASE shop;
+    CREATE TABLE shop.customers (id INT PRIMARY KEY, name VARCHAR(64) NOT NULL, tier VARCHAR(16) NOT NULL) ENGINE=InnoDB;
+    CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, amount DECIMAL(10,2) NOT NULL,
+      status VARCHAR(16) NOT NULL, KEY (customer_id)) ENGINE=InnoDB;`);
+}
+
+/**
+ * `transactions` small transactions: new customers, orders, and updates of earlier orders, so the
+ * replay exercises inserts and updates. Deterministic for a given `seed`.
+ */
+export async function runWorkload(
+  s: MariadbServer,
+  seed: number,
+  transactions: number,
+  batch = 1,
+): Promise<void> {
+  const conn = await s.sql().getConnection();
+  try {
+    for (let i = 0; i < transactions; i += batch) {
+      await conn.query('BEGIN');
+      for (let j = 0; j < batch && i + j < transactions; j++) {
+        const n = seed * 1_000_000 + i + j;
+        await conn.query(
+          'INSERT INTO shop.customers VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE tier = VALUES(tier)',
+          [n % 5000, `customer-${n % 5000}`, ['gold', 'silver', 'bronze'][n % 3]],
+        );
+        await conn.query('INSERT INTO shop.orders (customer_id, amount, status) VALUES (?, ?, ?)', [
+          n % 5000,
+          ((n * 7919) % 100000) / 100,
+          'new',
+        ]);
+        if (n % 4 === 0)
+          await conn.query("UPDATE shop.orders SET status = 'shipped' WHERE id = ?", [
+            Math.max(1, (n * 31) % (i + 1)),
+          ]);
+      }
+      await conn.query('COMMIT');
+    }
+  } finally {
+    conn.release();
+  }
+}
+
+/** A real physical backup, prepared (what the Percona operator restores from). */
+export async function takeBackup(s: MariadbServer, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await execa('mariadb-backup', [
+    '--no-defaults',
+    '--backup',
+    `--target-dir=${dir}`,
+    `--socket=${s.socket}`,
+    '--user=root',
+  ]);
+  await execa('mariadb-backup', ['--no-defaults', '--prepare', `--target-dir=${dir}`]);
+}
+
+export async function fingerprint(
+  sql: SqlPools,
+  e: Endpoint,
+  schemas = ['shop'],
+): Promise<Record<string, TableFingerprint>> {
+  return fingerprintTables(sql, e, schemas);
+}
+
+export async function gtidPos(s: MariadbServer): Promise<string> {
+  const rows = await s.query<{ p: string }[]>('SELECT @@gtid_binlog_pos AS p');
+  return rows[0]!.p;
+}

@@ -1,0 +1,58 @@
+// Builds the runbook worker: the workflows bundle plus the activities, on one task queue. Shared by
+// the production worker, the demo and the tests, so they all run the same code.
+import {
+  NativeConnection,
+  Worker,
+  bundleWorkflowCode,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import { createActivities, type ActivityDeps } from '../activities';
+import { SqlPools } from '../activities/sql';
+import { TASK_QUEUE } from '../workflows/routing';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
+/** The workflow bundle, built once per process (≈2 s) and reused by every worker in it. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  return bundle;
+}
+
+const quietLogger = {
+  log() {},
+  trace() {},
+  debug() {},
+  info() {},
+  warn(message: string) {
+    console.warn(message);
+  },
+  error(message: string) {
+    console.error(message);
+  },
+};
+
+export interface RunbookWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  deps?: ActivityDeps;
+  identity?: string;
+}
+
+export async function createRunbookWorker(
+  o: RunbookWorkerOptions,
+): Promise<{ worker: Worker; deps: ActivityDeps }> {
+  const deps = o.deps ?? { sql: new SqlPools() };
+  const worker = await Worker.create({
+    connection: o.connection,
+    namespace: o.namespace ?? 'default',
+    taskQueue: o.taskQueue ?? TASK_QUEUE,
+    workflowBundle: await workflowBundle(),
+    activities: createActivities(deps),
+    ...(o.identity ? { identity: o.identity } : {}),
+    shutdownGraceTime: '10s',
+  });
+  return { worker, deps };
+}

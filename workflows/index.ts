@@ -1,0 +1,2 @@
+// Every workflow the worker registers.
+export { perconaPointInTimeRecovery } from './percona-point-in-time-recovery';

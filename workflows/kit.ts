@@ -1,0 +1,222 @@
+// The runbook kit: named steps with status, times and evidence; a `progress` query; plan mode; an
+// approval gate for destructive steps; typed search attributes. Every runbook uses it, so each
+// runbook file only says *what* its procedure does, in order.
+import {
+  ApplicationFailure,
+  condition,
+  defineQuery,
+  defineUpdate,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+  log,
+} from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { z } from 'zod';
+import { describeIssues } from './schemas';
+
+export const RunbookKindKey = defineSearchAttributeKey('RunbookKind', SearchAttributeType.KEYWORD);
+export const RunbookStepKey = defineSearchAttributeKey('RunbookStep', SearchAttributeType.KEYWORD);
+export const RecoveryTargetKey = defineSearchAttributeKey('RecoveryTarget', SearchAttributeType.KEYWORD);
+export const ClusterKey = defineSearchAttributeKey('Cluster', SearchAttributeType.KEYWORD);
+export const SEARCH_ATTRIBUTES = ['RunbookKind', 'RunbookStep', 'RecoveryTarget', 'Cluster'] as const;
+
+export type StepStatus =
+  'pending' | 'running' | 'waiting-approval' | 'done' | 'skipped-by-checkpoint' | 'failed';
+
+export interface StepState {
+  name: string;
+  destructive: boolean;
+  status: StepStatus;
+  startedAt?: string;
+  endedAt?: string;
+  evidence: string[];
+  error?: string;
+  approval?: Approval;
+}
+
+export interface RunbookProgress {
+  kind: string;
+  recoveryId: string;
+  mode: 'run' | 'plan';
+  currentStep: string | null;
+  steps: StepState[];
+}
+
+/** What an activity reports about a step: done now, or found already done (checkpoint). */
+export interface StepOutcome {
+  skipped?: boolean;
+  evidence?: string[];
+}
+
+export interface Approval {
+  step: string;
+  approver: string;
+  reason: string;
+}
+
+export const progressQuery = defineQuery<RunbookProgress>('progress');
+export const approveUpdate = defineUpdate<{ accepted: string }, [Approval]>('approve');
+
+export interface StepSpec {
+  name: string;
+  destructive?: boolean;
+}
+
+/** Parses raw input with a zod schema; bad input ends the run at once with a readable, non-retryable error. */
+export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    throw ApplicationFailure.nonRetryable(`invalid input: ${describeIssues(r.error)}`, 'InvalidInput');
+  }
+  return r.data;
+}
+
+/** The innermost message of a failure chain: what actually went wrong. */
+export function rootMessage(err: unknown): string {
+  let e: unknown = err;
+  let msg = err instanceof Error ? err.message : String(err);
+  while (e instanceof Error && e.cause) {
+    e = e.cause;
+    if (e instanceof Error && e.message) msg = e.message;
+  }
+  return msg;
+}
+
+export interface RunbookOptions {
+  recoveryId?: string;
+  mode: 'run' | 'plan';
+  requireApproval: boolean;
+  approvalTimeout: string;
+  cluster: string;
+  target: string;
+}
+
+export class Runbook {
+  readonly recoveryId: string;
+  private readonly steps: StepState[];
+  private current: string | null = null;
+  private readonly approvals = new Map<string, Approval>();
+
+  constructor(
+    readonly kind: string,
+    private readonly opts: RunbookOptions,
+    specs: StepSpec[],
+  ) {
+    this.recoveryId = opts.recoveryId ?? workflowInfo().workflowId;
+    this.steps = specs.map((s) => ({
+      name: s.name,
+      destructive: !!s.destructive,
+      status: 'pending',
+      evidence: [],
+    }));
+    setHandler(progressQuery, () => this.progress());
+    setHandler(
+      approveUpdate,
+      (a) => {
+        this.approvals.set(a.step, a);
+        const s = this.find(a.step);
+        if (s) s.approval = a;
+        log.info('step approved', { step: a.step, approver: a.approver });
+        return { accepted: a.step };
+      },
+      { validator: (a) => this.validateApproval(a) },
+    );
+    upsertSearchAttributes([
+      { key: RunbookKindKey, value: kind },
+      { key: ClusterKey, value: opts.cluster },
+      { key: RecoveryTargetKey, value: opts.target },
+      { key: RunbookStepKey, value: opts.mode === 'plan' ? 'plan' : (specs[0]?.name ?? '') },
+    ]);
+  }
+
+  progress(): RunbookProgress {
+    return {
+      kind: this.kind,
+      recoveryId: this.recoveryId,
+      mode: this.opts.mode,
+      currentStep: this.current,
+      steps: this.steps.map((s) => ({ ...s, evidence: [...s.evidence] })),
+    };
+  }
+
+  /** The destructive steps still ahead (what a plan warns about). */
+  destructiveSteps(): string[] {
+    return this.steps.filter((s) => s.destructive).map((s) => s.name);
+  }
+
+  private find(name: string): StepState | undefined {
+    return this.steps.find((s) => s.name === name);
+  }
+
+  private validateApproval(a: Approval): void {
+    if (!a || typeof a !== 'object') throw new Error('approval must be {step, approver, reason}');
+    const s = this.find(a.step);
+    if (!s)
+      throw new Error(
+        `no step named ${JSON.stringify(a.step)}; steps: ${this.steps.map((x) => x.name).join(', ')}`,
+      );
+    if (!s.destructive) throw new Error(`step ${a.step} is not destructive and needs no approval`);
+    if (s.status !== 'pending' && s.status !== 'waiting-approval')
+      throw new Error(`step ${a.step} is already ${s.status}`);
+    if (!a.approver?.trim()) throw new Error('approval needs an approver');
+    if (!a.reason?.trim()) throw new Error('approval needs a reason');
+  }
+
+  /** Runs one named step: records status, times and evidence; wraps errors with the step's name. */
+  async step<T extends StepOutcome>(name: string, work: () => Promise<T>): Promise<T> {
+    const s = this.find(name);
+    if (!s) throw ApplicationFailure.nonRetryable(`runbook bug: unknown step ${name}`);
+    this.current = name;
+    s.status = 'running';
+    s.startedAt = new Date().toISOString();
+    upsertSearchAttributes([{ key: RunbookStepKey, value: name }]);
+    try {
+      const out = await work();
+      s.status = out.skipped ? 'skipped-by-checkpoint' : 'done';
+      s.evidence.push(...(out.evidence ?? []));
+      return out;
+    } catch (err) {
+      s.status = 'failed';
+      s.error = rootMessage(err);
+      throw ApplicationFailure.create({
+        message: `${name}: ${s.error}`,
+        type: 'StepFailed',
+        nonRetryable: true,
+        details: [{ step: name }],
+        cause: err instanceof Error ? err : undefined,
+      });
+    } finally {
+      s.endedAt = new Date().toISOString();
+      this.current = null;
+    }
+  }
+
+  /** A step that changes or destroys state: when approval is required, waits for the `approve` Update first. */
+  async destructive<T extends StepOutcome>(name: string, work: () => Promise<T>): Promise<T> {
+    const s = this.find(name);
+    if (this.opts.requireApproval && s && !this.approvals.has(name)) {
+      s.status = 'waiting-approval';
+      this.current = name;
+      upsertSearchAttributes([{ key: RunbookStepKey, value: `${name}:awaiting-approval` }]);
+      const approved = await condition(() => this.approvals.has(name), this.opts.approvalTimeout as never);
+      if (!approved) {
+        s.status = 'failed';
+        s.error = `not approved within ${this.opts.approvalTimeout}`;
+        throw ApplicationFailure.nonRetryable(
+          `${name}: not approved within ${this.opts.approvalTimeout}; the run stopped before this step and nothing of it was done`,
+          'ApprovalTimeout',
+        );
+      }
+    }
+    return this.step(name, work);
+  }
+
+  /** Notes a step that this run does not need (e.g. a backup named by the input). */
+  skip(name: string, why: string): void {
+    const s = this.find(name);
+    if (!s) return;
+    s.status = 'skipped-by-checkpoint';
+    s.evidence.push(why);
+  }
+}

@@ -1,0 +1,124 @@
+// Percona operator point-in-time recovery, step by step:
+//   1. locate-binlogs         find the binlogs for the target and check them for gaps (nothing paused yet)
+//   2. pause-cluster          pause the cluster (stop mysqld, or spec.pause on the PerconaServerMySQL)
+//   3. restore-backup         restore the base backup into the datadir (copy-back; checkpointed)
+//   4. start-temporary-mysqld start a temporary mysqld on the restored datadir
+//   5. replay-binlogs         apply the binlogs up to the target, in one client session, resumable
+//   6. verify                 row counts and checksums of the restored tables (vs expected, if given)
+//   7. stop-temporary-mysqld  shut the temporary mysqld down
+//   8. unpause-cluster        start the cluster again on the restored data
+import type { PerconaPlan } from '../activities/percona';
+import type { ReplayResult } from '../activities/replay';
+import { parseInput, Runbook, type StepState } from './kit';
+import { long, quick } from './routing';
+import { PerconaPitrInput, type TableFingerprint } from './schemas';
+import { describeTargetBrief } from './targets';
+
+export const PERCONA_STEPS = [
+  { name: 'locate-binlogs' },
+  { name: 'pause-cluster', destructive: true },
+  { name: 'restore-backup', destructive: true },
+  { name: 'start-temporary-mysqld' },
+  { name: 'replay-binlogs' },
+  { name: 'verify' },
+  { name: 'stop-temporary-mysqld' },
+  { name: 'unpause-cluster' },
+];
+
+export interface PerconaResult {
+  recoveryId: string;
+  mode: 'run' | 'plan';
+  plan: PerconaPlan;
+  destructiveSteps: string[];
+  steps: StepState[];
+  replay?: Pick<ReplayResult, 'stateBefore' | 'stateAfter' | 'transactionsApplied' | 'forcedErrors'>;
+  tables?: Record<string, TableFingerprint>;
+}
+
+export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaResult> {
+  const input = parseInput(PerconaPitrInput, raw);
+  const rb = new Runbook(
+    'perconaPointInTimeRecovery',
+    { ...input, cluster: input.cluster.name, target: describeTargetBrief(input.target) },
+    PERCONA_STEPS,
+  );
+  const recoveryId = rb.recoveryId;
+  const controller = quick();
+  const clusterHost = long(input.cluster.host, input.heartbeatTimeout);
+  const targetHost = long(input.restore.host, input.heartbeatTimeout);
+  const server = {
+    recoveryId,
+    datadir: input.restore.datadir,
+    binlogBasename: input.restore.binlogBasename,
+    serverId: input.restore.serverId,
+    dialect: input.dialect,
+    user: input.restore.user,
+    password: input.restore.password,
+  };
+
+  const plan = await rb.step('locate-binlogs', async () => {
+    const p = await controller.planPerconaRecovery({ ...input, recoveryId });
+    const r = p.replay;
+    return {
+      ...p,
+      evidence: [
+        `backup ${p.backup.dir} at ${p.backup.file}:${p.backup.position} (GTID ${p.backup.gtid || 'none'})`,
+        r.stopGtid
+          ? `replay ${r.files.length} file(s) (${r.files[0]} … ${r.files.at(-1)}), ${r.bytes} bytes, through ${r.stopGtid}`
+          : 'nothing to replay: the backup is the target',
+        `cluster: ${p.cluster}`,
+        ...r.warnings,
+      ],
+    };
+  });
+  const result = (): PerconaResult => ({
+    recoveryId,
+    mode: input.mode,
+    plan: {
+      backup: plan.backup,
+      backupTime: plan.backupTime,
+      replay: plan.replay,
+      cluster: plan.cluster,
+      archive: plan.archive,
+      stagingDir: plan.stagingDir,
+    },
+    destructiveSteps: rb.destructiveSteps(),
+    steps: rb.progress().steps,
+  });
+  if (input.mode === 'plan') return result();
+
+  await rb.destructive('pause-cluster', () => clusterHost.pauseCluster(input.cluster));
+  await rb.destructive('restore-backup', () =>
+    targetHost.restoreBackup({ recoveryId, backup: plan.backup, datadir: input.restore.datadir }),
+  );
+  const { endpoint } = await rb.step('start-temporary-mysqld', () =>
+    targetHost.startTemporaryServer({ ...server, backupGtid: plan.backup.gtid }),
+  );
+  const replay = await rb.step('replay-binlogs', () =>
+    targetHost.replayBinlogs(input.archive, {
+      recoveryId,
+      dialect: input.dialect,
+      endpoint,
+      plan: plan.replay,
+      backupPosition: { file: plan.backup.file, position: plan.backup.position },
+      force: input.force,
+      stagingDir: plan.stagingDir,
+    }),
+  );
+  const verification = await rb.step('verify', () =>
+    quick(input.restore.host).verifyRestore(endpoint, input.verify),
+  );
+  await rb.step('stop-temporary-mysqld', () => targetHost.stopTemporaryServer(server));
+  await rb.step('unpause-cluster', () => clusterHost.unpauseCluster(input.cluster));
+
+  return {
+    ...result(),
+    replay: {
+      stateBefore: replay.stateBefore,
+      stateAfter: replay.stateAfter,
+      transactionsApplied: replay.transactionsApplied,
+      forcedErrors: replay.forcedErrors,
+    },
+    tables: verification.tables,
+  };
+}

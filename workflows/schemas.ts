@@ -1,0 +1,227 @@
+// Input schemas shared by the workflows, the CLI and the webhook: one definition of what a valid
+// request is. Validation happens before anything is touched; messages name the field and the fix.
+import { z } from 'zod';
+import { isMariadbGtid, isMysqlGtid } from './gtid';
+
+const MAX_TEXT = 512;
+const text = (max = MAX_TEXT) => z.string().min(1).max(max);
+/** Absolute path without control characters (they would corrupt option files and logs). */
+export const AbsolutePath = z
+  .string()
+  .max(1024)
+  .regex(/^\/[^\0\n\r]*$/, 'must be an absolute path without newlines');
+/** Names that end up in file names, task queues and search attributes. */
+export const Slug = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+    'use letters, digits, ".", "_" or "-" (must start with a letter or digit)',
+  );
+export const Duration = z
+  .string()
+  .regex(/^\d+(ms|s|m|h|d)$/, 'use a duration like "30s", "10m", "2h" or "1d"');
+export const BinlogFileName = z
+  .string()
+  .max(255)
+  .regex(/^[A-Za-z0-9_.-]+\.\d{6,}$/, 'must be a binlog file name like mysql-bin.000042 (no directory)');
+
+const secretHint =
+  'secrets are given by reference, {"env":"VAR_NAME"} or {"file":"/path/to/file"}, never inline';
+export const SecretRef = z.union(
+  [
+    z
+      .object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not an environment variable name') })
+      .strict(),
+    z.object({ file: AbsolutePath }).strict(),
+  ],
+  { error: secretHint },
+);
+export type SecretRef = z.infer<typeof SecretRef>;
+
+export const Dialect = z.enum(['mariadb', 'mysql']);
+export type Dialect = z.infer<typeof Dialect>;
+
+/** How to reach a MySQL/MariaDB server: a socket on the worker's host, or host:port. */
+export const Endpoint = z
+  .object({
+    host: text(255).optional(),
+    port: z.number().int().min(1).max(65535).optional(),
+    socket: AbsolutePath.optional(),
+    user: text(80).default('root'),
+    password: SecretRef.optional(),
+  })
+  .strict()
+  .refine((e) => e.socket || e.host, 'give "socket" or "host" (with "port")');
+export type Endpoint = z.infer<typeof Endpoint>;
+
+export const RecoveryTarget = z.discriminatedUnion(
+  'type',
+  [
+    z
+      .object({
+        type: z.literal('time'),
+        time: z.iso.datetime({
+          offset: true,
+          error: 'must be an ISO-8601 time with a zone, e.g. 2026-11-22T03:12:00Z',
+        }),
+      })
+      .strict(),
+    z.object({ type: z.literal('gtid'), gtid: text(200), exclusive: z.boolean().default(false) }).strict(),
+    z
+      .object({ type: z.literal('position'), file: BinlogFileName, position: z.number().int().min(4) })
+      .strict(),
+    z.object({ type: z.literal('latest') }).strict(),
+  ],
+  { error: 'target.type must be one of "time", "gtid", "position", "latest"' },
+);
+export type RecoveryTarget = z.infer<typeof RecoveryTarget>;
+
+export const Archive = z.discriminatedUnion(
+  'kind',
+  [
+    z.object({ kind: z.literal('fs'), dir: AbsolutePath }).strict(),
+    z
+      .object({
+        kind: z.literal('s3'),
+        bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'not a valid S3 bucket name'),
+        prefix: z
+          .string()
+          .max(512)
+          .regex(/^[^\0\n\r]*$/)
+          .default(''),
+        endpoint: z.url().optional(),
+        region: text(64).default('us-east-1'),
+        forcePathStyle: z.boolean().default(true),
+        accessKeyId: SecretRef,
+        secretAccessKey: SecretRef,
+        /** Where fetched files are kept on the restore host before replay. */
+        stagingDir: AbsolutePath.optional(),
+      })
+      .strict(),
+  ],
+  { error: 'archive.kind must be "fs" or "s3"' },
+);
+export type Archive = z.infer<typeof Archive>;
+
+const HostName = Slug.optional();
+
+export const ProcessCluster = z
+  .object({
+    adapter: z.literal('process'),
+    name: Slug,
+    host: HostName,
+    /** mariadbd's pid file: pausing stops that process. */
+    pidFile: AbsolutePath,
+    /** The command that starts the server again (argv, no shell). */
+    start: z
+      .array(
+        z
+          .string()
+          .max(4096)
+          .regex(/^[^\0\n\r]*$/),
+      )
+      .min(1)
+      .max(200),
+    /** When given, the plan checks the server answers before anything is paused. */
+    connection: Endpoint.optional(),
+  })
+  .strict();
+
+export const KubernetesCluster = z
+  .object({
+    adapter: z.literal('kubernetes'),
+    name: Slug,
+    host: HostName,
+    namespace: Slug,
+    /** The PerconaServerMySQL resource name. */
+    resource: Slug,
+    context: Slug.optional(),
+    kubeconfig: AbsolutePath.optional(),
+  })
+  .strict();
+
+export const Cluster = z.discriminatedUnion('adapter', [ProcessCluster, KubernetesCluster], {
+  error: 'cluster.adapter must be "process" or "kubernetes"',
+});
+export type Cluster = z.infer<typeof Cluster>;
+
+export const RunbookCommon = {
+  /** Business key naming the recovery everywhere (ledger, logs); defaults to the workflow id. */
+  recoveryId: Slug.optional(),
+  mode: z.enum(['run', 'plan']).default('run'),
+  requireApproval: z.boolean().default(false),
+  approvalTimeout: Duration.default('24h'),
+  /** How long a long-running step may go without a heartbeat before it is retried elsewhere. */
+  heartbeatTimeout: Duration.default('30s'),
+};
+
+export const TableFingerprint = z
+  .object({ rows: z.number().int().min(0), checksum: z.number().nullable() })
+  .strict();
+export type TableFingerprint = z.infer<typeof TableFingerprint>;
+
+export const PerconaPitrInput = z
+  .object({
+    ...RunbookCommon,
+    dialect: Dialect.default('mariadb'),
+    cluster: Cluster,
+    backup: z
+      .object({ dir: AbsolutePath, tool: z.enum(['mariadb-backup', 'xtrabackup']).optional() })
+      .strict(),
+    restore: z
+      .object({
+        host: HostName,
+        /** Datadir to restore into; an existing one is moved aside, never deleted. */
+        datadir: AbsolutePath,
+        /** Binlog basename the server uses inside the datadir (the cluster's --log-bin). */
+        binlogBasename: z
+          .string()
+          .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+          .default('mysql-bin'),
+        serverId: z.number().int().min(1).max(4294967295).default(1),
+        user: text(80).default('root'),
+        password: SecretRef.optional(),
+      })
+      .strict(),
+    archive: Archive,
+    target: RecoveryTarget,
+    allowGaps: z.boolean().default(false),
+    force: z.boolean().default(false),
+    verify: z
+      .object({
+        schemas: z.array(Slug).max(1000).optional(),
+        expected: z.record(z.string().max(200), TableFingerprint).optional(),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    if (v.target.type === 'gtid') {
+      const ok = v.dialect === 'mariadb' ? isMariadbGtid(v.target.gtid) : isMysqlGtid(v.target.gtid);
+      if (!ok)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['target', 'gtid'],
+          message:
+            v.dialect === 'mariadb'
+              ? 'not a MariaDB GTID: expected domain-server-sequence, e.g. 0-1-42'
+              : 'not a MySQL GTID: expected uuid:sequence, e.g. 3e11fa47-71ca-11e1-9e33-c80aa9429562:23',
+        });
+    }
+    // Inside a workflow Date.now() is the deterministic workflow clock.
+    if (v.target.type === 'time' && Date.parse(v.target.time) > Date.now())
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target', 'time'],
+        message: `${v.target.time} is in the future`,
+      });
+  });
+export type PerconaPitrInput = z.output<typeof PerconaPitrInput>;
+
+/** Formats zod issues as `field: message` lines a tired operator can act on. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`).join('; ');
+}
