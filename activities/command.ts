@@ -49,6 +49,14 @@ export function tail(text: string, lines = 8, maxChars = 2000): string {
   return t.length > maxChars ? `…${t.slice(-maxChars)}` : t;
 }
 
+/** The `ERROR …` lines of a client's stderr when it printed any (not the statement it echoes), else the tail. */
+export function errorLines(stderr: string): string {
+  const errors = stderr
+    .split('\n')
+    .filter((l) => /^(ERROR|error:|mariadb-binlog: |mysqlbinlog: )/i.test(l.trim()));
+  return errors.length ? tail(errors.join('\n'), 3) : tail(stderr);
+}
+
 function baseOptions(opts: RunOptions, signal: AbortSignal | undefined): Options {
   return {
     env: opts.env,
@@ -84,7 +92,7 @@ function failure(
   secrets: RunOptions['secrets'],
 ): CommandError {
   const program = argv[0] ?? '?';
-  const stderr = redact(tail(String(r.stderr ?? '')), secrets ?? []);
+  const stderr = redact(errorLines(String(r.stderr ?? '')), secrets ?? []);
   const how = r.isCanceled
     ? 'was cancelled'
     : r.signal

@@ -1,0 +1,71 @@
+// `npm test`: one real Temporal dev server for the whole run (test files connect to it through
+// TEMPORAL_ADDRESS), then node's test runner over the test files, two at a time (2 cores).
+// Usage: tsx scripts/run-tests.ts [unit|integration|replay|faults|<file>…]
+import { execa } from 'execa';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { mariadbVersion } from './lib/mariadb-server';
+import { startDevServer } from './lib/temporal-dev-server';
+import { projectRoot, weedBin } from './lib/tools';
+
+async function testFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await testFiles(p)));
+    else if (e.name.endsWith('.test.ts')) out.push(p);
+  }
+  return out.sort();
+}
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const suites = ['unit', 'integration', 'replay'];
+  const chosen = args.length ? args : suites;
+  const files: string[] = [];
+  for (const a of chosen)
+    files.push(
+      ...(a.endsWith('.ts') ? [join(projectRoot, a)] : await testFiles(join(projectRoot, 'test', a))),
+    );
+  if (!files.length) throw new Error(`no test files for ${chosen.join(' ')}`);
+
+  const weed = await execa(weedBin(), ['version']).then(
+    (r) => r.stdout.trim(),
+    () => 'not installed',
+  );
+  const temporal = await startDevServer({ headless: true });
+  console.log(`# real servers: ${temporal.version}; ${await mariadbVersion()}; SeaweedFS ${weed}`);
+  console.log(`# Temporal dev server ${temporal.address}; ${files.length} test file(s)`);
+  const t0 = Date.now();
+  try {
+    const r = await execa(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--test',
+        '--test-reporter=spec',
+        `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
+        ...files.map((f) => relative(projectRoot, f)),
+      ],
+      {
+        cwd: projectRoot,
+        stdio: 'inherit',
+        reject: false,
+        env: { TEMPORAL_ADDRESS: temporal.address, TEMPORAL_UI_URL: temporal.uiUrl },
+      },
+    );
+    console.log(`# tests finished in ${((Date.now() - t0) / 1000).toFixed(0)} s (exit ${r.exitCode})`);
+    return r.exitCode ?? 1;
+  } finally {
+    await temporal.stop();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`run-tests: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

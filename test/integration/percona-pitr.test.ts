@@ -1,0 +1,416 @@
+// perconaPointInTimeRecovery on real MariaDB servers, a real archive and real base backups.
+// The Kubernetes adapter talks to a stand-in kubectl (test/fixtures/bin/kubectl); everything else is real.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { cp, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { execa } from 'execa';
+import { progressQuery, approveUpdate } from '../../workflows/kit';
+import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
+import { Ledger } from '../../activities/ledger';
+import { S3Archive } from '../../activities/archive-s3';
+import { refreshIndex } from '../../activities/archive-index';
+import { recordAccident, standInCluster, useStandIns, type Accident } from '../support/percona-scenario';
+import { startSeaweedS3, type SeaweedS3 } from '../support/seaweedfs';
+import { startWorker, testClient, uniqueQueue, type RunningWorker } from '../support/temporal';
+import { runWorkflow, runWorkflowExpectingFailure, updateRejection } from '../support/workflows';
+
+useStandIns();
+const TYPE = 'perconaPointInTimeRecovery';
+let acc: Accident;
+let worker: RunningWorker;
+let client: Client;
+let closeClient: () => Promise<void>;
+let kubectlState: string;
+let n = 0;
+
+/** An input that restores into a fresh datadir of its own, pausing the stand-in Kubernetes cluster. */
+function k8sInput(target: object, extra: Record<string, unknown> = {}) {
+  n++;
+  return {
+    cluster: { adapter: 'kubernetes', name: 'shop', namespace: 'db', resource: 'shop' },
+    backup: { dir: acc.backupDir },
+    restore: { datadir: join(acc.base, `restore-${n}`, 'data') },
+    archive: { kind: 'fs', dir: acc.source.archiveDir },
+    verify: { schemas: ['shop'] },
+    heartbeatTimeout: '10s',
+    target,
+    ...extra,
+  };
+}
+
+before(async () => {
+  acc = await recordAccident();
+  kubectlState = await standInCluster(join(acc.base, 'k8s'), 'shop');
+  worker = await startWorker(uniqueQueue('percona'));
+  ({ client, close: closeClient } = await testClient());
+});
+
+after(async () => {
+  await worker?.stop();
+  await closeClient?.();
+  await acc?.cleanup();
+});
+
+describe('recovers to the point just before the accident', () => {
+  test('by time: the restored tables equal the source just before the DROP', async () => {
+    const r = await runWorkflow<PerconaResult>(
+      client,
+      TYPE,
+      worker.taskQueue,
+      k8sInput({ type: 'time', time: acc.beforeAccident }),
+    );
+    assert.deepEqual(r.tables, acc.truth);
+    assert.equal(r.plan.replay.stopGtid, acc.lastGoodGtid);
+    assert.deepEqual(
+      r.steps.map((s) => s.status),
+      Array(8).fill('done'),
+    );
+    // The stand-in cluster was paused and then unpaused again.
+    const calls = (await readFile(`${kubectlState}.log`, 'utf8'))
+      .split('\n')
+      .filter((l) => l.includes('"patch"'));
+    assert.deepEqual(
+      calls.map((l) => /pause\\":(true|false)/.exec(l)?.[1]),
+      ['true', 'false'],
+    );
+  });
+
+  test('by GTID, exclusive: stops right before the DROP transaction', async () => {
+    const r = await runWorkflow<PerconaResult>(
+      client,
+      TYPE,
+      worker.taskQueue,
+      k8sInput({ type: 'gtid', gtid: acc.dropGtid, exclusive: true }),
+    );
+    assert.deepEqual(r.tables, acc.truth);
+    assert.equal(r.replay?.stateAfter, acc.lastGoodGtid);
+  });
+
+  test('by GTID, inclusive: the last good transaction is applied, the DROP is not', async () => {
+    const r = await runWorkflow<PerconaResult>(
+      client,
+      TYPE,
+      worker.taskQueue,
+      k8sInput({ type: 'gtid', gtid: acc.lastGoodGtid }),
+    );
+    assert.deepEqual(r.tables, acc.truth);
+  });
+
+  test('by position: applies the events before the DROP event', async () => {
+    const r = await runWorkflow<PerconaResult>(
+      client,
+      TYPE,
+      worker.taskQueue,
+      k8sInput({ type: 'position', ...acc.dropPosition }),
+    );
+    assert.deepEqual(r.tables, acc.truth);
+  });
+
+  test('from an S3 archive (SeaweedFS), credentials by reference: same result', async () => {
+    let s3: SeaweedS3 | undefined;
+    try {
+      s3 = await startSeaweedS3({ bucket: 'binlogs' });
+      const archive = new S3Archive({
+        bucket: 'binlogs',
+        prefix: 'shop',
+        endpoint: s3.endpoint,
+        region: s3.region,
+        forcePathStyle: true,
+        credentials: s3,
+      });
+      for (const f of (await acc.source.archive.readIndex()).files)
+        await archive.putFile(f.name, join(acc.source.archiveDir, f.name));
+      await refreshIndex(archive, join(acc.base, 's3-staging'));
+      process.env.TEST_S3_KEY_ID = s3.accessKeyId;
+      process.env.TEST_S3_SECRET = s3.secretAccessKey;
+      const input = k8sInput(
+        { type: 'gtid', gtid: acc.dropGtid, exclusive: true },
+        {
+          archive: {
+            kind: 's3',
+            bucket: 'binlogs',
+            prefix: 'shop',
+            endpoint: s3.endpoint,
+            accessKeyId: { env: 'TEST_S3_KEY_ID' },
+            secretAccessKey: { env: 'TEST_S3_SECRET' },
+            stagingDir: join(acc.base, 'staging'),
+          },
+        },
+      );
+      const r = await runWorkflow<PerconaResult>(client, TYPE, worker.taskQueue, input);
+      assert.deepEqual(r.tables, acc.truth);
+      assert.doesNotMatch(JSON.stringify(r), new RegExp(s3.secretAccessKey));
+    } finally {
+      await s3?.stop();
+    }
+  });
+});
+
+describe('plan mode and approval', () => {
+  test('plan mode returns the plan and touches nothing', async () => {
+    const input = k8sInput({ type: 'time', time: acc.beforeAccident }, { mode: 'plan' });
+    const before = await readFile(kubectlState, 'utf8');
+    const r = await runWorkflow<PerconaResult>(client, TYPE, worker.taskQueue, input);
+    assert.equal(r.mode, 'plan');
+    assert.equal(r.plan.replay.stopGtid, acc.lastGoodGtid);
+    assert.deepEqual(r.plan.replay.files, ['mysql-bin.000002', 'mysql-bin.000003', 'mysql-bin.000004']);
+    assert.deepEqual(r.destructiveSteps, ['pause-cluster', 'restore-backup']);
+    assert.deepEqual(
+      r.steps.filter((s) => s.status !== 'pending').map((s) => s.name),
+      ['locate-binlogs'],
+    );
+    assert.equal(await stat(input.restore.datadir).catch(() => null), null);
+    assert.equal(await readFile(kubectlState, 'utf8'), before);
+  });
+
+  test('destructive steps wait for the approve Update; a wrong step is rejected', async () => {
+    const input = k8sInput({ type: 'gtid', gtid: acc.dropGtid, exclusive: true }, { requireApproval: true });
+    const handle = await client.workflow.start(TYPE, {
+      taskQueue: worker.taskQueue,
+      workflowId: `approval-${Date.now()}`,
+      args: [input],
+    });
+    let p = await handle.query(progressQuery);
+    for (let i = 0; i < 100 && p.currentStep !== 'pause-cluster'; i++) {
+      await acc.sleep(100);
+      p = await handle.query(progressQuery);
+    }
+    assert.equal(p.steps.find((s) => s.name === 'pause-cluster')?.status, 'waiting-approval');
+    assert.match(
+      await updateRejection(
+        handle.executeUpdate(approveUpdate, {
+          args: [{ step: 'replay-binlogs', approver: 'ana', reason: 'x' }],
+        }),
+      ),
+      /not destructive/,
+    );
+    assert.match(
+      await updateRejection(
+        handle.executeUpdate(approveUpdate, { args: [{ step: 'restore-it', approver: 'ana', reason: 'x' }] }),
+      ),
+      /no step named "restore-it"/,
+    );
+    assert.match(
+      await updateRejection(
+        handle.executeUpdate(approveUpdate, { args: [{ step: 'pause-cluster', approver: '', reason: 'x' }] }),
+      ),
+      /needs an approver/,
+    );
+    assert.equal(
+      await stat(input.restore.datadir).catch(() => null),
+      null,
+      'nothing restored before approval',
+    );
+    await handle.executeUpdate(approveUpdate, {
+      args: [{ step: 'pause-cluster', approver: 'ana', reason: 'INC-42' }],
+    });
+    await handle.executeUpdate(approveUpdate, {
+      args: [{ step: 'restore-backup', approver: 'ana', reason: 'INC-42' }],
+    });
+    const r = (await handle.result()) as PerconaResult;
+    assert.deepEqual(r.tables, acc.truth);
+    assert.equal(r.steps.find((s) => s.name === 'restore-backup')?.approval?.reason, 'INC-42');
+  });
+});
+
+describe('latest and force', () => {
+  test('latest without force stops at the statement that cannot apply, with the GTID state in the message', async () => {
+    const input = k8sInput({ type: 'latest' });
+    const f = await runWorkflowExpectingFailure(client, TYPE, worker.taskQueue, input);
+    assert.match(
+      f.message,
+      /^replay-binlogs: mariadb exited with code 1: ERROR 1032 .*Can't find record in 'customers'/,
+    );
+    assert.doesNotMatch(f.message, /BINLOG|\n'/, 'the echoed statement is not in the message');
+    assert.match(f.message, /GTID state 0-1-\d+/);
+  });
+
+  test('latest with force goes past the failing update and reports it', async () => {
+    const r = await runWorkflow<PerconaResult>(
+      client,
+      TYPE,
+      worker.taskQueue,
+      k8sInput({ type: 'latest' }, { force: true }),
+    );
+    assert.equal(r.replay?.forcedErrors.length, 1);
+    assert.match(r.replay!.forcedErrors[0]!, /ERROR 1032/);
+    assert.notEqual(r.replay?.stateAfter, acc.ghostUpdateGtid, 'the failed transaction logged no GTID');
+    assert.equal(r.tables?.['shop.orders'], undefined, 'the DROP was replayed too');
+    assert.equal(
+      r.tables?.['shop.customers']?.rows,
+      acc.finalTruth['shop.customers']!.rows - 1,
+      'all but the row the binlog never had',
+    );
+  });
+});
+
+describe('bad input: a clear error and nothing touched', () => {
+  const cases: { name: string; input: () => object; expect: RegExp; prepare?: () => Promise<object> }[] = [
+    {
+      name: 'target time before the backup',
+      input: () => k8sInput({ type: 'time', time: '2001-01-01T00:00:00Z' }),
+      expect: /before the backup was taken/,
+    },
+    {
+      name: 'target time in the future',
+      input: () => k8sInput({ type: 'time', time: '2099-01-01T00:00:00Z' }),
+      expect: /is in the future/,
+    },
+    {
+      name: 'target time without a zone',
+      input: () => k8sInput({ type: 'time', time: '2026-01-01 10:00' }),
+      expect: /ISO-8601 time with a zone/,
+    },
+    {
+      name: 'malformed GTID',
+      input: () => k8sInput({ type: 'gtid', gtid: "0-1-5'; DROP TABLE x" }),
+      expect: /not a MariaDB GTID/,
+    },
+    {
+      name: 'GTID absent from the archive',
+      input: () => k8sInput({ type: 'gtid', gtid: '0-1-999999' }),
+      expect: /0-1-999999 is not in the archive/,
+    },
+    {
+      name: 'GTID already inside the backup',
+      input: () => k8sInput({ type: 'gtid', gtid: '0-1-10' }),
+      expect: /already in the backup/,
+    },
+    {
+      name: 'position that is not an event boundary',
+      input: () =>
+        k8sInput({ type: 'position', file: acc.dropPosition.file, position: acc.dropPosition.position + 3 }),
+      expect: /not an event boundary/,
+    },
+    {
+      name: 'binlog file name with a path',
+      input: () => k8sInput({ type: 'position', file: '../etc/passwd', position: 4 }),
+      expect: /binlog file name/,
+    },
+    {
+      name: 'missing backup directory',
+      input: () => ({ ...k8sInput({ type: 'latest' }), backup: { dir: join(acc.base, 'no-such-backup') } }),
+      expect: /does not exist/,
+    },
+    {
+      name: 'unprepared backup',
+      input: () => ({ ...k8sInput({ type: 'latest' }), backup: { dir: join(acc.base, 'unprepared') } }),
+      prepare: async () =>
+        execa('mariadb-backup', [
+          '--no-defaults',
+          '--backup',
+          `--target-dir=${join(acc.base, 'unprepared')}`,
+          `--socket=${acc.source.server.socket}`,
+          '--user=root',
+        ]),
+      expect: /is not prepared .*--prepare/,
+    },
+    {
+      name: 'a missing middle binlog file',
+      input: () =>
+        k8sInput(
+          { type: 'time', time: acc.beforeAccident },
+          { archive: { kind: 'fs', dir: join(acc.base, 'gappy') } },
+        ),
+      prepare: async () => {
+        await cp(acc.source.archiveDir, join(acc.base, 'gappy'), { recursive: true });
+        await rm(join(acc.base, 'gappy', 'mysql-bin.000003'));
+        return {};
+      },
+      expect: /1 file\(s\) missing between mysql-bin.000002 and mysql-bin.000004.*allowGaps/,
+    },
+    {
+      name: 'unknown Kubernetes cluster',
+      input: () => ({
+        ...k8sInput({ type: 'latest' }),
+        cluster: { adapter: 'kubernetes', name: 'nope', namespace: 'db', resource: 'nope' },
+      }),
+      expect: /unreachable.*NotFound/,
+    },
+    {
+      name: 'unreachable server',
+      input: () => ({
+        ...k8sInput({ type: 'latest' }),
+        cluster: {
+          adapter: 'process',
+          name: 'shop',
+          pidFile: acc.source.server.pidFile,
+          start: ['true'],
+          connection: { host: '127.0.0.1', port: 1, user: 'root' },
+        },
+      }),
+      expect: /cluster shop unreachable at root@127.0.0.1:1/,
+    },
+    {
+      name: 'a secret given inline',
+      input: () => ({
+        ...k8sInput({ type: 'latest' }),
+        restore: { datadir: '/tmp/x', password: 'hunter2-inline' },
+      }),
+      expect: /secrets are given by reference/,
+    },
+    {
+      name: 'a relative datadir',
+      input: () => ({ ...k8sInput({ type: 'latest' }), restore: { datadir: 'data' } }),
+      expect: /restore.datadir: must be an absolute path/,
+    },
+    {
+      name: 'an unknown field',
+      input: () => ({ ...k8sInput({ type: 'latest' }), restor: {} }),
+      expect: /restor/,
+    },
+  ];
+
+  for (const c of cases) {
+    test(c.name, async () => {
+      await c.prepare?.();
+      const input = c.input() as { restore: { datadir: string } };
+      const pidBefore = await acc.source.server.pid();
+      const k8sBefore = await readFile(kubectlState, 'utf8');
+      const f = await runWorkflowExpectingFailure(client, TYPE, worker.taskQueue, input);
+      assert.match(f.message, c.expect);
+      assert.doesNotMatch(f.message, /hunter2/);
+      // Nothing touched: no datadir written, source running as before, cluster not paused.
+      assert.equal(await stat(input.restore.datadir).catch(() => null), null);
+      assert.equal(await acc.source.server.pid(), pidBefore);
+      assert.equal(await readFile(kubectlState, 'utf8'), k8sBefore);
+    });
+  }
+});
+
+describe('process adapter on the live source', () => {
+  test('stops the source, restores its own datadir (old one kept aside) and starts it again with the data of just before the DROP', async () => {
+    const s = acc.source.server;
+    const pidBefore = await s.pid();
+    const input = {
+      recoveryId: 'restore-source-in-place',
+      cluster: {
+        adapter: 'process',
+        name: 'shop',
+        pidFile: s.pidFile,
+        start: s.argv,
+        connection: acc.source.endpoint,
+      },
+      backup: { dir: acc.backupDir },
+      restore: { datadir: s.datadir },
+      archive: { kind: 'fs', dir: acc.source.archiveDir },
+      target: { type: 'time', time: acc.beforeAccident },
+      verify: { schemas: ['shop'], expected: acc.truth },
+    };
+    const r = await runWorkflow<PerconaResult>(client, TYPE, worker.taskQueue, input);
+    const pidAfter = await s.pid();
+    assert.ok(pidAfter && pidAfter !== pidBefore, 'the source runs again as a new process');
+    await acc.source.sql.closeAll();
+    const live = await import('../../scripts/lib/scenario').then((m) =>
+      m.fingerprint(acc.source.sql, acc.source.endpoint),
+    );
+    assert.deepEqual(live, acc.truth);
+    assert.deepEqual(r.tables, acc.truth);
+    // The accident's datadir was moved aside, not deleted.
+    assert.ok(await stat(`${s.datadir}.before-restore-source-in-place/mysql`));
+    const journal = await Ledger.besideDatadir(s.datadir).readJournal('restore-source-in-place');
+    assert.equal(journal.filter((l) => l.includes('copy-back finished')).length, 1);
+  });
+});

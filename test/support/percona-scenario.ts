@@ -1,0 +1,123 @@
+// A recorded accident for the Percona tests, on a real MariaDB source with a real archiver and a real
+// base backup. Ground truth is read from the source itself at each point of interest.
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TableFingerprint } from '../../workflows/schemas';
+import {
+  createShop,
+  fingerprint,
+  gtidPos,
+  runWorkload,
+  startSource,
+  takeBackup,
+  type Source,
+} from '../../scripts/lib/scenario';
+
+export const fixturesBin = resolve(fileURLToPath(new URL('../fixtures/bin', import.meta.url)));
+
+/** Puts the stand-in executables (kubectl, …) first on PATH for this process and its children. */
+export function useStandIns(): void {
+  if (!process.env.PATH?.startsWith(fixturesBin)) process.env.PATH = `${fixturesBin}:${process.env.PATH}`;
+}
+
+export interface Accident {
+  base: string;
+  source: Source;
+  backupDir: string;
+  /** Source state just before the DROP: what a recovery must reproduce. */
+  truth: Record<string, TableFingerprint>;
+  /** An instant after the last good transaction and before the DROP. */
+  beforeAccident: string;
+  lastGoodGtid: string;
+  dropGtid: string;
+  /** Where the DROP transaction starts (from SHOW BINLOG EVENTS on the source). */
+  dropPosition: { file: string; position: number };
+  /** Source tables after everything, and the GTID of an update that cannot apply on the backup. */
+  finalTruth: Record<string, TableFingerprint>;
+  ghostUpdateGtid: string;
+  sleep(ms: number): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export async function recordAccident(opts: { afterBackup?: number } = {}): Promise<Accident> {
+  const base = await mkdtemp(join(tmpdir(), 'pitr-'));
+  const source = await startSource(base);
+  const s = source.server;
+  await createShop(s);
+  await runWorkload(s, 1, 1500);
+  await s.query('FLUSH BINARY LOGS');
+  await runWorkload(s, 2, 1000);
+  const backupDir = join(base, 'backup');
+  await takeBackup(s, backupDir);
+  await runWorkload(s, 3, opts.afterBackup ?? 1500);
+  await s.query('FLUSH BINARY LOGS');
+  await runWorkload(s, 4, 1500);
+  await s.query('FLUSH BINARY LOGS');
+  await runWorkload(s, 5, 1000);
+
+  await sleep(1100); // binlog times are whole seconds: keep the accident in a later second
+  const truth = await fingerprint(source.sql, source.endpoint);
+  const lastGoodGtid = await gtidPos(s);
+  const beforeAccident = new Date().toISOString();
+  await sleep(1100);
+  await s.query('DROP TABLE shop.orders');
+  const dropGtid = await gtidPos(s);
+  const [status] = await s.query<{ File: string }[]>('SHOW MASTER STATUS');
+  const events = await s.query<{ Pos: number; Event_type: string; Info: string }[]>(
+    `SHOW BINLOG EVENTS IN '${status!.File}'`,
+  );
+  const dropEvent = events.find((e) => e.Event_type === 'Gtid' && e.Info.endsWith(`GTID ${dropGtid}`));
+  if (!dropEvent) throw new Error(`no Gtid event for ${dropGtid} in ${status!.File}`);
+
+  // After the accident the application goes on; one row exists only on the source (written with the
+  // binlog off), so a later binlogged UPDATE of it cannot apply on the restored data (error 1032).
+  await s.query("UPDATE shop.customers SET tier = 'platinum' WHERE id < 20");
+  await s.query(
+    "SET SESSION sql_log_bin = 0; INSERT INTO shop.customers VALUES (99999, 'ghost', 'none'); SET SESSION sql_log_bin = 1",
+  );
+  await s.query("UPDATE shop.customers SET tier = 'gold' WHERE id = 99999");
+  const ghostUpdateGtid = await gtidPos(s);
+  const finalTruth = await fingerprint(source.sql, source.endpoint);
+
+  await source.archiver.waitCaughtUp();
+  await source.archiver.sync();
+  await source.archiver.stop();
+  return {
+    base,
+    source,
+    backupDir,
+    truth,
+    beforeAccident,
+    lastGoodGtid,
+    dropGtid,
+    dropPosition: { file: status!.File, position: Number(dropEvent.Pos) },
+    finalTruth,
+    ghostUpdateGtid,
+    sleep,
+    async cleanup() {
+      await source.sql.closeAll();
+      await source.server.stop().catch(() => {});
+      await rm(base, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A PerconaServerMySQL resource in the kubectl stand-in's state file. */
+export async function standInCluster(
+  dir: string,
+  name: string,
+  state: 'ready' | 'paused' = 'ready',
+): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const file = join(dir, 'kubectl-state.json');
+  await writeFile(
+    file,
+    JSON.stringify({ [`db/${name}`]: { spec: { pause: state === 'paused' }, status: { state } } }),
+  );
+  process.env.KUBECTL_STANDIN_STATE = file;
+  return file;
+}
