@@ -157,12 +157,15 @@ export async function scanBinlog(
         case MARIADB_GTID_LIST_EVENT: {
           const b = await body(h.size - HEADER);
           const count = b.readUInt32LE(0) & 0x0fffffff;
-          const gtids: string[] = [];
+          // The list holds one GTID per (domain, server_id) ever seen, each domain's most recent one
+          // last; keep that one per domain, so gtidsBefore is a position (like gtid_binlog_pos).
+          const gtids = new Map<number, string>();
           for (let i = 0; i < count && 4 + 16 * (i + 1) <= b.length; i++) {
             const o = 4 + 16 * i;
-            gtids.push(`${b.readUInt32LE(o)}-${b.readUInt32LE(o + 4)}-${b.readBigUInt64LE(o + 8)}`);
+            const domain = b.readUInt32LE(o);
+            gtids.set(domain, `${domain}-${b.readUInt32LE(o + 4)}-${b.readBigUInt64LE(o + 8)}`);
           }
-          s.gtidsBefore = gtids.join(',');
+          s.gtidsBefore = [...gtids.values()].join(',');
           break;
         }
         case MYSQL_PREVIOUS_GTIDS_EVENT: {

@@ -69,6 +69,12 @@ function baseOptions(opts: RunOptions, signal: AbortSignal | undefined): Options
   };
 }
 
+/** Often enough that a live activity never misses its heartbeat timeout (a third of it, at most 5 s). */
+export function heartbeatInterval(ctx: Context): number {
+  const timeout = ctx.info.heartbeatTimeoutMs;
+  return timeout ? Math.max(200, Math.min(5_000, Math.floor(timeout / 3))) : 5_000;
+}
+
 /** Heartbeats while `work` runs; returns its result. */
 async function withHeartbeat<T>(
   opts: RunOptions,
@@ -77,7 +83,7 @@ async function withHeartbeat<T>(
   const ctx = activityContext();
   if (!ctx) return work(undefined);
   const beat = () => ctx.heartbeat(opts.progress?.());
-  const timer = setInterval(beat, opts.heartbeatEveryMs ?? 5_000);
+  const timer = setInterval(beat, opts.heartbeatEveryMs ?? heartbeatInterval(ctx));
   beat();
   try {
     return await work(ctx.cancellationSignal);
@@ -92,7 +98,8 @@ function failure(
   secrets: RunOptions['secrets'],
 ): CommandError {
   const program = argv[0] ?? '?';
-  const stderr = redact(errorLines(String(r.stderr ?? '')), secrets ?? []);
+  // Redact before trimming to the tail: a cut could otherwise keep the unredacted end of a secret.
+  const stderr = errorLines(redact(String(r.stderr ?? ''), secrets ?? []));
   const how = r.isCanceled
     ? 'was cancelled'
     : r.signal

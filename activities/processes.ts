@@ -27,7 +27,7 @@ export async function livePid(pidFile: string): Promise<number | null> {
 
 function heartbeat(details?: unknown): void {
   try {
-    Context.current().heartbeat(details);
+    Context.current().heartbeat(details); // the SDK throttles these to what the server needs
   } catch {
     /* not in an activity */
   }

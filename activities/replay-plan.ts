@@ -3,7 +3,13 @@
 // including GTID X", so replay, resume and verification share one rule. Unreachable targets fail here,
 // before anything is paused or overwritten.
 import type { RecoveryTarget } from '../workflows/schemas';
-import { parseMariadbGtid, parseMariadbGtidList, mariadbPositionIncludes } from '../workflows/gtid';
+import {
+  isMariadbGtid,
+  parseMariadbGtid,
+  parseMariadbGtidList,
+  mariadbPositionIncludes,
+  mysqlSetIncludes,
+} from '../workflows/gtid';
 import { binlogSequence, type ArchiveIndex, type ArchivedFile } from './archive';
 import { eventBoundaries, scanBinlog, type BinlogTransaction } from './binlog-scan';
 
@@ -61,6 +67,16 @@ function mayHoldGtid(files: ArchivedFile[], i: number, gtid: string): boolean {
     if (last.domain !== g.domain) return before < g.seq; // multi-domain tail: scan to be sure
   } else return false;
   return before < g.seq && g.seq <= after;
+}
+
+/** Does a file whose GTID state at its start is `before` carry on exactly where a file ending at `last` stopped? */
+function continues(before: string, last: string): boolean {
+  if (isMariadbGtid(last)) {
+    const g = parseMariadbGtid(last);
+    return parseMariadbGtidList(before).get(g.domain)?.seq === g.seq;
+  }
+  const [uuid, n] = last.split(':');
+  return mysqlSetIncludes(before, last) && !mysqlSetIncludes(before, `${uuid}:${BigInt(n ?? '0') + 1n}`);
 }
 
 export interface PlanInputs {
@@ -206,7 +222,7 @@ export async function planReplay(p: PlanInputs): Promise<ReplayPlan> {
     const cur = window[i]!;
     const missing = binlogSequence(cur.name) - binlogSequence(prev.name) - 1;
     if (missing > 0) gaps.push(`${missing} file(s) missing between ${prev.name} and ${cur.name}`);
-    else if (prev.lastGtid && cur.gtidsBefore && !mariadbPositionIncludes(cur.gtidsBefore, prev.lastGtid))
+    else if (prev.lastGtid && cur.gtidsBefore && !continues(cur.gtidsBefore, prev.lastGtid))
       gaps.push(
         `${cur.name} does not continue ${prev.name}: it starts after ${cur.gtidsBefore}, but ${prev.name} ends at ${prev.lastGtid}`,
       );

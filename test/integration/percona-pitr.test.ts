@@ -13,10 +13,24 @@ import { S3Archive } from '../../activities/archive-s3';
 import { refreshIndex } from '../../activities/archive-index';
 import { recordAccident, standInCluster, useStandIns, type Accident } from '../support/percona-scenario';
 import { startSeaweedS3, type SeaweedS3 } from '../support/seaweedfs';
-import { startWorker, testClient, uniqueQueue, type RunningWorker } from '../support/temporal';
+import {
+  startWorker,
+  temporalAddress,
+  testClient,
+  uniqueQueue,
+  type RunningWorker,
+} from '../support/temporal';
+import { saveHistory } from '../../scripts/lib/history';
+import { historiesDir } from '../support/histories';
 import { runWorkflow, runWorkflowExpectingFailure, updateRejection } from '../support/workflows';
 
 useStandIns();
+
+/** With RECORD_HISTORIES=1, saves the run's history for the replay suite (test/histories). */
+async function recordHistory(workflowId: string, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  await saveHistory(temporalAddress(), workflowId, join(historiesDir, `${name}.json`));
+}
 const TYPE = 'perconaPointInTimeRecovery';
 let acc: Accident;
 let worker: RunningWorker;
@@ -78,14 +92,12 @@ describe('recovers to the point just before the accident', () => {
   });
 
   test('by GTID, exclusive: stops right before the DROP transaction', async () => {
-    const r = await runWorkflow<PerconaResult>(
-      client,
-      TYPE,
-      worker.taskQueue,
-      k8sInput({ type: 'gtid', gtid: acc.dropGtid, exclusive: true }),
-    );
+    const id = `percona-gtid-${Date.now()}`;
+    const input = k8sInput({ type: 'gtid', gtid: acc.dropGtid, exclusive: true });
+    const r = await runWorkflow<PerconaResult>(client, TYPE, worker.taskQueue, input, id);
     assert.deepEqual(r.tables, acc.truth);
     assert.equal(r.replay?.stateAfter, acc.lastGoodGtid);
+    await recordHistory(id, 'percona-pitr-gtid-exclusive');
   });
 
   test('by GTID, inclusive: the last good transaction is applied, the DROP is not', async () => {
@@ -167,9 +179,10 @@ describe('plan mode and approval', () => {
 
   test('destructive steps wait for the approve Update; a wrong step is rejected', async () => {
     const input = k8sInput({ type: 'gtid', gtid: acc.dropGtid, exclusive: true }, { requireApproval: true });
+    const workflowId = `approval-${Date.now()}`;
     const handle = await client.workflow.start(TYPE, {
       taskQueue: worker.taskQueue,
-      workflowId: `approval-${Date.now()}`,
+      workflowId,
       args: [input],
     });
     let p = await handle.query(progressQuery);
@@ -212,6 +225,7 @@ describe('plan mode and approval', () => {
     const r = (await handle.result()) as PerconaResult;
     assert.deepEqual(r.tables, acc.truth);
     assert.equal(r.steps.find((s) => s.name === 'restore-backup')?.approval?.reason, 'INC-42');
+    await recordHistory(workflowId, 'percona-pitr-approval');
   });
 });
 

@@ -1,0 +1,3 @@
+import { fileURLToPath } from 'node:url';
+
+export const historiesDir = fileURLToPath(new URL('../histories', import.meta.url));
