@@ -37,6 +37,11 @@ export class BinlogArchiver {
   restarts = 0;
   lastError = '';
 
+  /** The pid of the running mariadb-binlog, if any (for monitoring and fault tests). */
+  get streamerPid(): number | undefined {
+    return this.proc?.pid;
+  }
+
   constructor(private readonly o: ArchiverOptions) {}
 
   private log(line: string): void {

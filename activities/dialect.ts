@@ -14,10 +14,10 @@ export interface DialectInfo {
   stopReplicaSql: string;
   /** CHANGE MASTER / CHANGE REPLICATION SOURCE by file and position (values bound as ?). */
   changeSourceByPositionSql(channel?: string): string;
-  /** mysqlbinlog arguments that resume after `state` and stop after `stopGtid` (inclusive). */
+  /** mysqlbinlog arguments that resume after `state` and stop after the stop transaction (inclusive). */
   replayWindowArgs(
     state: string,
-    stopGtid: string,
+    stop: { gtid: string; endPos: number | null },
     backupPos: { file: string; position: number } | null,
   ): string[];
 }
@@ -42,9 +42,9 @@ export const mariadb: DialectInfo = {
   changeSourceByPositionSql: (channel) =>
     `CHANGE MASTER${quoteChannel(channel, false)} TO MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no`,
   // A GTID start position is exclusive (resume after it); a GTID stop position is inclusive.
-  replayWindowArgs: (state, stopGtid, backupPos) => [
+  replayWindowArgs: (state, stop, backupPos) => [
     ...(state ? [`--start-position=${state}`] : backupPos ? [`--start-position=${backupPos.position}`] : []),
-    `--stop-position=${stopGtid}`,
+    `--stop-position=${stop.gtid}`,
   ],
 };
 
@@ -60,11 +60,12 @@ export const mysql: DialectInfo = {
   stopReplicaSql: 'STOP REPLICA',
   changeSourceByPositionSql: (channel) =>
     `CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE = ?, SOURCE_LOG_POS = ?, SOURCE_AUTO_POSITION = 0${quoteChannel(channel, true)}`,
-  // MySQL skips what the server already executed; --include-gtids bounds the window up to the stop.
-  replayWindowArgs: (state, stopGtid) => {
-    const [uuid, n] = stopGtid.split(':');
-    return [...(state ? [`--exclude-gtids=${state}`] : []), `--include-gtids=${uuid}:1-${n}`];
-  },
+  // MySQL skips what the server already executed; the stop is the end offset of the stop transaction
+  // in the last file (a numeric stop applies to the last file), so every server uuid in the window counts.
+  replayWindowArgs: (state, stop) => [
+    ...(state ? [`--exclude-gtids=${state}`] : []),
+    ...(stop.endPos !== null ? [`--stop-position=${stop.endPos}`] : []),
+  ],
 };
 
 export function dialectOf(name: Dialect): DialectInfo {

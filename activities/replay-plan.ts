@@ -26,11 +26,39 @@ export interface ReplayPlan {
   startGtid: string;
   /** The last transaction to apply (inclusive); null when the backup already is the target. */
   stopGtid: string | null;
+  /** Where that transaction ends in the last file (a numeric stop for tools that need one). */
+  stopEndPos: number | null;
   stopTime: number | null;
   target: string;
   bytes: number;
   gaps: string[];
   warnings: string[];
+}
+
+/** The last transaction to apply, and where it is. */
+interface Stop {
+  gtid: string | null;
+  file: string;
+  endPos: number | null;
+  time: number | null;
+}
+
+const stopAtTransaction = (file: string, tx: BinlogTransaction): Stop => ({
+  gtid: tx.gtid,
+  file,
+  endPos: tx.endPos,
+  time: tx.time,
+});
+/** The end of an archived file (its last transaction), or the backup itself when there is none. */
+const stopAtFileEnd = (f: ArchivedFile | undefined, backup: BackupCoordinates): Stop =>
+  f
+    ? { gtid: f.lastGtid, file: f.name, endPos: f.size, time: f.lastEventTime }
+    : { gtid: null, file: backup.file, endPos: null, time: null };
+
+/** Is `gtid` inside the GTID state `state`? MariaDB positions and MySQL sets alike. */
+function stateIncludes(state: string, gtid: string): boolean {
+  if (!state) return false;
+  return isMariadbGtid(gtid) ? mariadbPositionIncludes(state, gtid) : mysqlSetIncludes(state, gtid);
 }
 
 /** A plan-time refusal: bad or unreachable target, gap, missing file. Never retried. */
@@ -53,8 +81,19 @@ export function describeTarget(t: RecoveryTarget): string {
 
 const iso = (s: number | null) => (s === null ? 'unknown' : new Date(s * 1000).toISOString());
 
-/** Does file `i` of `files` hold MariaDB GTID `gtid`? Decided from the index's GTID states alone. */
+/**
+ * Could file `i` hold `gtid`? For MariaDB this is decided from the index's GTID states alone; for
+ * MySQL, from the file's own GTID set (first…last of the GTID's server uuid).
+ */
 function mayHoldGtid(files: ArchivedFile[], i: number, gtid: string): boolean {
+  const f0 = files[i]!;
+  if (!isMariadbGtid(gtid)) {
+    const next = files[i + 1];
+    return (
+      !stateIncludes(f0.gtidsBefore, gtid) &&
+      (!next || stateIncludes(next.gtidsBefore, gtid) || !next.gtidsBefore)
+    );
+  }
   const g = parseMariadbGtid(gtid);
   const f = files[i]!;
   const before = parseMariadbGtidList(f.gtidsBefore).get(g.domain)?.seq ?? -1n;
@@ -111,17 +150,14 @@ export async function planReplay(p: PlanInputs): Promise<ReplayPlan> {
   const lastTime = files.at(-1)!.lastEventTime;
 
   // Resolve the target to the last transaction to apply.
-  let stop: { gtid: string | null; file: string; time: number | null };
+  let stop: Stop;
   switch (target.type) {
-    case 'latest': {
-      const last = [...afterBackup].reverse().find((f) => f.lastGtid);
-      stop = {
-        gtid: last?.lastGtid ?? null,
-        file: last?.name ?? backup.file,
-        time: last?.lastEventTime ?? null,
-      };
+    case 'latest':
+      stop = stopAtFileEnd(
+        [...afterBackup].reverse().find((f) => f.lastGtid),
+        backup,
+      );
       break;
-    }
     case 'time': {
       const t = Date.parse(target.time) / 1000;
       if (t > p.nowSeconds) throw new PlanError(`target time ${target.time} is in the future`);
@@ -133,22 +169,22 @@ export async function planReplay(p: PlanInputs): Promise<ReplayPlan> {
         throw new PlanError(
           `target time ${target.time} is beyond the archive: its newest event is at ${iso(lastTime)}`,
         );
-      stop = { gtid: null, file: backup.file, time: null };
+      stop = stopAtFileEnd(undefined, backup);
       for (const f of afterBackup) {
         if (f.firstEventTime !== null && f.firstEventTime >= t) break;
         if (f.lastEventTime !== null && f.lastEventTime < t && f.lastGtid) {
-          stop = { gtid: f.lastGtid, file: f.name, time: f.lastEventTime };
+          stop = stopAtFileEnd(f, backup); // the whole file is before the target: no need to read it
           continue;
         }
         for (const tx of await transactionsOf(p.pathOf, f.name)) {
           if (tx.time >= t) break;
-          stop = { gtid: tx.gtid, file: f.name, time: tx.time };
+          stop = stopAtTransaction(f.name, tx);
         }
       }
       break;
     }
     case 'gtid': {
-      if (backup.gtid && mariadbPositionIncludes(backup.gtid, target.gtid))
+      if (stateIncludes(backup.gtid, target.gtid))
         throw new PlanError(
           `GTID ${target.gtid} is already in the backup (backup GTID position ${backup.gtid}); use an older backup`,
         );
@@ -160,58 +196,49 @@ export async function planReplay(p: PlanInputs): Promise<ReplayPlan> {
         throw new PlanError(
           `GTID ${target.gtid} is not in the archive (${files[0]!.name} … ${files.at(-1)!.name}, last GTID ${files.at(-1)!.lastGtid ?? 'none'})`,
         );
-      if (!target.exclusive) stop = { gtid: target.gtid, file: holder.name, time: txs[at]!.time };
-      else if (at > 0) stop = { gtid: txs[at - 1]!.gtid, file: holder.name, time: txs[at - 1]!.time };
-      else {
-        const prev = afterBackup
-          .slice(0, holderIdx)
-          .reverse()
-          .find((f) => f.lastGtid);
-        stop = {
-          gtid: prev?.lastGtid ?? null,
-          file: prev?.name ?? backup.file,
-          time: prev?.lastEventTime ?? null,
-        };
-      }
-      if (stop.gtid && backup.gtid && mariadbPositionIncludes(backup.gtid, stop.gtid)) stop.gtid = null;
+      const before = txs[at - 1];
+      if (!target.exclusive) stop = stopAtTransaction(holder.name, txs[at]!);
+      else if (before) stop = stopAtTransaction(holder.name, before);
+      else
+        stop = stopAtFileEnd(
+          afterBackup
+            .slice(0, holderIdx)
+            .reverse()
+            .find((f) => f.lastGtid),
+          backup,
+        );
       break;
     }
     case 'position': {
       const f = afterBackup.find((x) => x.name === target.file);
-      if (!f) {
+      if (!f || (f.name === backup.file && target.position <= backup.position)) {
         throw new PlanError(
           files.some((x) => x.name === target.file)
             ? `position ${target.file}:${target.position} is before the backup (${backup.file}:${backup.position})`
             : `${target.file} is not in the archive`,
         );
       }
-      if (f.name === backup.file && target.position <= backup.position)
-        throw new PlanError(
-          `position ${target.file}:${target.position} is before the backup (${backup.file}:${backup.position})`,
-        );
-      const path = await p.pathOf(f.name);
-      if (!(await eventBoundaries(path)).has(target.position))
+      if (!(await eventBoundaries(await p.pathOf(f.name))).has(target.position))
         throw new PlanError(
           `${target.file}:${target.position} is not an event boundary (mysqlbinlog prints boundaries as "# at N")`,
         );
-      const prevIdx = afterBackup.indexOf(f) - 1;
-      const prev = afterBackup
-        .slice(0, Math.max(prevIdx + 1, 0))
-        .reverse()
-        .find((x) => x.lastGtid);
-      stop = {
-        gtid: prev?.lastGtid ?? null,
-        file: prev?.name ?? backup.file,
-        time: prev?.lastEventTime ?? null,
-      };
+      const fIdx = afterBackup.indexOf(f);
+      stop = stopAtFileEnd(
+        afterBackup
+          .slice(0, fIdx)
+          .reverse()
+          .find((x) => x.lastGtid),
+        backup,
+      );
       for (const tx of await transactionsOf(p.pathOf, f.name)) {
         if (tx.endPos > target.position) break;
-        stop = { gtid: tx.gtid, file: f.name, time: tx.time };
+        stop = stopAtTransaction(f.name, tx);
       }
-      if (stop.gtid && backup.gtid && mariadbPositionIncludes(backup.gtid, stop.gtid)) stop.gtid = null;
       break;
     }
   }
+  // A stop inside the backup (e.g. exclusive of the first transaction after it) means: nothing to apply.
+  if (stop.gtid && stateIncludes(backup.gtid, stop.gtid)) stop = stopAtFileEnd(undefined, backup);
 
   // The window: the backup's file through the stop file, with no missing file and an unbroken GTID chain.
   const stopIdx = files.findIndex((f) => f.name === stop.file);
@@ -239,6 +266,7 @@ export async function planReplay(p: PlanInputs): Promise<ReplayPlan> {
     files: stop.gtid ? window.map((f) => f.name) : [],
     startGtid: backup.gtid,
     stopGtid: stop.gtid,
+    stopEndPos: stop.gtid ? stop.endPos : null,
     stopTime: stop.time,
     target: describeTarget(target),
     bytes: stop.gtid ? window.reduce((n, f) => n + f.size, 0) : 0,

@@ -122,7 +122,7 @@ export async function replayBinlogs(
   const producer = [
     d.binlogTool,
     '--no-defaults',
-    ...d.replayWindowArgs(stateBefore, plan.stopGtid, req.backupPosition),
+    ...d.replayWindowArgs(stateBefore, { gtid: plan.stopGtid, endPos: plan.stopEndPos }, req.backupPosition),
     ...files,
   ];
   const consumer = [d.client, ...client.args, '--binary-mode', '--batch', ...(req.force ? ['--force'] : [])];

@@ -42,35 +42,46 @@ describe('dialect selection', () => {
 describe('MariaDB replay window', () => {
   test('the GTID state is an exclusive start position and the stop GTID an inclusive stop position', () => {
     assert.deepEqual(
-      mariadb.replayWindowArgs('0-1-100,1-2-5', '0-1-150', { file: 'mysql-bin.000003', position: 1234 }),
+      mariadb.replayWindowArgs(
+        '0-1-100,1-2-5',
+        { gtid: '0-1-150', endPos: 999 },
+        { file: 'mysql-bin.000003', position: 1234 },
+      ),
       ['--start-position=0-1-100,1-2-5', '--stop-position=0-1-150'],
     );
   });
 
   test('with an empty GTID state the backup binlog offset is the start position', () => {
-    assert.deepEqual(mariadb.replayWindowArgs('', '0-1-7', { file: 'mysql-bin.000003', position: 1234 }), [
-      '--start-position=1234',
-      '--stop-position=0-1-7',
-    ]);
+    assert.deepEqual(
+      mariadb.replayWindowArgs(
+        '',
+        { gtid: '0-1-7', endPos: 999 },
+        { file: 'mysql-bin.000003', position: 1234 },
+      ),
+      ['--start-position=1234', '--stop-position=0-1-7'],
+    );
   });
 
   test('with neither a state nor a backup position only the stop is given', () => {
-    assert.deepEqual(mariadb.replayWindowArgs('', '0-1-7', null), ['--stop-position=0-1-7']);
+    assert.deepEqual(mariadb.replayWindowArgs('', { gtid: '0-1-7', endPos: null }, null), [
+      '--stop-position=0-1-7',
+    ]);
   });
 });
 
 describe('MySQL replay window', () => {
-  test('executed GTIDs are excluded and the stop uuid is included from 1 through the stop number', () => {
-    assert.deepEqual(mysql.replayWindowArgs(`${UUID}:1-100,${UUID2}:1-7`, `${UUID}:150`, null), [
-      `--exclude-gtids=${UUID}:1-100,${UUID2}:1-7`,
-      `--include-gtids=${UUID}:1-150`,
-    ]);
+  test('executed GTIDs are excluded and the stop is the end offset of the stop transaction', () => {
+    assert.deepEqual(
+      mysql.replayWindowArgs(`${UUID}:1-100,${UUID2}:1-7`, { gtid: `${UUID}:150`, endPos: 4321 }, null),
+      [`--exclude-gtids=${UUID}:1-100,${UUID2}:1-7`, '--stop-position=4321'],
+    );
   });
 
-  test('with an empty state nothing is excluded', () => {
-    assert.deepEqual(mysql.replayWindowArgs('', `${UUID}:9`, { file: 'binlog.000001', position: 4 }), [
-      `--include-gtids=${UUID}:1-9`,
-    ]);
+  test('with an empty state nothing is excluded, and without an end offset the last file is read to its end', () => {
+    assert.deepEqual(
+      mysql.replayWindowArgs('', { gtid: `${UUID}:9`, endPos: null }, { file: 'binlog.000001', position: 4 }),
+      [],
+    );
   });
 });
 

@@ -71,6 +71,7 @@ describe('planReplay with target latest', () => {
       files: [name(2), name(3), name(4)],
       startGtid: '0-1-13',
       stopGtid: '0-1-40',
+      stopEndPos: 4000, // the end of the last file (its size)
       stopTime: T0 + 3900,
       target: 'latest archived',
       bytes: 2000 + 3000 + 4000,
