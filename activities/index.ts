@@ -1,6 +1,6 @@
 // createActivities(deps) builds every activity from injected clients, so the worker passes real
 // ones and unit tests pass small fakes. Workflows import the *type* only.
-import type { Dialect, Endpoint, PerconaPitrInput, Cluster, TableFingerprint } from '../workflows/schemas';
+import type { Endpoint, PerconaPitrInput, Cluster, TableFingerprint } from '../workflows/schemas';
 import { openArchive } from './archives';
 import type { Archive } from '../workflows/schemas';
 import { restoreBackup, type RestoreRequest } from './backup';
@@ -36,4 +36,3 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
-export type { Dialect };

@@ -5,7 +5,7 @@
 // restored rows and checksums next to those captured just before the accident.
 // `npm run demo -- --exit` ends by itself: exit code 0 only when every checksum matches.
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TableFingerprint } from '../workflows/schemas';
@@ -15,6 +15,7 @@ import { mariadbVersion } from './lib/mariadb-server';
 import { createShop, fingerprint, gtidPos, runWorkload, startSource, takeBackup } from './lib/scenario';
 import { startDevServer } from './lib/temporal-dev-server';
 import { projectRoot } from './lib/tools';
+import { killProcessesUnder } from './lib/cleanup';
 
 const exitWhenDone = process.argv.includes('--exit');
 const t0 = Date.now();
@@ -22,6 +23,7 @@ const say = (msg: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const base = join(projectRoot, '.run', 'demo');
   await rm(base, { recursive: true, force: true });
   await mkdir(base, { recursive: true });
@@ -51,7 +53,6 @@ async function main(): Promise<number> {
     say(
       `ACCIDENT: DROP TABLE shop.orders (GTID ${dropGtid}); captured truth just before at ${beforeAccident}`,
     );
-    await runWorkload(source.server, 3, 0);
     await source.server.query("UPDATE shop.customers SET tier = 'lost' WHERE id < 10");
     await source.archiver.waitCaughtUp();
     await source.archiver.sync();
@@ -134,6 +135,7 @@ async function main(): Promise<number> {
     await source.archiver.stop().catch(() => {});
     await source.sql.closeAll();
     await source.server.stop().catch(() => {});
+    await killProcessesUnder(base); // a temporary mysqld a failed run left behind
     await temporal.stop();
   }
 }

@@ -3,7 +3,8 @@
 // the source's binlogs, with an index whose GTID chain has no hole.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { removeTestDir } from '../../scripts/lib/cleanup';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Archive } from '../../activities/archive-s3';
@@ -38,7 +39,7 @@ after(async () => {
   await source?.sql.closeAll();
   await source?.server.destroy();
   await s3?.stop();
-  await rm(base, { recursive: true, force: true });
+  await removeTestDir(base);
 });
 
 /**

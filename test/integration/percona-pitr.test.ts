@@ -6,7 +6,14 @@ import { cp, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { execa } from 'execa';
-import { progressQuery, approveUpdate } from '../../workflows/kit';
+import {
+  approveUpdate,
+  ClusterKey,
+  progressQuery,
+  RecoveryTargetKey,
+  RunbookKindKey,
+  RunbookStepKey,
+} from '../../workflows/kit';
 import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
 import { Ledger } from '../../activities/ledger';
 import { S3Archive } from '../../activities/archive-s3';
@@ -69,14 +76,22 @@ after(async () => {
 
 describe('recovers to the point just before the accident', () => {
   test('by time: the restored tables equal the source just before the DROP', async () => {
+    const id = `percona-time-${Date.now()}`;
     const r = await runWorkflow<PerconaResult>(
       client,
       TYPE,
       worker.taskQueue,
       k8sInput({ type: 'time', time: acc.beforeAccident }),
+      id,
     );
     assert.deepEqual(r.tables, acc.truth);
     assert.equal(r.plan.replay.stopGtid, acc.lastGoodGtid);
+    // The run is findable by its typed search attributes.
+    const sa = (await client.workflow.getHandle(id).describe()).typedSearchAttributes;
+    assert.equal(sa.get(RunbookKindKey), TYPE);
+    assert.equal(sa.get(ClusterKey), 'shop');
+    assert.equal(sa.get(RecoveryTargetKey), `time:${acc.beforeAccident}`);
+    assert.equal(sa.get(RunbookStepKey), 'unpause-cluster');
     assert.deepEqual(
       r.steps.map((s) => s.status),
       Array(8).fill('done'),

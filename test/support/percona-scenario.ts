@@ -1,6 +1,7 @@
 // A recorded accident for the Percona tests, on a real MariaDB source with a real archiver and a real
 // base backup. Ground truth is read from the source itself at each point of interest.
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { removeTestDir } from '../../scripts/lib/cleanup';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,7 +102,7 @@ export async function recordAccident(opts: { afterBackup?: number } = {}): Promi
     async cleanup() {
       await source.sql.closeAll();
       await source.server.stop().catch(() => {});
-      await rm(base, { recursive: true, force: true });
+      await removeTestDir(base); // also temporary mysqlds a failed run left for inspection
     },
   };
 }
