@@ -25,6 +25,11 @@ export default tseslint.config(
     },
   },
   {
+    // Stand-in executables are small CommonJS scripts (they run with plain node, no TypeScript).
+    files: ['test/fixtures/**/*.js'],
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': [

@@ -15,6 +15,12 @@ export interface RunOptions {
   heartbeatEveryMs?: number;
   /** Text fed to stdin. */
   input?: string;
+  /** A file fed to stdin (streamed, not read into memory). */
+  inputFile?: string;
+  /** Write stdout to this file instead of keeping it (streamed). */
+  stdoutFile?: string;
+  /** Also cancels the command (e.g. a deadline of the caller's own), besides activity cancellation. */
+  signal?: AbortSignal;
 }
 
 export interface CommandResult {
@@ -81,12 +87,14 @@ async function withHeartbeat<T>(
   work: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
   const ctx = activityContext();
-  if (!ctx) return work(undefined);
+  if (!ctx) return work(opts.signal);
   const beat = () => ctx.heartbeat(opts.progress?.());
   const timer = setInterval(beat, opts.heartbeatEveryMs ?? heartbeatInterval(ctx));
   beat();
   try {
-    return await work(ctx.cancellationSignal);
+    return await work(
+      opts.signal ? AbortSignal.any([ctx.cancellationSignal, opts.signal]) : ctx.cancellationSignal,
+    );
   } finally {
     clearInterval(timer);
   }
@@ -115,7 +123,12 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
   const [program, ...args] = argv;
   if (!program) throw new Error('runCommand: empty argv');
   return withHeartbeat(opts, async (signal) => {
-    const r = await execa(program, args, { ...baseOptions(opts, signal), input: opts.input });
+    const r = await execa(program, args, {
+      ...baseOptions(opts, signal),
+      ...(opts.input !== undefined ? { input: opts.input } : {}),
+      ...(opts.inputFile ? { inputFile: opts.inputFile } : {}),
+      ...(opts.stdoutFile ? { stdout: { file: opts.stdoutFile } } : {}),
+    });
     if (r.exitCode !== 0 || r.failed) throw failure(argv, r, opts.secrets);
     return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: 0 };
   });

@@ -8,6 +8,7 @@ import { pauseCluster, unpauseCluster } from './cluster';
 import { startTemporaryServer, stopTemporaryServer, type TemporaryServerSpec } from './mysqld';
 import { planPerconaRecovery } from './percona';
 import { replayBinlogs, type ReplayRequest } from './replay';
+import { ndbPitrActivities } from './ndb-pitr';
 import { SqlPools } from './sql';
 import { verifyRestore } from './verify';
 
@@ -32,6 +33,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
       endpoint: Endpoint,
       verify: { schemas?: string[]; expected?: Record<string, TableFingerprint> },
     ) => verifyRestore(sql, endpoint, verify),
+    ...ndbPitrActivities(sql),
   };
 }
 

@@ -4,7 +4,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import type { Endpoint, TableFingerprint } from '../workflows/schemas';
 import type { SqlPools } from './sql';
 
-const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys'];
+const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys', 'runbook_ledger'];
 
 export const quoteIdent = (name: string) => `\`${name.replace(/`/g, '``')}\``;
 

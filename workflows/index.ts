@@ -1,2 +1,3 @@
 // Every workflow the worker registers.
 export { perconaPointInTimeRecovery } from './percona-point-in-time-recovery';
+export { ndbPointInTimeRecovery } from './ndb-point-in-time-recovery';

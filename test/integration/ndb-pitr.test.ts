@@ -1,0 +1,257 @@
+// ndbPointInTimeRecovery on a real MariaDB "SQL node" that keeps NDB's bookkeeping (see
+// test/support/ndb-world.ts); the NDB programs (ndb_mgm, ndbd/ndbmtd, ndb_restore) are stand-ins in
+// test/fixtures/bin that back up and restore that server's data for real.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { execa } from 'execa';
+import type { NdbPitrResult } from '../../workflows/ndb-point-in-time-recovery';
+import { formatEpoch } from '../../workflows/epoch';
+import type { TableFingerprint } from '../../workflows/schemas';
+import { SqlPools } from '../../activities/sql';
+import { fingerprintTables } from '../../activities/verify';
+import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';
+import { removeTestDir } from '../../scripts/lib/cleanup';
+import { saveHistory } from '../../scripts/lib/history';
+import { NdbSource } from '../support/ndb-world';
+import { useStandIns } from '../support/percona-scenario';
+import { historiesDir } from '../support/histories';
+import {
+  startWorker,
+  temporalAddress,
+  testClient,
+  uniqueQueue,
+  type RunningWorker,
+} from '../support/temporal';
+import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
+
+useStandIns();
+const TYPE = 'ndbPointInTimeRecovery';
+let base: string;
+let server: MariadbServer;
+let ndb: NdbSource;
+let worker: RunningWorker;
+let client: Client;
+let closeClient: () => Promise<void>;
+const sql = new SqlPools();
+let stateFile: string;
+let truth: Record<string, TableFingerprint>;
+let truthEpoch: string;
+let beforeAccident: string;
+let firstDump: string;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function writeEpochs(n: number, seed: number): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    const k = seed * 1000 + i;
+    await ndb.epoch(
+      `INSERT INTO shop.orders (customer_id, amount) VALUES (${k % 50}, ${(k * 7) % 1000});
+       INSERT INTO shop.customers VALUES (${k % 50}, 'c${k % 50}', 0, ${k}) ON DUPLICATE KEY UPDATE visits = visits + 1, last = ${k};`,
+    );
+    if (i % 3 === 2) ndb.nextGci();
+  }
+}
+
+function input(extra: Record<string, unknown>) {
+  return {
+    cluster: {
+      name: 'ndb1',
+      connectstring: 'mgm1:1186',
+      dataNodes: [
+        { id: 2, binary: 'ndbd', dataDir: join(base, 'ndb-data', '2') },
+        { id: 3, binary: 'ndbmtd', dataDir: join(base, 'ndb-data', '3') },
+      ],
+      sqlNode: { socket: server.socket, user: 'root' },
+    },
+    backup: { dataDir: join(base, 'ndb-backup') },
+    archiveDir: join(base, 'archive'),
+    verify: { schemas: ['shop'] },
+    heartbeatTimeout: '10s',
+    ...extra,
+  };
+}
+
+const shop = () => fingerprintTables(sql, { socket: server.socket, user: 'root' }, ['shop']);
+const standInState = async () =>
+  JSON.parse(await readFile(stateFile, 'utf8')) as { wipes?: number; nextBackupId: number };
+
+before(async () => {
+  base = await mkdtemp(join(tmpdir(), 'ndb-pitr-'));
+  server = await startMariadbServer({
+    baseDir: join(base, 'sql-node'),
+    serverId: 1,
+    // NDB SQL nodes in this model run without GTID strict mode (NDB replication is by epoch and position).
+    extraArgs: ['--gtid-strict-mode=OFF', '--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0'],
+  });
+  ndb = new NdbSource(server);
+  await ndb.init();
+  await server.query(`CREATE DATABASE shop;
+    CREATE TABLE shop.customers (id INT PRIMARY KEY, name VARCHAR(32), visits INT NOT NULL DEFAULT 0, last INT) ENGINE=InnoDB;
+    CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT, amount INT) ENGINE=InnoDB;`);
+  for (const n of [2, 3]) await mkdir(join(base, 'ndb-data', String(n)), { recursive: true });
+  stateFile = join(base, 'ndb-state.json');
+  await writeFile(
+    stateFile,
+    JSON.stringify({
+      sqlNode: { socket: server.socket, user: 'root' },
+      ndbSchemas: ['shop'],
+      dataNodes: [{ id: 2 }, { id: 3 }],
+      backupDataDir: join(base, 'ndb-backup'),
+      nextBackupId: 1,
+    }),
+  );
+  process.env.NDB_STANDIN_STATE = stateFile;
+
+  await writeEpochs(12, 1);
+  // The nightly backup (taken by the operator's schedule, before the accident).
+  await execa('ndb_mgm', ['--execute', 'START BACKUP WAIT COMPLETED']);
+  ndb.nextGci();
+  await writeEpochs(10, 2);
+  await server.query('FLUSH BINARY LOGS');
+  await writeEpochs(10, 3);
+  await sleep(1100); // binlog time has whole seconds
+  truth = await shop();
+  truthEpoch = ndb.epochs.at(-1)!.epoch.toString();
+  beforeAccident = new Date().toISOString();
+  await sleep(1100);
+  await ndb.epoch('DELETE FROM shop.orders WHERE MOD(id, 2) = 0'); // the accident
+  await writeEpochs(4, 4);
+
+  worker = await startWorker(uniqueQueue('ndb-pitr'));
+  ({ client, close: closeClient } = await testClient());
+});
+
+after(async () => {
+  await worker?.stop();
+  await closeClient?.();
+  await sql.closeAll();
+  await server?.stop().catch(() => {});
+  if (base) await removeTestDir(base);
+});
+
+describe('ndbPointInTimeRecovery', () => {
+  test('to an epoch (gci/micro): takes a backup, picks the last one before the failure, and restores the data as of that epoch', async () => {
+    const id = `ndb-epoch-${Date.now()}`;
+    const r = await runWorkflow<NdbPitrResult>(
+      client,
+      TYPE,
+      worker.taskQueue,
+      { ...input({ failurePoint: { type: 'epoch', epoch: formatEpoch(truthEpoch) } }), recoveryId: id },
+      id,
+    );
+    assert.deepEqual(r.tables, truth);
+    assert.deepEqual(await shop(), truth, 'the live SQL node holds the data of the failure point');
+    assert.equal(r.backup.id, 1, 'backup 2, taken after the accident, is not used');
+    assert.equal(r.latestEpoch, truthEpoch);
+    assert.equal((await standInState()).wipes, 1, 'the data nodes were cleared once');
+    assert.deepEqual(
+      r.steps.map((s) => s.status),
+      Array(12).fill('done'),
+    );
+    firstDump = join(base, 'archive', `ndb_binlog_index.${id}.sql`);
+    if (process.env.RECORD_HISTORIES === '1')
+      await saveHistory(temporalAddress(), id, join(historiesDir, 'ndb-point-in-time-recovery.json'));
+  });
+
+  test('to a time, with a named backup and an existing ndb_binlog_index dump: the same data', async () => {
+    const r = await runWorkflow<NdbPitrResult>(
+      client,
+      TYPE,
+      worker.taskQueue,
+      input({
+        failurePoint: { type: 'time', time: beforeAccident },
+        backup: { dataDir: join(base, 'ndb-backup'), id: 1 },
+        indexDump: firstDump,
+      }),
+    );
+    assert.deepEqual(r.tables, truth);
+    assert.equal(r.latestEpoch, truthEpoch);
+    assert.equal(r.steps.find((s) => s.name === 'backup-cluster')?.status, 'skipped-by-checkpoint');
+  });
+
+  describe('refusals touch nothing', () => {
+    const cases: { name: string; input: () => object; expect: RegExp }[] = [
+      {
+        name: 'no backup before the failure point',
+        input: () =>
+          input({
+            failurePoint: { type: 'epoch', epoch: ndb.epochs[3]!.epoch.toString() },
+            backup: { dataDir: join(base, 'ndb-backup'), id: 1 },
+            indexDump: firstDump,
+          }),
+        expect: /backup 1 is not a usable backup before the failure point/,
+      },
+      {
+        name: 'no backup at all before the failure point (the one step 1 takes is after it)',
+        input: () =>
+          input({
+            failurePoint: { type: 'epoch', epoch: ndb.epochs[3]!.epoch.toString() },
+            indexDump: firstDump,
+          }),
+        expect:
+          /no backup before the failure point \(epoch \d+, \d+\/\d+\); backups in \S+: 1 \(StopGCP \d+\), 2 \(StopGCP \d+\), 3 \(StopGCP \d+\)$/,
+      },
+      {
+        name: 'epoch not found',
+        input: () =>
+          input({
+            failurePoint: { type: 'epoch', epoch: '999999/0' },
+            backup: { dataDir: join(base, 'ndb-backup'), id: 1 },
+            indexDump: firstDump,
+          }),
+        expect: new RegExp(
+          `epoch ${999999n << 32n} \\(999999/0\\) is not in mysql.ndb_binlog_index \\(it holds`,
+        ),
+      },
+      {
+        name: 'missing dump of ndb_binlog_index',
+        input: () =>
+          input({
+            failurePoint: { type: 'epoch', epoch: truthEpoch },
+            backup: { dataDir: join(base, 'ndb-backup'), id: 1 },
+            indexDump: join(base, 'no-such-dump.sql'),
+          }),
+        expect: /the ndb_binlog_index dump .*no-such-dump.sql does not exist/,
+      },
+      {
+        name: 'malformed epoch',
+        input: () => input({ failurePoint: { type: 'epoch', epoch: '12;DROP' } }),
+        expect: /not an NDB epoch/,
+      },
+      {
+        name: 'duplicate data node ids',
+        input: () => ({
+          ...input({ failurePoint: { type: 'epoch', epoch: truthEpoch } }),
+          cluster: {
+            ...input({}).cluster,
+            dataNodes: [
+              { id: 2, dataDir: '/x' },
+              { id: 2, dataDir: '/y' },
+            ],
+          },
+        }),
+        expect: /data node ids must be unique/,
+      },
+    ];
+    for (const c of cases) {
+      test(c.name, async () => {
+        const before = {
+          data: await shop(),
+          state: await standInState(),
+          index: await server.query('SELECT COUNT(*) AS n FROM mysql.ndb_binlog_index'),
+        };
+        const f = await runWorkflowExpectingFailure(client, TYPE, worker.taskQueue, c.input());
+        assert.match(f.message, c.expect);
+        assert.deepEqual(await shop(), before.data);
+        assert.equal((await standInState()).wipes, before.state.wipes);
+        assert.deepEqual(
+          await server.query('SELECT COUNT(*) AS n FROM mysql.ndb_binlog_index'),
+          before.index,
+        );
+      });
+    }
+  });
+});

@@ -1,0 +1,136 @@
+// NDB Cluster point-in-time recovery via NDB Cluster Replication, step by step:
+//   1. backup-cluster              ndb_mgm "START BACKUP WAIT COMPLETED" (skipped when the input names a backup)
+//   2. backup-binlog-index         dump mysql.ndb_binlog_index, copy the binary logs into the archive
+//   3. failure-point               the failure point from the input (epoch, time or position), made exact
+//   4. locate-backup               the last good backup before the failure point
+//   5. initial-restart-data-nodes  ndbd/ndbmtd --initial on every data node (clears their file systems)
+//   6. truncate-binlog-index       TRUNCATE TABLE mysql.ndb_binlog_index
+//   7. restore-backup              ndb_restore: metadata once, data per node, --restore-epoch
+//   8. restore-binlog-index        ndb_binlog_index from the dump (binlog files stay in the archive)
+//   9. find-latest-epoch           SELECT MAX(epoch) FROM mysql.ndb_apply_status
+//  10. find-start-position         SELECT Position, File … WHERE epoch > @LATEST_EPOCH ORDER BY epoch LIMIT 1
+//  11. replay-binlogs              mysqlbinlog from there to the failure point, resumable exactly once
+//  12. verify                      row counts and checksums (compared with the expected ones, if given)
+import type { NdbBackup, NdbStopPoint } from '../activities/ndb-pitr';
+import { parseInput, Runbook, type StepState } from './kit';
+import { long, quick } from './routing';
+import type { TableFingerprint } from './schemas';
+import { NdbPitrInput } from './schemas-ndb-pitr';
+
+export const NDB_PITR_STEPS = [
+  { name: 'backup-cluster' },
+  { name: 'backup-binlog-index' },
+  { name: 'failure-point' },
+  { name: 'locate-backup' },
+  { name: 'initial-restart-data-nodes', destructive: true },
+  { name: 'truncate-binlog-index', destructive: true },
+  { name: 'restore-backup' },
+  { name: 'restore-binlog-index' },
+  { name: 'find-latest-epoch' },
+  { name: 'find-start-position' },
+  { name: 'replay-binlogs' },
+  { name: 'verify' },
+];
+
+export interface NdbPitrResult {
+  recoveryId: string;
+  mode: 'run' | 'plan';
+  backup: NdbBackup;
+  stop: NdbStopPoint;
+  latestEpoch?: string;
+  steps: StepState[];
+  tables?: Record<string, TableFingerprint>;
+}
+
+export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResult> {
+  const input = parseInput(NdbPitrInput, raw);
+  const { cluster } = input;
+  const fp = input.failurePoint;
+  const target =
+    fp.type === 'epoch'
+      ? `epoch:${fp.epoch}`
+      : fp.type === 'time'
+        ? `time:${fp.time}`
+        : `position:${fp.file}:${fp.position}`;
+  const rb = new Runbook(
+    'ndbPointInTimeRecovery',
+    { ...input, cluster: cluster.name, target },
+    NDB_PITR_STEPS,
+  );
+  const recoveryId = rb.recoveryId;
+  const controller = quick();
+  const mgmHost = long(cluster.mgmHost, input.heartbeatTimeout);
+  const sqlHost = long(cluster.sqlNodeHost, input.heartbeatTimeout);
+  const planning = input.mode === 'plan';
+
+  // 1-2: the procedure's backups. Plan mode reads what exists and writes nothing.
+  if (input.backup.id !== undefined || planning)
+    rb.skip(
+      'backup-cluster',
+      input.backup.id !== undefined ? `using backup ${input.backup.id}` : 'plan mode',
+    );
+  else await rb.step('backup-cluster', () => mgmHost.takeNdbBackup(cluster, input.backup.dataDir));
+  let dumpFile = input.indexDump;
+  if (dumpFile || planning)
+    rb.skip('backup-binlog-index', dumpFile ? `using the dump ${dumpFile}` : 'plan mode');
+  else
+    dumpFile = (
+      await rb.step('backup-binlog-index', () =>
+        sqlHost.backupBinlogIndex({ recoveryId, sqlNode: cluster.sqlNode, archiveDir: input.archiveDir }),
+      )
+    ).dumpFile;
+
+  const { stop } = await rb.step('failure-point', () =>
+    controller.resolveFailurePoint({
+      sqlNode: cluster.sqlNode,
+      archiveDir: input.archiveDir,
+      failurePoint: fp,
+    }),
+  );
+  const { backup } = await rb.step('locate-backup', async () => {
+    const located = await mgmHost.locateNdbBackup({
+      cluster,
+      backupDataDir: input.backup.dataDir,
+      wantedId: input.backup.id,
+      stop,
+      archiveDir: input.archiveDir,
+    });
+    if (dumpFile) await controller.checkFileExists(dumpFile, 'the ndb_binlog_index dump');
+    return located;
+  });
+  if (planning) return { recoveryId, mode: 'plan', backup, stop, steps: rb.progress().steps };
+
+  await rb.destructive('initial-restart-data-nodes', async () => {
+    const outcomes = await Promise.all(
+      cluster.dataNodes.map((node) =>
+        long(node.host, input.heartbeatTimeout).initialRestartDataNode({ recoveryId, cluster, node }),
+      ),
+    );
+    return { skipped: outcomes.every((o) => o.skipped), evidence: outcomes.flatMap((o) => o.evidence ?? []) };
+  });
+  await rb.destructive('truncate-binlog-index', () =>
+    controller.truncateBinlogIndex({ recoveryId, sqlNode: cluster.sqlNode }),
+  );
+  await rb.step('restore-backup', () => mgmHost.restoreNdbBackup({ recoveryId, cluster, backup }));
+  await rb.step('restore-binlog-index', () =>
+    sqlHost.restoreBinlogIndex({ recoveryId, sqlNode: cluster.sqlNode, dumpFile: dumpFile! }),
+  );
+  const { latest } = await rb.step('find-latest-epoch', () => controller.findLatestEpoch(cluster.sqlNode));
+  await rb.step('find-start-position', () =>
+    controller.findStartPosition({ sqlNode: cluster.sqlNode, latest }),
+  );
+  const replay = await rb.step('replay-binlogs', () =>
+    sqlHost.replayNdbBinlogs({ sqlNode: cluster.sqlNode, archiveDir: input.archiveDir, stop }),
+  );
+  const verification = await rb.step('verify', () => controller.verifyRestore(cluster.sqlNode, input.verify));
+
+  return {
+    recoveryId,
+    mode: 'run',
+    backup,
+    stop,
+    latestEpoch: replay.latestAfter,
+    steps: rb.progress().steps,
+    tables: verification.tables,
+  };
+}
