@@ -10,6 +10,7 @@ import { planPerconaRecovery } from './percona';
 import { replayBinlogs, type ReplayRequest } from './replay';
 import { ndbPitrActivities } from './ndb-pitr';
 import { SqlPools } from './sql';
+import { tungstenActivities } from './tungsten';
 import { verifyRestore } from './verify';
 
 export interface ActivityDeps {
@@ -34,6 +35,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
       verify: { schemas?: string[]; expected?: Record<string, TableFingerprint> },
     ) => verifyRestore(sql, endpoint, verify),
     ...ndbPitrActivities(sql),
+    ...tungstenActivities(sql),
   };
 }
 

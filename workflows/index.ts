@@ -1,3 +1,4 @@
 // Every workflow the worker registers.
 export { perconaPointInTimeRecovery } from './percona-point-in-time-recovery';
 export { ndbPointInTimeRecovery } from './ndb-point-in-time-recovery';
+export { tungstenExternalRestore } from './tungsten-external-restore';

@@ -1,0 +1,378 @@
+// tungstenExternalRestore on two real MariaDB servers (Primary and Replica) and a real mariadb-backup of
+// the Primary. trepctl/thl/dsctl are stand-ins (test/fixtures/bin) that keep trep_commit_seqno in the
+// real Replica and apply the Primary's real binlog; ground truth is read from the Primary.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { cp, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { execa } from 'execa';
+import { approveUpdate, progressQuery } from '../../workflows/kit';
+import type { TungstenResult } from '../../workflows/tungsten-external-restore';
+import { Ledger } from '../../activities/ledger';
+import { useStandIns } from '../support/percona-scenario';
+import { tungstenScenario, type TungstenScenario } from '../support/tungsten-scenario';
+import {
+  startWorker,
+  temporalAddress,
+  testClient,
+  uniqueQueue,
+  type RunningWorker,
+} from '../support/temporal';
+import { saveHistory } from '../../scripts/lib/history';
+import { historiesDir } from '../support/histories';
+import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
+
+useStandIns();
+
+const TYPE = 'tungstenExternalRestore';
+let sc: TungstenScenario;
+let worker: RunningWorker;
+let client: Client;
+let closeClient: () => Promise<void>;
+
+/** With RECORD_HISTORIES=1, saves the run's history for the replay suite (test/histories). */
+async function recordHistory(workflowId: string, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  await saveHistory(temporalAddress(), workflowId, join(historiesDir, `${name}.json`));
+}
+
+function input(extra: Record<string, unknown> = {}) {
+  const r = sc.world.replica;
+  return {
+    service: 'alpha',
+    replica: {
+      name: 'db2',
+      datadir: r.datadir,
+      pidFile: r.pidFile,
+      start: r.argv,
+      connection: sc.world.replicaEndpoint,
+    },
+    backup: { dir: sc.backupDir },
+    verify: { schemas: ['shop'] },
+    heartbeatTimeout: '10s',
+    onlineTimeout: '2m',
+    ...extra,
+  };
+}
+
+const mutations = (calls: string[][]) =>
+  calls.filter((c) => ['offline', 'online', 'purge', 'set'].includes(c[3] ?? ''));
+
+before(async () => {
+  sc = await tungstenScenario();
+  worker = await startWorker(uniqueQueue('tungsten'));
+  ({ client, close: closeClient } = await testClient());
+});
+
+after(async () => {
+  await worker?.stop();
+  await closeClient?.();
+  await sc?.world.cleanup();
+});
+
+describe('the scenario is what the procedure describes', () => {
+  test('the backup’s trep_commit_seqno lags its binlog position, and its seqno has a later epoch', () => {
+    assert.ok(sc.committedBeforeBackup.seqno < sc.atBackup.seqno);
+    assert.notEqual(sc.atBackup.epoch, 0);
+    assert.ok(sc.newest.seqno > sc.atBackup.seqno, 'the Primary moved on after the backup');
+  });
+});
+
+describe('refused before anything is touched', () => {
+  const cases: {
+    name: string;
+    input: () => object;
+    expect: RegExp;
+    prepare?: () => Promise<void>;
+    restore?: () => Promise<void>;
+  }[] = [];
+  let saved = '';
+  const tamper = (edit: (e: { eventId: string; sourceId: string }) => void) => async () => {
+    const st = await sc.world.readState();
+    saved = JSON.stringify(st);
+    const e = st.services.alpha!.thl.find((x) => x.seqno === sc.atBackup.seqno)!;
+    edit(e);
+    await sc.world.writeState(st);
+  };
+  const untamper = async () => sc.world.writeState(JSON.parse(saved) as never);
+
+  cases.push(
+    {
+      name: 'the Primary’s THL no longer holds the backup’s position: no seqno can be found',
+      prepare: async () => {
+        const st = await sc.world.readState();
+        saved = JSON.stringify(st);
+        st.services.alpha!.thl = st.services.alpha!.thl.filter((e) => e.seqno > sc.atBackup.seqno);
+        await sc.world.writeState(st);
+      },
+      restore: untamper,
+      input: () => input(),
+      expect:
+        /^plan: no seqno for the backup's binlog position mysql-bin\.\d{6}:\d{16}: the Primary's THL \(service alpha, seqno \d+–\d+\) has no such event/,
+    },
+    {
+      name: 'a THL service the replicator does not know',
+      input: () => input({ service: 'beta' }),
+      expect: /^plan: the replication service "beta" is not known to trepctl.*Unknown service name: beta/,
+    },
+    {
+      name: 'a thl event id with a quote and a statement after the session id',
+      prepare: tamper((e) => {
+        e.eventId = `${e.eventId}'; DROP DATABASE shop; --`;
+      }),
+      restore: untamper,
+      input: () => input(),
+      expect: /refusing the answer of `thl list -event .*not a Tungsten event id/,
+    },
+    {
+      name: 'a thl source id with a newline that smuggles a second EVENTID',
+      prepare: tamper((e) => {
+        e.sourceId = `${e.sourceId}\n- EVENTID = mysql-bin.000001:0000000000000256;-1`;
+      }),
+      restore: untamper,
+      input: () => input(),
+      expect: /refusing the answer of `thl list .*repeats EVENTID/,
+    },
+    {
+      name: 'a thl dsctl line whose source id breaks out of its quotes',
+      prepare: tamper((e) => {
+        e.sourceId = 'db1" -seqno "1';
+      }),
+      restore: untamper,
+      input: () => input({ thlLookup: 'dsctl' }),
+      expect: /refusing the answer of `thl dsctl -event .*(unexpected thl dsctl output|source id)/,
+    },
+    {
+      name: 'a service name with shell metacharacters',
+      input: () => input({ service: 'alpha;rm -rf /' }),
+      expect: /^invalid input: service: a Tungsten service name has only letters, digits and "_"/,
+    },
+    {
+      name: 'a secret given inline',
+      input: () => {
+        const i = input();
+        return { ...i, replica: { ...i.replica, connection: { socket: '/x.sock', password: 'hunter2' } } };
+      },
+      expect: /secrets are given by reference/,
+    },
+    {
+      name: 'a missing backup directory',
+      input: () => input({ backup: { dir: join(sc.world.base, 'no-such-backup') } }),
+      expect: /^plan: backup directory .*no-such-backup does not exist/,
+    },
+    {
+      name: 'an unprepared backup',
+      prepare: async () => {
+        await execa('mariadb-backup', [
+          '--no-defaults',
+          '--backup',
+          `--target-dir=${join(sc.world.base, 'unprepared')}`,
+          `--socket=${sc.world.primary.socket}`,
+          '--user=root',
+        ]);
+      },
+      input: () => input({ backup: { dir: join(sc.world.base, 'unprepared') } }),
+      expect: /is not prepared .*--prepare/,
+    },
+    {
+      name: 'a backup without the Tungsten schema',
+      prepare: async () => {
+        const dir = join(sc.world.base, 'no-tungsten');
+        await cp(sc.backupDir, dir, { recursive: true });
+        await rm(join(dir, 'tungsten_alpha'), { recursive: true });
+      },
+      input: () => input({ backup: { dir: join(sc.world.base, 'no-tungsten') } }),
+      expect: /does not contain tungsten_alpha\.trep_commit_seqno/,
+    },
+  );
+
+  for (const c of cases) {
+    test(c.name, async () => {
+      await c.prepare?.();
+      try {
+        const w = sc.world;
+        const pid = await w.replica.pid();
+        const row = await w.commitRow(w.replica);
+        const mark = (await w.calls()).length;
+        const f = await runWorkflowExpectingFailure(client, TYPE, worker.taskQueue, c.input());
+        assert.match(f.message, c.expect);
+        assert.doesNotMatch(f.message, /hunter2/);
+        // Nothing touched: replicator still ONLINE with its THL, server not restarted, data in place.
+        const svc = (await w.readState()).services.alpha!;
+        assert.equal(svc.state, 'ONLINE');
+        assert.ok(svc.localThl.max >= 0, 'the THL was not purged');
+        assert.deepEqual(mutations(await w.calls(mark)), []);
+        assert.equal(await w.replica.pid(), pid);
+        assert.deepEqual(await w.commitRow(w.replica), row);
+        assert.equal(await stat(`${w.replica.datadir}.runbook-ledger`).catch(() => null), null);
+      } finally {
+        await c.restore?.();
+      }
+    });
+  }
+});
+
+describe('plan mode', () => {
+  test('finds the seqno of the backup’s position with thl dsctl, and touches nothing', async () => {
+    const mark = (await sc.world.calls()).length;
+    const r = await runWorkflow<TungstenResult>(
+      client,
+      TYPE,
+      worker.taskQueue,
+      input({ mode: 'plan', thlLookup: 'dsctl' }),
+    );
+    assert.equal(r.mode, 'plan');
+    assert.deepEqual(r.plan.thlEvent, {
+      seqno: sc.atBackup.seqno,
+      epoch: sc.atBackup.epoch,
+      // thl dsctl prints the event id without its session suffix, as in the procedure.
+      eventId: sc.atBackup.eventId.replace(/;-1$/, ''),
+      sourceId: 'db1.example.test',
+      fragments: 1,
+    });
+    assert.equal(r.plan.primaryNewestSeqno, sc.newest.seqno);
+    assert.deepEqual(r.destructiveSteps, ['purge-thl', 'stop-database', 'restore-backup']);
+    assert.deepEqual(mutations(await sc.world.calls(mark)), []);
+  });
+});
+
+describe('restore', () => {
+  test('restores the Primary’s backup on the Replica, resets trep_commit_seqno to the backup’s seqno, and the Replica catches up to the Primary’s exact data', async () => {
+    const w = sc.world;
+    const before = await w.fingerprint(w.replica);
+    assert.notDeepEqual(before, sc.truth, 'the Replica has lost rows before the restore');
+    const pidBefore = await w.replica.pid();
+    const mark = (await w.calls()).length;
+    const workflowId = `tungsten-restore-${Date.now()}`;
+    const handle = await client.workflow.start(TYPE, {
+      taskQueue: worker.taskQueue,
+      workflowId,
+      args: [input({ requireApproval: true, recoveryId: 'INC-7' })],
+    });
+
+    // Step 1 runs; step 2 (the THL purge) waits for its approval with nothing purged.
+    let p = await handle.query(progressQuery);
+    for (let i = 0; i < 150 && p.currentStep !== 'purge-thl'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      p = await handle.query(progressQuery);
+    }
+    assert.equal(p.steps.find((s) => s.name === 'purge-thl')?.status, 'waiting-approval');
+    const waiting = (await w.readState()).services.alpha!;
+    assert.equal(waiting.state, 'OFFLINE:NORMAL');
+    assert.ok(waiting.localThl.max >= 0, 'not purged before approval');
+    for (const step of ['purge-thl', 'stop-database', 'restore-backup'])
+      await handle.executeUpdate(approveUpdate, { args: [{ step, approver: 'ana', reason: 'INC-7' }] });
+    const r = (await handle.result()) as TungstenResult;
+
+    // Ground truth: the Primary's tables, read from the Primary; the live Replica and the run agree.
+    await w.sql.closeAll();
+    assert.deepEqual(await w.fingerprint(w.replica), sc.truth);
+    assert.deepEqual(r.tables, sc.truth);
+    assert.deepEqual(
+      r.steps.map((s) => [s.name, s.status]),
+      r.steps.map((s) => [s.name, 'done']),
+    );
+
+    // Step 4: the restored trep_commit_seqno was the Primary's lagging one; it was reset to the THL
+    // event of the backup's position, epoch and all.
+    assert.deepEqual(r.commitSeqno?.before, [
+      {
+        seqno: sc.committedBeforeBackup.seqno,
+        epoch: 0,
+        sourceId: 'db1.example.test',
+        eventId: sc.committedBeforeBackup.eventId,
+      },
+    ]);
+    assert.deepEqual(r.commitSeqno?.after, [
+      {
+        seqno: sc.atBackup.seqno,
+        epoch: sc.atBackup.epoch,
+        sourceId: 'db1.example.test',
+        eventId: sc.atBackup.eventId,
+      },
+    ]);
+    // Step 5: ONLINE, and the applied seqno moved from the backup's seqno to the Primary's newest.
+    assert.deepEqual(r.online, {
+      state: 'ONLINE',
+      fromSeqno: sc.atBackup.seqno,
+      appliedLastSeqno: sc.newest.seqno,
+    });
+    assert.deepEqual(await w.commitRow(w.replica), [
+      {
+        seqno: sc.newest.seqno,
+        epoch: sc.newest.epoch,
+        sourceId: 'db1.example.test',
+        eventId: sc.newest.eventId,
+      },
+    ]);
+
+    // The procedure's commands, in its order, with its arguments.
+    const at = `${sc.backupPosition.file}:${String(sc.backupPosition.position).padStart(16, '0')}`;
+    const calls = (await w.calls(mark)).filter((c) => c[3] !== 'status' && c[3] !== 'info');
+    assert.deepEqual(calls, [
+      ['thl', '-service', 'alpha', 'list', '-event', at, '-headers'],
+      ['trepctl', '-service', 'alpha', 'offline'],
+      ['thl', '-service', 'alpha', 'purge', '-y'],
+      [
+        'dsctl',
+        '-service',
+        'alpha',
+        'set',
+        '-reset',
+        '-seqno',
+        String(sc.atBackup.seqno),
+        '-epoch',
+        String(sc.atBackup.epoch),
+        '-source-id',
+        'db1.example.test',
+        '-event-id',
+        sc.atBackup.eventId,
+      ],
+      ['trepctl', '-service', 'alpha', 'online'],
+    ]);
+
+    // The server was stopped and started again; the damaged datadir was kept aside; one copy-back.
+    const pidAfter = await w.replica.pid();
+    assert.ok(pidAfter && pidAfter !== pidBefore);
+    assert.ok(await stat(`${w.replica.datadir}.before-INC-7/mysql`));
+    const journal = await Ledger.besideDatadir(w.replica.datadir).readJournal('INC-7');
+    assert.equal(journal.filter((l) => l.includes('copy-back finished')).length, 1);
+    await recordHistory(workflowId, 'tungsten-external-restore');
+
+    // Run again with the same recoveryId: every step finds its checkpoint, nothing is redone.
+    const mark2 = (await w.calls()).length;
+    const again = await runWorkflow<TungstenResult>(
+      client,
+      TYPE,
+      worker.taskQueue,
+      input({ recoveryId: 'INC-7' }),
+    );
+    assert.deepEqual(mutations(await w.calls(mark2)), []);
+    assert.equal(await w.replica.pid(), pidAfter);
+    assert.deepEqual(again.tables, sc.truth);
+    for (const s of [
+      'replicator-offline',
+      'purge-thl',
+      'stop-database',
+      'restore-backup',
+      'reset-commit-seqno',
+    ])
+      assert.equal(again.steps.find((x) => x.name === s)?.status, 'skipped-by-checkpoint', s);
+  });
+
+  test('step 4 is what makes it work: a Primary backup restored as if taken on a Replica (no reset) re-applies a transaction the backup already holds, and the run stops with the replicator’s error', async () => {
+    const f = await runWorkflowExpectingFailure(
+      client,
+      TYPE,
+      worker.taskQueue,
+      input({ recoveryId: 'INC-8', backup: { dir: sc.backupDir, takenOn: 'replica' } }),
+    );
+    assert.match(
+      f.message,
+      new RegExp(
+        `^replicator-online: replicator alpha could not go online: Event application failed: seqno=${sc.committedBeforeBackup.seqno + 1} ERROR 1062 .*Duplicate entry`,
+      ),
+    );
+  });
+});
