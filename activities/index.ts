@@ -9,6 +9,7 @@ import { startTemporaryServer, stopTemporaryServer, type TemporaryServerSpec } f
 import { planPerconaRecovery } from './percona';
 import { replayBinlogs, type ReplayRequest } from './replay';
 import { ndbPitrActivities } from './ndb-pitr';
+import { ndbFailoverActivities } from './ndb-failover';
 import { SqlPools } from './sql';
 import { tungstenActivities } from './tungsten';
 import { verifyRestore } from './verify';
@@ -35,6 +36,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
       verify: { schemas?: string[]; expected?: Record<string, TableFingerprint> },
     ) => verifyRestore(sql, endpoint, verify),
     ...ndbPitrActivities(sql),
+    ...ndbFailoverActivities(sql),
     ...tungstenActivities(sql),
   };
 }

@@ -2,3 +2,4 @@
 export { perconaPointInTimeRecovery } from './percona-point-in-time-recovery';
 export { ndbPointInTimeRecovery } from './ndb-point-in-time-recovery';
 export { tungstenExternalRestore } from './tungsten-external-restore';
+export { ndbChannelFailover } from './ndb-channel-failover';

@@ -19,6 +19,18 @@ export const NDB_TABLES_SQL = `
     gci INT UNSIGNED NOT NULL, next_position BIGINT UNSIGNED NOT NULL, next_file VARCHAR(255) NOT NULL,
     PRIMARY KEY (epoch, orig_server_id, orig_epoch)) ENGINE=InnoDB;`;
 
+/** Runs SQL with sql_log_bin=0 on a connection of its own, and sets it back before the pool reuses it. */
+async function withoutBinlog(server: MariadbServer, text: string, params: unknown[] = []): Promise<void> {
+  const conn = await server.sql().getConnection();
+  try {
+    await conn.query('SET SESSION sql_log_bin = 0');
+    await conn.query(text, params);
+  } finally {
+    await conn.query('SET SESSION sql_log_bin = 1').catch(() => {});
+    conn.release();
+  }
+}
+
 export const epochOf = (gci: number, micro = 0): bigint => (BigInt(gci) << 32n) | BigInt(micro);
 
 export interface EpochRecord {
@@ -45,7 +57,7 @@ export class NdbSource {
   }
 
   async init(): Promise<void> {
-    await this.server.query(`SET SESSION sql_log_bin = 0; ${NDB_TABLES_SQL}`);
+    await withoutBinlog(this.server, NDB_TABLES_SQL);
   }
 
   /** Starts a new GCI: the next epochs get micro-GCIs 0, 1, 2, … */
@@ -128,10 +140,11 @@ export async function indexReplicatedEpochs(node: MariadbServer, epochs: EpochRe
       ]);
     }
   }
-  await node.query('SET SESSION sql_log_bin = 0; DELETE FROM mysql.ndb_binlog_index');
+  await withoutBinlog(node, 'DELETE FROM mysql.ndb_binlog_index');
   for (const r of rows)
-    await node.query(
-      `SET SESSION sql_log_bin = 0; INSERT INTO mysql.ndb_binlog_index VALUES (?, ?, ?, 1, 0, 0, 0, 0, 0, ?, ?, ?)`,
+    await withoutBinlog(
+      node,
+      'INSERT INTO mysql.ndb_binlog_index VALUES (?, ?, ?, 1, 0, 0, 0, 0, 0, ?, ?, ?)',
       r,
     );
 }
