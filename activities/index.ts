@@ -13,6 +13,7 @@ import { ndbFailoverActivities } from './ndb-failover';
 import { SqlPools } from './sql';
 import { tungstenActivities } from './tungsten';
 import { verifyRestore } from './verify';
+import { vitessActivities } from './vitess';
 
 export interface ActivityDeps {
   sql: SqlPools;
@@ -38,6 +39,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
     ...ndbPitrActivities(sql),
     ...ndbFailoverActivities(sql),
     ...tungstenActivities(sql),
+    ...vitessActivities(sql),
   };
 }
 

@@ -2,4 +2,5 @@
 export { perconaPointInTimeRecovery } from './percona-point-in-time-recovery';
 export { ndbPointInTimeRecovery } from './ndb-point-in-time-recovery';
 export { tungstenExternalRestore } from './tungsten-external-restore';
+export { vitessSnapshotRestore, vitessShardRestore } from './vitess-snapshot-restore';
 export { ndbChannelFailover } from './ndb-channel-failover';

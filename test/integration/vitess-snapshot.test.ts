@@ -1,0 +1,543 @@
+// vitessSnapshotRestore on real MariaDB servers. The base keyspace `commerce` has two shards, each a
+// real MariaDB source with binlogs (its own archive too), real prepared mariadb-backup backups with a
+// Vitess MANIFEST in a file backup storage, and snapshot times cut between workloads. Ground truth is
+// read from each source at each snapshot time; restored data is read back from the restored servers.
+// vtctlclient and vttablet are stand-ins (test/fixtures/bin): topology bookkeeping only.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Client } from '@temporalio/client';
+import { execa } from 'execa';
+import { Ledger } from '../../activities/ledger';
+import { SqlPools } from '../../activities/sql';
+import { killProcessesUnder, removeTestDir } from '../../scripts/lib/cleanup';
+import { saveHistory } from '../../scripts/lib/history';
+import {
+  createShop,
+  fingerprint,
+  gtidPos,
+  runWorkload,
+  startSource,
+  takeBackup,
+  type Source,
+} from '../../scripts/lib/scenario';
+import type { TableFingerprint } from '../../workflows/schemas';
+import type { VitessResult } from '../../workflows/vitess-snapshot-restore';
+import { historiesDir } from '../support/histories';
+import { useStandIns } from '../support/percona-scenario';
+import {
+  startWorker,
+  temporalAddress,
+  testClient,
+  uniqueQueue,
+  type RunningWorker,
+} from '../support/temporal';
+import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
+
+useStandIns();
+
+const TYPE = 'vitessSnapshotRestore';
+const KS = 'commerce';
+const VTCTLD = 'localhost:15999';
+const BINLOG_PW = `binlog-pw-${process.pid}-x9`;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const rfc = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+
+interface Shard {
+  name: string;
+  source: Source;
+  /** Backup directory names, by role. */
+  backups: Record<string, string>;
+}
+
+let base: string;
+let backupRoot: string;
+let tabletsRoot: string;
+let topoFile: string;
+let shards: Shard[];
+/** T0 before every backup; T1 and T2 between workloads; T3 after the last write. */
+const at: Record<'t0' | 't1' | 't2' | 't3', string> = { t0: '', t1: '', t2: '', t3: '' };
+/** Each shard's tables and GTID position at T1 and T2, read from its source. */
+const truth: Record<'t1' | 't2', { tables: Record<string, TableFingerprint>; gtid: string }[]> = {
+  t1: [],
+  t2: [],
+};
+let worker: RunningWorker;
+let client: Client;
+let closeClient: () => Promise<void>;
+let uid = 300;
+
+/** Waits into the next whole second and returns it: events before have earlier times, events after later ones. */
+async function cut(): Promise<string> {
+  const now = Date.now();
+  const next = Math.floor(now / 1000) * 1000 + 1000;
+  await sleep(next - now + 30);
+  return rfc(next);
+}
+
+async function capture(): Promise<{ tables: Record<string, TableFingerprint>; gtid: string }[]> {
+  return Promise.all(
+    shards.map(async (s) => ({
+      tables: await fingerprint(s.source.sql, s.source.endpoint),
+      gtid: await gtidPos(s.source.server),
+    })),
+  );
+}
+
+function vtctlclient(...args: string[]) {
+  return execa('vtctlclient', ['-server', VTCTLD, ...args]);
+}
+
+/** A real mariadb-backup of the shard, with the MANIFEST Vitess writes, in `<root>/<ks>/<shard>/<time>.<alias>/`. */
+async function vitessBackup(
+  s: Shard,
+  role: string,
+  opts: { prepare: boolean } = { prepare: true },
+): Promise<void> {
+  let start = Date.now();
+  const alias = `zone1-${String(101 + shards.indexOf(s)).padStart(10, '0')}`;
+  const nameAt = (ms: number) =>
+    `${rfc(ms)
+      .replace(/[-:Z]/g, '')
+      .replace('T', '.')
+      .replace(/^(\d{4})(\d{2})(\d{2})/, '$1-$2-$3')}.${alias}`;
+  while (Object.values(s.backups).includes(nameAt(start))) {
+    await sleep(200); // Vitess names backups to the second
+    start = Date.now();
+  }
+  const name = nameAt(start);
+  const dir = join(backupRoot, KS, s.name, name);
+  if (opts.prepare) await takeBackup(s.source.server, dir);
+  else {
+    await mkdir(dir, { recursive: true });
+    await execa('mariadb-backup', [
+      '--no-defaults',
+      '--backup',
+      `--target-dir=${dir}`,
+      `--socket=${s.source.server.socket}`,
+      '--user=root',
+    ]);
+  }
+  const [, , gtid = ''] = (await readFile(join(dir, 'xtrabackup_binlog_info'), 'utf8')).trim().split(/\s+/);
+  const manifest = {
+    BackupMethod: 'mariadb-backup',
+    Position: `MariaDB/${gtid}`,
+    BackupTime: rfc(start),
+    FinishedTime: rfc(Date.now()),
+    TabletAlias: alias,
+    Keyspace: KS,
+    Shard: s.name,
+    MySQLVersion: '10.11',
+  };
+  await writeFile(join(dir, 'MANIFEST'), JSON.stringify(manifest, null, 2));
+  s.backups[role] = name;
+}
+
+function input(snapshotKeyspace: string, snapshotTime: string, over: Record<string, unknown> = {}) {
+  return {
+    vtctld: { server: VTCTLD },
+    baseKeyspace: KS,
+    snapshotKeyspace,
+    snapshotTime,
+    backup: { fileBackupStorageRoot: backupRoot },
+    tablets: { root: tabletsRoot },
+    dbName: 'shop',
+    heartbeatTimeout: '10s',
+    shards: shards.map((s) => ({
+      name: s.name,
+      tabletUid: uid++,
+      binlogSource: {
+        host: '127.0.0.1',
+        port: s.source.server.port,
+        user: 'vt_repl',
+        password: { env: 'VITESS_TEST_BINLOG_PW' },
+      },
+    })),
+    ...over,
+  };
+}
+
+interface Topo {
+  keyspaces: Record<
+    string,
+    { keyspace_type: string; base_keyspace?: string; snapshot_time?: { seconds: string } }
+  >;
+  vschemas: Record<string, Record<string, unknown>>;
+  tablets: Record<
+    string,
+    { tablet: { keyspace: string; shard: string; mysql_socket: string }; pitr: Record<string, unknown> }
+  >;
+}
+const topo = async (): Promise<Topo> => JSON.parse(await readFile(topoFile, 'utf8')) as Topo;
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
+
+/** The restored tables, read from the restored servers themselves (not from the workflow's result). */
+async function readBack(r: VitessResult): Promise<Record<string, TableFingerprint>[]> {
+  const sql = new SqlPools();
+  try {
+    return await Promise.all(r.shards!.map((s) => fingerprint(sql, s.endpoint)));
+  } finally {
+    await sql.closeAll();
+  }
+}
+
+const BASE_VSCHEMA = {
+  sharded: true,
+  vindexes: { hash: { type: 'hash' } },
+  tables: { customers: { column_vindexes: [{ column: 'id', name: 'hash' }] } },
+};
+
+before(async () => {
+  base = await mkdtemp(join(tmpdir(), 'vitess-'));
+  backupRoot = join(base, 'backups');
+  tabletsRoot = join(base, 'vt');
+  topoFile = join(base, 'topo.json');
+  process.env.VITESS_STANDIN_STATE = topoFile;
+  process.env.VITESS_TEST_BINLOG_PW = BINLOG_PW;
+  await mkdir(backupRoot, { recursive: true });
+  shards = await Promise.all(
+    ['-80', '80-'].map(async (name, i) => {
+      const source = await startSource(join(base, `source${i + 1}`), { serverId: i + 1 });
+      await createShop(source.server);
+      await source.server.query(
+        "SET SESSION sql_log_bin = 0; CREATE USER 'vt_repl'@'127.0.0.1' IDENTIFIED BY ?; GRANT REPLICATION SLAVE ON *.* TO 'vt_repl'@'127.0.0.1'; SET SESSION sql_log_bin = 1",
+        [BINLOG_PW],
+      );
+      return { name, source, backups: {} };
+    }),
+  );
+  await vtctlclient('CreateKeyspace', KS);
+  await vtctlclient('ApplyVSchema', `-vschema=${JSON.stringify(BASE_VSCHEMA)}`, KS);
+  const each = (f: (s: Shard, i: number) => Promise<unknown>) => Promise.all(shards.map(f));
+
+  at.t0 = await cut();
+  await each((s, i) => runWorkload(s.source.server, 10 + i, 300));
+  await each((s) => vitessBackup(s, 'first'));
+  await each((s, i) => runWorkload(s.source.server, 20 + i, 300));
+  await each((s) => s.source.server.query('FLUSH BINARY LOGS'));
+  await vitessBackup(shards[0]!, 'second'); // -80: a newer backup before T1
+  await vitessBackup(shards[1]!, 'unprepared', { prepare: false }); // 80-: newer, but not prepared
+  await each((s, i) => runWorkload(s.source.server, 30 + i, 300));
+  at.t1 = await cut();
+  truth.t1 = await capture();
+  await each((s, i) => runWorkload(s.source.server, 40 + i, 300));
+  await each((s) => s.source.server.query('FLUSH BINARY LOGS'));
+  await vitessBackup(shards[0]!, 'third'); // -80: after T1, before T2
+  await each((s, i) => runWorkload(s.source.server, 50 + i, 300));
+  at.t2 = await cut();
+  truth.t2 = await capture();
+  await each((s, i) => runWorkload(s.source.server, 60 + i, 300));
+  at.t3 = await cut();
+  await each(async (s) => {
+    await s.source.archiver.waitCaughtUp();
+    await s.source.archiver.sync();
+    await s.source.archiver.stop();
+  });
+  // The snapshots differ from each other and from the end state, so a wrong cut cannot pass.
+  assert.notDeepEqual(truth.t1[0]!.tables, truth.t2[0]!.tables);
+  worker = await startWorker(uniqueQueue('vitess'));
+  ({ client, close: closeClient } = await testClient());
+});
+
+after(async () => {
+  await worker?.stop();
+  await closeClient?.();
+  for (const s of shards ?? []) {
+    await s.source.sql.closeAll();
+    await s.source.server.stop().catch(() => {});
+  }
+  if (base) await removeTestDir(base); // also the restored mysqlds
+});
+
+describe('end to end', () => {
+  test('restores both shards into the SNAPSHOT keyspace at the snapshot time: checksums equal each source at that time', async () => {
+    const id = `vitess-e2e-${Date.now()}`;
+    const req = input('restore1', at.t1);
+    const pidsBefore = await Promise.all(shards.map((s) => s.source.server.pid()));
+    const r = await runWorkflow<VitessResult>(client, TYPE, worker.taskQueue, req, id);
+
+    assert.deepEqual(
+      r.shards!.map((s) => s.tables),
+      truth.t1.map((t) => t.tables),
+    );
+    assert.deepEqual(
+      await readBack(r),
+      truth.t1.map((t) => t.tables),
+    );
+    // Exactly the last transaction before the snapshot time, on every shard.
+    assert.deepEqual(
+      r.shards!.map((s) => s.replay.stateAfter),
+      truth.t1.map((t) => t.gtid),
+    );
+    assert.deepEqual(
+      r.plan.map((p) => p.replay.stopGtid),
+      truth.t1.map((t) => t.gtid),
+    );
+    // Backups: the newest that finished before T1 — not the later one (-80), not the unprepared one (80-).
+    assert.deepEqual(
+      r.plan.map((p) => p.backup.name),
+      [shards[0]!.backups.second, shards[1]!.backups.first],
+    );
+    const choice = r.steps.find((s) => s.name === 'choose-backups')!.evidence.join('\n');
+    assert.match(
+      choice,
+      new RegExp(`${shards[0]!.backups.third}: finished at .* not before the snapshot time`),
+    );
+    assert.match(choice, new RegExp(`${shards[1]!.backups.unprepared}: .*is not prepared`));
+    assert.deepEqual(
+      r.steps.map((s) => [s.name, s.status]),
+      [
+        ['check-keyspaces', 'done'],
+        ['choose-backups', 'done'],
+        ['find-snapshot-gtids', 'done'],
+        ['create-snapshot-keyspace', 'done'],
+        ['restore-shards', 'done'],
+        ['copy-vschema', 'skipped-by-checkpoint'], // CreateKeyspace copied it, as vtctld does
+      ],
+    );
+    for (const s of r.shards!)
+      assert.deepEqual(
+        s.steps.map((x) => x.status),
+        Array(5).fill('done'),
+      );
+
+    // The topology: a SNAPSHOT keyspace of commerce at T1, its vschema, and one recovery tablet per
+    // shard registered with the procedure's flags; the password went by reference, never in argv.
+    const t = await topo();
+    assert.equal(t.keyspaces.restore1?.keyspace_type, 'SNAPSHOT');
+    assert.equal(t.keyspaces.restore1?.base_keyspace, KS);
+    assert.equal(rfc(Number(t.keyspaces.restore1?.snapshot_time?.seconds) * 1000), at.t1);
+    assert.deepEqual(t.vschemas.restore1, { ...BASE_VSCHEMA, require_explicit_routing: true });
+    assert.deepEqual(r.vschema, {
+      from: 'base',
+      vschema: { ...BASE_VSCHEMA, require_explicit_routing: true },
+    });
+    for (const [i, s] of r.shards!.entries()) {
+      const tablet = t.tablets[s.tablet]!;
+      assert.deepEqual([tablet.tablet.keyspace, tablet.tablet.shard], ['restore1', shards[i]!.name]);
+      assert.equal(tablet.tablet.mysql_socket, s.endpoint.socket);
+      assert.deepEqual(tablet.pitr, {
+        backup_storage_implementation: 'file',
+        file_backup_storage_root: backupRoot,
+        binlog_host: '127.0.0.1',
+        binlog_port: shards[i]!.source.server.port,
+        binlog_user: 'vt_repl',
+        binlog_password_set: true,
+        pitr_gtid_lookup_timeout: '1m',
+      });
+    }
+    const log = await readFile(`${topoFile}.log`, 'utf8');
+    assert.doesNotMatch(`${log}${JSON.stringify(t)}${JSON.stringify(r)}`, new RegExp(BINLOG_PW));
+    assert.match(
+      log,
+      /"CreateKeyspace","-keyspace_type=SNAPSHOT","-base_keyspace=commerce","-snapshot_time=[^"]+","restore1"/,
+    );
+    // The sources were only read.
+    assert.deepEqual(await Promise.all(shards.map((s) => s.source.server.pid())), pidsBefore);
+    await recordHistory(id, 'vitess-snapshot-restore');
+
+    // A new run of the same recovery redoes nothing: no second CreateKeyspace, copy-back or replay.
+    const again = await runWorkflow<VitessResult>(client, TYPE, worker.taskQueue, {
+      ...req,
+      recoveryId: id,
+    });
+    assert.equal(
+      again.steps.find((s) => s.name === 'create-snapshot-keyspace')?.status,
+      'skipped-by-checkpoint',
+    );
+    for (const s of again.shards!)
+      assert.deepEqual(
+        s.steps.map((x) => x.status),
+        [
+          'skipped-by-checkpoint',
+          'skipped-by-checkpoint',
+          'skipped-by-checkpoint',
+          'skipped-by-checkpoint',
+          'done',
+        ],
+      );
+    assert.deepEqual(
+      again.shards!.map((s) => s.tables),
+      truth.t1.map((x) => x.tables),
+    );
+    for (const p of r.plan) {
+      const journal = await Ledger.besideDatadir(p.datadir).readJournal(id);
+      assert.equal(journal.filter((l) => l.includes('copy-back finished')).length, 1);
+    }
+    await killProcessesUnder(join(tabletsRoot, 'restore1'));
+  });
+});
+
+describe('refusals: a clear error and nothing touched', () => {
+  let silent: Server;
+  const sockets: Socket[] = [];
+  before(async () => {
+    // A "binlog server" that accepts connections and never answers.
+    silent = createServer((s) => void sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  });
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  });
+
+  const cases: {
+    name: string;
+    ks: string;
+    input: (ks: string) => object;
+    expect: RegExp;
+    prepare?: () => Promise<unknown>;
+  }[] = [
+    {
+      name: 'snapshot time before every backup',
+      ks: 'refused_early',
+      input: (ks) => input(ks, at.t0),
+      expect:
+        /^choose-backups: no usable backup of commerce\/-80 earlier than \S+ in .*: finished at .* not before the snapshot time/,
+    },
+    {
+      name: 'snapshot keyspace already exists',
+      ks: 'refused_exists',
+      prepare: () =>
+        vtctlclient(
+          'CreateKeyspace',
+          '-keyspace_type=SNAPSHOT',
+          `-base_keyspace=${KS}`,
+          `-snapshot_time=${at.t1}`,
+          'refused_exists',
+        ),
+      input: (ks) => input(ks, at.t1),
+      expect:
+        /^check-keyspaces: snapshot keyspace refused_exists already exists \(SNAPSHOT of commerce at \S+\); CreateKeyspace would fail with "node already exists"/,
+    },
+    {
+      name: 'GTID lookup timeout: the binlog source has nothing at or after the snapshot time',
+      ks: 'refused_timeout',
+      input: (ks) => input(ks, at.t3, { pitrGtidLookupTimeout: '2s' }),
+      expect:
+        /^find-snapshot-gtids: commerce\/(-80|80-): no GTID for \S+ within the lookup timeout \(2s\): the binlog server vt_repl@127\.0\.0\.1:\d+ has no event at or after the snapshot time yet; its newest event is at \S+\. Nothing was changed/,
+    },
+    {
+      name: 'GTID lookup timeout: a binlog server that does not answer',
+      ks: 'refused_silent',
+      input: (ks) => {
+        const i = input(ks, at.t1, { pitrGtidLookupTimeout: '1500ms' }) as {
+          shards: { binlogSource: { port: number } }[];
+        };
+        const port = (silent.address() as { port: number }).port;
+        for (const s of i.shards) s.binlogSource.port = port;
+        return i;
+      },
+      expect:
+        /^find-snapshot-gtids: commerce\/(-80|80-): no GTID for \S+ within the lookup timeout \(1500ms\): the binlog server vt_repl@127\.0\.0\.1:\d+ did not answer/,
+    },
+    {
+      name: 'plan mode: the plan, and nothing created',
+      ks: 'planned',
+      input: (ks) => input(ks, at.t2, { mode: 'plan' }),
+      expect: /^$/,
+    },
+  ];
+
+  for (const c of cases)
+    test(c.name, async () => {
+      await c.prepare?.();
+      const before = await readFile(topoFile, 'utf8');
+      const pids = await Promise.all(shards.map((s) => s.source.server.pid()));
+      const t0 = Date.now();
+      if (c.ks === 'planned') {
+        const r = await runWorkflow<VitessResult>(client, TYPE, worker.taskQueue, c.input(c.ks));
+        assert.equal(r.mode, 'plan');
+        assert.deepEqual(
+          r.plan.map((p) => p.replay.stopGtid),
+          truth.t2.map((t) => t.gtid),
+        );
+        assert.deepEqual(r.destructiveSteps, ['create-snapshot-keyspace', 'restore-shards']);
+        assert.equal(r.shards, undefined);
+      } else {
+        const f = await runWorkflowExpectingFailure(client, TYPE, worker.taskQueue, c.input(c.ks));
+        assert.match(f.message, c.expect);
+        assert.doesNotMatch(f.message, new RegExp(BINLOG_PW));
+      }
+      if (c.ks === 'refused_timeout') assert.ok(Date.now() - t0 >= 2000, 'it waited for the timeout');
+      if (c.ks === 'refused_silent')
+        assert.ok(Date.now() - t0 < 15_000, 'a silent source does not hang the run');
+      // Nothing touched: the topology as before, no datadir, the sources running as before.
+      assert.equal(await readFile(topoFile, 'utf8'), before);
+      for (const s of shards) assert.equal(await exists(join(tabletsRoot, c.ks, s.name, 'data')), false);
+      assert.deepEqual(await Promise.all(shards.map((s) => s.source.server.pid())), pids);
+    });
+});
+
+describe('several recoveries at once', () => {
+  test('two snapshot keyspaces restored at the same time, each equal to its own snapshot time', async () => {
+    const vschema = { sharded: true, vindexes: { hash: { type: 'hash' } }, tables: { orders: {} } };
+    const a = input('restore_a', at.t1);
+    // B reads the binlogs from each shard's archive instead of the binlog server, and brings its own vschema.
+    const b0 = input('restore_b', at.t2, { vschema });
+    const b = {
+      ...b0,
+      shards: b0.shards.map((s, i) => ({
+        ...s,
+        binlogSource: { ...s.binlogSource, archive: { kind: 'fs', dir: shards[i]!.source.archiveDir } },
+      })),
+    };
+    const [ra, rb] = await Promise.all([
+      runWorkflow<VitessResult>(client, TYPE, worker.taskQueue, a),
+      runWorkflow<VitessResult>(client, TYPE, worker.taskQueue, b),
+    ]);
+
+    assert.deepEqual(
+      await readBack(ra),
+      truth.t1.map((t) => t.tables),
+    );
+    assert.deepEqual(
+      await readBack(rb),
+      truth.t2.map((t) => t.tables),
+    );
+    assert.deepEqual(
+      rb.shards!.map((s) => s.replay.stateAfter),
+      truth.t2.map((t) => t.gtid),
+    );
+    // B's snapshot time is after -80's third backup: it starts from there.
+    assert.equal(rb.plan[0]!.backup.name, shards[0]!.backups.third);
+    assert.match(
+      rb.steps.find((s) => s.name === 'find-snapshot-gtids')!.evidence.join('\n'),
+      /found in the archive /,
+    );
+    // Nothing shared: datadirs, sockets, tablets.
+    const dirs = [...ra.plan, ...rb.plan].map((p) => p.datadir);
+    const socketsUsed = [...ra.shards!, ...rb.shards!].map((s) => s.endpoint.socket);
+    assert.equal(new Set(dirs).size, 4);
+    assert.equal(new Set(socketsUsed).size, 4);
+    const t = await topo();
+    assert.equal(t.keyspaces.restore_a?.snapshot_time?.seconds, String(Date.parse(at.t1) / 1000));
+    assert.equal(t.keyspaces.restore_b?.snapshot_time?.seconds, String(Date.parse(at.t2) / 1000));
+    assert.deepEqual(
+      Object.values(t.tablets)
+        .filter((x) => x.tablet.keyspace.startsWith('restore_'))
+        .map((x) => `${x.tablet.keyspace}/${x.tablet.shard}`)
+        .sort(),
+      ['restore_a/-80', 'restore_a/80-', 'restore_b/-80', 'restore_b/80-'],
+    );
+    // B's own vschema, with require_explicit_routing; A has the base keyspace's.
+    assert.deepEqual(t.vschemas.restore_b, { ...vschema, require_explicit_routing: true });
+    assert.equal(rb.steps.find((s) => s.name === 'copy-vschema')?.status, 'done');
+    assert.deepEqual(t.vschemas.restore_a, { ...BASE_VSCHEMA, require_explicit_routing: true });
+    await killProcessesUnder(join(tabletsRoot, 'restore_a'));
+    await killProcessesUnder(join(tabletsRoot, 'restore_b'));
+  });
+});
+
+/** With RECORD_HISTORIES=1, saves the run's history for the replay suite (test/histories). */
+async function recordHistory(workflowId: string, name: string): Promise<void> {
+  if (process.env.RECORD_HISTORIES !== '1') return;
+  await saveHistory(temporalAddress(), workflowId, join(historiesDir, `${name}.json`));
+}
