@@ -75,10 +75,10 @@ function baseOptions(opts: RunOptions, signal: AbortSignal | undefined): Options
   };
 }
 
-/** Often enough that a live activity never misses its heartbeat timeout (a third of it, at most 5 s). */
+/** Often enough that a live activity never misses its heartbeat timeout (a third of it, at most 2 s, so progress stays fresh). */
 export function heartbeatInterval(ctx: Context): number {
   const timeout = ctx.info.heartbeatTimeoutMs;
-  return timeout ? Math.max(200, Math.min(5_000, Math.floor(timeout / 3))) : 5_000;
+  return timeout ? Math.max(200, Math.min(2_000, Math.floor(timeout / 3))) : 2_000;
 }
 
 /** Heartbeats while `work` runs; returns its result. */

@@ -95,6 +95,46 @@ async function verifiedLocalFiles(archive: BinlogArchive, req: ReplayRequest): P
   return paths;
 }
 
+/**
+ * Replay progress for heartbeats (and so for `runbook status --watch`): transactions applied so far,
+ * read from the server's own GTID state every 2 s, against the number the plan needs (MariaDB: one
+ * GTID domain's sequence numbers; elsewhere only the stop GTID is reported).
+ */
+class ReplayProgress {
+  private applied = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly total: number | null;
+
+  constructor(
+    private readonly sql: SqlPools,
+    private readonly e: Endpoint,
+    private readonly dialect: Dialect,
+    private readonly stateBefore: string,
+    private readonly stopGtid: string,
+  ) {
+    this.total = appliedBetween(stateBefore, stopGtid, stopGtid);
+    this.timer = setInterval(() => void this.sample(), 2000);
+  }
+
+  private async sample(): Promise<void> {
+    const now = await gtidState(this.sql, this.e, this.dialect).catch(() => null);
+    const n = now === null ? null : appliedBetween(this.stateBefore, now, this.stopGtid);
+    if (n !== null) this.applied = n;
+  }
+
+  details() {
+    return {
+      step: 'replay-binlogs',
+      stopGtid: this.stopGtid,
+      ...(this.total !== null ? { transactionsApplied: this.applied, transactionsTotal: this.total } : {}),
+    };
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
 export async function replayBinlogs(
   sql: SqlPools,
   archive: BinlogArchive,
@@ -118,7 +158,7 @@ export async function replayBinlogs(
   const fenced = await fenceOtherSessions(sql, endpoint);
   const files = await verifiedLocalFiles(archive, req);
   const client = await clientOptions(endpoint);
-  let streamed = 0;
+  const progress = new ReplayProgress(sql, endpoint, dialect, stateBefore, plan.stopGtid);
   const producer = [
     d.binlogTool,
     '--no-defaults',
@@ -131,13 +171,7 @@ export async function replayBinlogs(
     const r = await runPipe(producer, consumer, {
       secrets: client.secrets,
       env: { ...process.env, TZ: 'UTC' },
-      progress: () => ({
-        step: 'replay-binlogs',
-        bytesStreamed: streamed,
-        bytesTotal: plan.bytes,
-        stopGtid: plan.stopGtid,
-      }),
-      onProducerData: (n: number) => (streamed += n),
+      progress: () => progress.details(),
     });
     stderr = r.consumer.stderr;
     if (/Did not reach stop position|WARNING/i.test(r.producer.stderr))
@@ -159,6 +193,7 @@ export async function replayBinlogs(
     }
     throw err;
   } finally {
+    progress.stop();
     await client.cleanup();
   }
 

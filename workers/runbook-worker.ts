@@ -53,6 +53,8 @@ export async function createRunbookWorker(
     activities: createActivities(deps),
     ...(o.identity ? { identity: o.identity } : {}),
     shutdownGraceTime: '10s',
+    // Heartbeats carry replay progress for `runbook status --watch`: send them every 2 s at most.
+    maxHeartbeatThrottleInterval: '2s',
   });
   return { worker, deps };
 }

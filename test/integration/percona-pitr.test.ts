@@ -376,7 +376,7 @@ describe('bad input: a clear error and nothing touched', () => {
       name: 'a secret given inline',
       input: () => ({
         ...k8sInput({ type: 'latest' }),
-        restore: { datadir: '/tmp/x', password: 'hunter2-inline' },
+        restore: { datadir: join(acc.base, 'inline-secret', 'data'), password: 'hunter2-inline' },
       }),
       expect: /secrets are given by reference/,
     },

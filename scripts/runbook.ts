@@ -1,0 +1,358 @@
+// `runbook`: start, watch and steer the recovery runbooks from a terminal.
+// Exit codes: 0 done, 1 the run failed, 2 bad usage or input (nothing started), 3 Temporal unreachable.
+import {
+  Client,
+  Connection,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { Command, CommanderError } from 'commander';
+import { readFile, writeFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import {
+  approveUpdate,
+  progressQuery,
+  SEARCH_ATTRIBUTES,
+  type RunbookProgress,
+  type StepState,
+} from '../workflows/kit';
+import { RUNBOOKS, runbookOf } from '../workflows/registry';
+import { TASK_QUEUE } from '../workflows/routing';
+import { describeIssues } from '../workflows/schemas';
+import { renderBar, renderSteps, sampleFrom, type ProgressSample } from './lib/progress-view';
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+interface GlobalOptions {
+  address?: string;
+  namespace?: string;
+  taskQueue: string;
+}
+
+async function connect(
+  o: GlobalOptions,
+): Promise<{ client: Client; connection: Connection; namespace: string }> {
+  const config = loadClientConnectConfig();
+  const address = o.address ?? config.connectionOptions.address ?? 'localhost:7233';
+  const namespace = o.namespace ?? config.namespace ?? 'default';
+  try {
+    const connection = await Connection.connect({
+      ...config.connectionOptions,
+      address,
+      connectTimeout: 5000,
+    });
+    return { client: new Client({ connection, namespace }), connection, namespace };
+  } catch (err) {
+    throw new CliError(`cannot reach Temporal at ${address}: ${(err as Error).message}`, 3);
+  }
+}
+
+/** Reads and validates an input file with the runbook's own schema: nothing starts on bad input. */
+async function loadInput(kind: string, file: string): Promise<Record<string, unknown>> {
+  const spec = runbookOf(kind);
+  if (!spec)
+    throw new CliError(
+      `unknown runbook ${JSON.stringify(kind)}; known: ${RUNBOOKS.map((r) => r.kind).join(', ')}`,
+      2,
+    );
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(file, 'utf8'));
+  } catch (err) {
+    throw new CliError(`cannot read the input ${file}: ${(err as Error).message}`, 2);
+  }
+  const r = spec.schema.safeParse(raw);
+  if (!r.success) throw new CliError(`invalid input for ${kind}: ${describeIssues(r.error)}`, 2);
+  return raw as Record<string, unknown>;
+}
+
+const newId = (kind: string, suffix = '') =>
+  `${kind}${suffix}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
+
+async function failureMessage(err: unknown): Promise<string> {
+  if (err instanceof WorkflowFailedError) {
+    let cause: unknown = err.cause;
+    while (cause instanceof Error && !('type' in cause) && cause.cause) cause = cause.cause;
+    return cause instanceof Error ? cause.message : err.message;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The steps of a run: from the progress query while it runs, from its result once it is over. */
+async function progressOf(
+  handle: WorkflowHandle,
+): Promise<{ progress: RunbookProgress | null; status: string; failure?: string }> {
+  const d = await handle.describe();
+  const status = d.status.name;
+  if (status === 'RUNNING') return { progress: await handle.query(progressQuery), status };
+  try {
+    const result = (await handle.result()) as {
+      steps?: StepState[];
+      recoveryId?: string;
+      mode?: 'run' | 'plan';
+    };
+    const progress = result?.steps
+      ? {
+          kind: d.type,
+          recoveryId: result.recoveryId ?? d.workflowId,
+          mode: result.mode ?? 'run',
+          currentStep: null,
+          steps: result.steps,
+        }
+      : null;
+    return { progress, status };
+  } catch (err) {
+    const progress = await handle.query(progressQuery).catch(() => null);
+    return { progress, status, failure: await failureMessage(err) };
+  }
+}
+
+/** Heartbeat details of the activities running now (replay progress and the like). */
+async function heartbeats(handle: WorkflowHandle): Promise<unknown[]> {
+  const d = await handle.describe();
+  return (d.raw.pendingActivities ?? []).map((a) => {
+    const p = a.heartbeatDetails?.payloads?.[0];
+    return p ? defaultPayloadConverter.fromPayload(p) : null;
+  });
+}
+
+async function status(handle: WorkflowHandle, watch: boolean, intervalMs: number): Promise<number> {
+  let first: ProgressSample | null = null;
+  for (;;) {
+    const { progress, status: st, failure } = await progressOf(handle);
+    const lines = [
+      progress
+        ? renderSteps(progress, Date.now(), process.stdout.columns || 120)
+        : `${handle.workflowId}: ${st}`,
+    ];
+    for (const details of st === 'RUNNING' ? await heartbeats(handle) : []) {
+      const sample = sampleFrom(details, Date.now());
+      if (sample) {
+        first ??= sample;
+        lines.push(renderBar(sample, first));
+      } else if (details) lines.push(`  ${JSON.stringify(details)}`);
+    }
+    lines.push(`status: ${st}${failure ? ` — ${failure}` : ''}`);
+    if (watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+    process.stdout.write(`${lines.join('\n')}\n${watch && !process.stdout.isTTY ? '\n' : ''}`);
+    if (!watch || st !== 'RUNNING')
+      return st === 'FAILED' || st === 'TERMINATED' || st === 'TIMED_OUT' ? 1 : 0;
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
+
+export function buildCli(): Command {
+  const program = new Command('runbook')
+    .description('Durable MySQL recovery runbooks on Temporal')
+    .option('--address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS or localhost:7233)')
+    .option('--namespace <name>', 'Temporal namespace (default: TEMPORAL_NAMESPACE or default)')
+    .option(
+      '--task-queue <name>',
+      'task queue of the runbook workers',
+      process.env.RUNBOOK_TASK_QUEUE ?? TASK_QUEUE,
+    )
+    .exitOverride()
+    .showHelpAfterError();
+  const g = () => program.opts<GlobalOptions>();
+
+  program
+    .command('list')
+    .description('the runbooks, their inputs and their destructive steps')
+    .action(() => {
+      for (const r of RUNBOOKS) {
+        const shape =
+          (
+            r.schema as {
+              shape?: Record<string, unknown>;
+              def?: { in?: { shape?: Record<string, unknown> } };
+            }
+          ).shape ?? {};
+        console.log(`${r.kind} — ${r.procedure}`);
+        console.log(
+          `  steps:       ${r.steps.map((s) => (s.destructive ? `${s.name}⚠` : s.name)).join(' → ')}`,
+        );
+        console.log(
+          `  destructive: ${
+            r.steps
+              .filter((s) => s.destructive)
+              .map((s) => s.name)
+              .join(', ') || 'none'
+          }`,
+        );
+        if (Object.keys(shape).length) console.log(`  input:       ${Object.keys(shape).join(', ')}`);
+      }
+    });
+
+  program
+    .command('plan <kind>')
+    .description('run the plan only (touches nothing) and print it')
+    .requiredOption('--input <file>', 'input JSON')
+    .option('--id <workflowId>', 'workflow id')
+    .action(async (kind: string, o: { input: string; id?: string }) => {
+      const input = await loadInput(kind, o.input);
+      const { client, connection } = await connect(g());
+      try {
+        const handle = await client.workflow.start(kind, {
+          taskQueue: g().taskQueue,
+          workflowId: o.id ?? newId(kind, '-plan'),
+          args: [{ ...input, mode: 'plan' }],
+        });
+        const result = await handle.result().catch(async (err) => {
+          throw new CliError(`plan refused: ${await failureMessage(err)}`, 1);
+        });
+        console.log(JSON.stringify(result, null, 2));
+      } finally {
+        await connection.close();
+      }
+    });
+
+  program
+    .command('start <kind>')
+    .description('start a runbook')
+    .requiredOption('--input <file>', 'input JSON')
+    .option('--id <workflowId>', 'workflow id (default: <kind>-<time>)')
+    .option('--wait', 'wait for the result and print it')
+    .action(async (kind: string, o: { input: string; id?: string; wait?: boolean }) => {
+      const input = await loadInput(kind, o.input);
+      const { client, connection, namespace } = await connect(g());
+      try {
+        const handle = await client.workflow.start(kind, {
+          taskQueue: g().taskQueue,
+          workflowId: o.id ?? newId(kind),
+          args: [input],
+        });
+        console.log(
+          `started ${kind} ${handle.workflowId} (namespace ${namespace}, task queue ${g().taskQueue})`,
+        );
+        if (o.wait) {
+          const result = await handle.result().catch(async (err) => {
+            throw new CliError(`${handle.workflowId} failed: ${await failureMessage(err)}`, 1);
+          });
+          console.log(JSON.stringify(result, null, 2));
+        }
+      } finally {
+        await connection.close();
+      }
+    });
+
+  program
+    .command('status <workflowId>')
+    .description('the steps of a run; --watch follows it live, with replay progress')
+    .option('--watch', 'refresh until the run ends')
+    .option('--interval <ms>', 'refresh interval', '1000')
+    .action(async (id: string, o: { watch?: boolean; interval: string }) => {
+      const { client, connection } = await connect(g());
+      try {
+        const code = await status(client.workflow.getHandle(id), !!o.watch, Number(o.interval) || 1000);
+        if (code) throw new CliError('', code);
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) throw new CliError(`no run with workflow id ${id}`, 2);
+        throw err;
+      } finally {
+        await connection.close();
+      }
+    });
+
+  program
+    .command('approve <workflowId>')
+    .description('approve a destructive step')
+    .requiredOption('--step <name>', 'the step to approve')
+    .requiredOption('--reason <text>', 'why (e.g. the incident number)')
+    .option('--approver <name>', 'who approves', process.env.USER ?? userInfo().username)
+    .action(async (id: string, o: { step: string; reason: string; approver: string }) => {
+      const { client, connection } = await connect(g());
+      try {
+        await client.workflow
+          .getHandle(id)
+          .executeUpdate(approveUpdate, { args: [{ step: o.step, approver: o.approver, reason: o.reason }] });
+        console.log(`approved ${o.step} of ${id} (${o.approver}: ${o.reason})`);
+      } catch (err) {
+        const e = err as Error;
+        throw new CliError(`approval refused: ${e.cause instanceof Error ? e.cause.message : e.message}`, 2);
+      } finally {
+        await connection.close();
+      }
+    });
+
+  program
+    .command('cancel <workflowId>')
+    .description('cancel a run (running steps are cancelled; finished ones stay done)')
+    .action(async (id: string) => {
+      const { client, connection } = await connect(g());
+      try {
+        await client.workflow.getHandle(id).cancel();
+        console.log(`cancellation requested for ${id}`);
+      } finally {
+        await connection.close();
+      }
+    });
+
+  program
+    .command('history <workflowId>')
+    .description('save the run history (JSON that the replay suite reads)')
+    .requiredOption('--out <file>', 'where to write it')
+    .action(async (id: string, o: { out: string }) => {
+      const { client, connection } = await connect(g());
+      try {
+        const history = await client.workflow.getHandle(id).fetchHistory();
+        await writeFile(o.out, `${historyToJSON(history)}\n`);
+        console.log(`saved ${history.events?.length ?? 0} events of ${id} to ${o.out}`);
+      } finally {
+        await connection.close();
+      }
+    });
+
+  program
+    .command('setup-namespace')
+    .description(`register the search attributes (${SEARCH_ATTRIBUTES.join(', ')}) on the namespace`)
+    .action(async () => {
+      const { connection, namespace } = await connect(g());
+      try {
+        const have = await connection.operatorService.listSearchAttributes({ namespace });
+        const missing = SEARCH_ATTRIBUTES.filter((n) => !(n in (have.customAttributes ?? {})));
+        if (missing.length)
+          await connection.operatorService.addSearchAttributes({
+            namespace,
+            searchAttributes: Object.fromEntries(missing.map((n) => [n, 2 /* INDEXED_VALUE_TYPE_KEYWORD */])),
+          });
+        console.log(
+          missing.length
+            ? `registered ${missing.join(', ')} on ${namespace}`
+            : `${namespace} already has ${SEARCH_ATTRIBUTES.join(', ')}`,
+        );
+      } finally {
+        await connection.close();
+      }
+    });
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildCli().parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2;
+    if (err instanceof CliError) {
+      if (err.message) console.error(`runbook: ${err.message}`);
+      return err.code;
+    }
+    console.error(`runbook: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+if (process.argv[1] && /runbook\.ts$/.test(process.argv[1])) {
+  void main(process.argv.slice(2)).then((code) => process.exit(code));
+}

@@ -1,0 +1,191 @@
+// The operator's ways in: this project's `runbook` CLI and the real `temporal` CLI, against the run's
+// Temporal dev server, a worker, and a real Percona scenario (MariaDB, archive, backup).
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { Worker } from '@temporalio/worker';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
+import { workflowBundle } from '../../workers/runbook-worker';
+import { projectRoot, temporalCli } from '../../scripts/lib/tools';
+import { recordAccident, standInCluster, useStandIns, type Accident } from '../support/percona-scenario';
+import { startWorker, temporalAddress, uniqueQueue, type RunningWorker } from '../support/temporal';
+
+useStandIns();
+let acc: Accident;
+let worker: RunningWorker;
+let n = 0;
+
+function runbook(...args: string[]) {
+  return execa(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts/runbook.ts'), ...args], {
+    cwd: projectRoot,
+    reject: false,
+    env: { TEMPORAL_ADDRESS: temporalAddress(), RUNBOOK_TASK_QUEUE: worker.taskQueue },
+  });
+}
+
+async function inputFile(extra: Record<string, unknown> = {}): Promise<string> {
+  n++;
+  const file = join(acc.base, `input-${n}.json`);
+  const input = {
+    cluster: { adapter: 'kubernetes', name: 'shop', namespace: 'db', resource: 'shop' },
+    backup: { dir: acc.backupDir },
+    restore: { datadir: join(acc.base, `cli-restore-${n}`, 'data') },
+    archive: { kind: 'fs', dir: acc.source.archiveDir },
+    target: { type: 'gtid', gtid: acc.dropGtid, exclusive: true },
+    verify: { schemas: ['shop'] },
+    ...extra,
+  };
+  await writeFile(file, JSON.stringify(input));
+  return file;
+}
+
+before(async () => {
+  acc = await recordAccident();
+  await standInCluster(join(acc.base, 'k8s'), 'shop');
+  worker = await startWorker(uniqueQueue('cli'));
+});
+
+after(async () => {
+  await worker?.stop();
+  await acc?.cleanup();
+});
+
+describe('runbook CLI', () => {
+  test('list names the five runbooks and their destructive steps', async () => {
+    const r = await runbook('list');
+    assert.equal(r.exitCode, 0);
+    for (const kind of [
+      'perconaPointInTimeRecovery',
+      'ndbPointInTimeRecovery',
+      'ndbChannelFailover',
+      'tungstenExternalRestore',
+      'vitessSnapshotRestore',
+    ])
+      assert.match(r.stdout, new RegExp(`^${kind} — `, 'm'));
+    assert.match(r.stdout, /destructive: pause-cluster, restore-backup/);
+  });
+
+  test('bad input: exit 2, the field named, the secret not echoed, nothing started', async () => {
+    const file = await inputFile({
+      restore: { datadir: join(acc.base, 'inline-secret-cli', 'data'), password: 'hunter2-cli' },
+    });
+    const r = await runbook('start', 'perconaPointInTimeRecovery', '--input', file, '--id', 'cli-bad-input');
+    assert.equal(r.exitCode, 2);
+    assert.match(
+      r.stderr,
+      /invalid input for perconaPointInTimeRecovery: restore.password: secrets are given by reference/,
+    );
+    assert.doesNotMatch(r.stderr + r.stdout, /hunter2/);
+    const s = await runbook('status', 'cli-bad-input');
+    assert.equal(s.exitCode, 2);
+    assert.match(s.stderr, /no run with workflow id cli-bad-input/);
+  });
+
+  test('a missing server: exit 3 with the address', async () => {
+    const r = await execa(
+      process.execPath,
+      ['--import', 'tsx', join(projectRoot, 'scripts/runbook.ts'), 'status', 'x', '--address', '127.0.0.1:1'],
+      { reject: false, cwd: projectRoot },
+    );
+    assert.equal(r.exitCode, 3);
+    assert.match(r.stderr, /cannot reach Temporal at 127.0.0.1:1/);
+  });
+
+  test('plan prints the plan and touches nothing', async () => {
+    const file = await inputFile();
+    const r = await runbook('plan', 'perconaPointInTimeRecovery', '--input', file);
+    assert.equal(r.exitCode, 0, r.stderr);
+    const plan = JSON.parse(r.stdout) as PerconaResult;
+    assert.equal(plan.mode, 'plan');
+    assert.equal(plan.plan.replay.stopGtid, acc.lastGoodGtid);
+  });
+
+  test('start, status, approve, status --watch, history: a gated run from start to end; its history replays', async () => {
+    const id = `cli-run-${Date.now()}`;
+    const file = await inputFile({ requireApproval: true });
+    const started = await runbook('start', 'perconaPointInTimeRecovery', '--input', file, '--id', id);
+    assert.equal(started.exitCode, 0, started.stderr);
+    assert.match(started.stdout, new RegExp(`started perconaPointInTimeRecovery ${id}`));
+
+    let status = await runbook('status', id);
+    for (let i = 0; i < 50 && !/waiting-approval/.test(status.stdout); i++)
+      status = await runbook('status', id);
+    assert.match(status.stdout, /⏸ pause-cluster\s+waiting-approval/);
+
+    const wrong = await runbook('approve', id, '--step', 'verify', '--reason', 'INC-1');
+    assert.equal(wrong.exitCode, 2);
+    assert.match(wrong.stderr, /approval refused: step verify is not destructive/);
+    for (const step of ['pause-cluster', 'restore-backup']) {
+      const ok = await runbook('approve', id, '--step', step, '--reason', 'INC-1', '--approver', 'ana');
+      assert.equal(ok.exitCode, 0, ok.stderr);
+    }
+    const watched = await runbook('status', id, '--watch', '--interval', '200');
+    assert.equal(watched.exitCode, 0, watched.stderr);
+    assert.match(watched.stdout, /✔ replay-binlogs\s+done/);
+    assert.match(watched.stdout, /status: COMPLETED/);
+
+    const out = join(acc.base, 'cli-history.json');
+    const h = await runbook('history', id, '--out', out);
+    assert.equal(h.exitCode, 0, h.stderr);
+    await Worker.runReplayHistory(
+      { workflowBundle: await workflowBundle() },
+      historyFromJSON(JSON.parse(await readFile(out, 'utf8'))),
+      id,
+    );
+  });
+
+  test('cancel ends a run waiting for approval', async () => {
+    const id = `cli-cancel-${Date.now()}`;
+    await runbook(
+      'start',
+      'perconaPointInTimeRecovery',
+      '--input',
+      await inputFile({ requireApproval: true }),
+      '--id',
+      id,
+    );
+    const c = await runbook('cancel', id);
+    assert.equal(c.exitCode, 0, c.stderr);
+    const s = await runbook('status', id, '--watch', '--interval', '200');
+    assert.match(s.stdout, /status: (CANCELLED|FAILED)/);
+  });
+});
+
+describe('the real temporal CLI', () => {
+  test('temporal workflow start --type … --input-file … runs a recovery to the end', async () => {
+    const id = `temporal-cli-${Date.now()}`;
+    const file = await inputFile();
+    const cli = temporalCli();
+    const start = await execa(cli, [
+      'workflow',
+      'start',
+      '--address',
+      temporalAddress(),
+      '--type',
+      'perconaPointInTimeRecovery',
+      '--task-queue',
+      worker.taskQueue,
+      '--workflow-id',
+      id,
+      '--input-file',
+      file,
+    ]);
+    assert.match(start.stdout, new RegExp(id));
+    const result = await execa(cli, [
+      'workflow',
+      'result',
+      '--address',
+      temporalAddress(),
+      '--workflow-id',
+      id,
+      '--output',
+      'json',
+    ]);
+    const parsed = JSON.parse(result.stdout) as { status: string; result: PerconaResult };
+    assert.equal(parsed.status, 'COMPLETED');
+    assert.deepEqual(parsed.result.tables, acc.truth);
+  });
+});
