@@ -137,6 +137,40 @@ describe('runbook CLI', () => {
     );
   });
 
+  test('setup-namespace registers the four search attributes on a namespace that lacks them, once', async () => {
+    const ns = `cli-ns-${Date.now()}`;
+    await execa(temporalCli(), [
+      'operator',
+      'namespace',
+      'create',
+      '--address',
+      temporalAddress(),
+      '--namespace',
+      ns,
+    ]);
+    const first = await runbook('setup-namespace', '--namespace', ns);
+    assert.equal(first.exitCode, 0, first.stderr);
+    assert.match(
+      first.stdout,
+      new RegExp(`registered RunbookKind, RunbookStep, RecoveryTarget, Cluster on ${ns}`),
+    );
+    const listed = await execa(temporalCli(), [
+      'operator',
+      'search-attribute',
+      'list',
+      '--address',
+      temporalAddress(),
+      '--namespace',
+      ns,
+      '--output',
+      'json',
+    ]);
+    for (const name of ['RunbookKind', 'RunbookStep', 'RecoveryTarget', 'Cluster'])
+      assert.match(listed.stdout, new RegExp(`"${name}"`));
+    const again = await runbook('setup-namespace', '--namespace', ns);
+    assert.match(again.stdout, /already has/);
+  });
+
   test('cancel ends a run waiting for approval', async () => {
     const id = `cli-cancel-${Date.now()}`;
     await runbook(
