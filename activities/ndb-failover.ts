@@ -4,7 +4,7 @@
 // a file name that comes back from mysql.ndb_binlog_index is checked to be a plain binlog file name.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { StepOutcome } from '../workflows/kit';
-import type { Dialect, Endpoint, SecretRef } from '../workflows/schemas';
+import { durationMs, type Dialect, type Endpoint, type SecretRef } from '../workflows/schemas';
 import type { FailoverForm, ReplicationConnect } from '../workflows/schemas-ndb-failover';
 import { formatEpoch, parseEpoch } from '../workflows/epoch';
 import { BINLOG_NAME, binlogSequence } from './archive';
@@ -190,16 +190,6 @@ export function compareBinlogPositions(a: BinlogPosition, b: BinlogPosition): nu
   const fa = binlogSequence(a.file);
   const fb = binlogSequence(b.file);
   return fa !== fb ? fa - fb : a.position - b.position;
-}
-
-/** "30s", "10m", "2h", "1d" (the schemas' Duration) in milliseconds. */
-export function durationMs(d: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
-  if (!m) throw new Error(`not a duration: ${JSON.stringify(d)}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
-    m[2] as 'ms' | 's' | 'm' | 'h' | 'd'
-  ];
-  return Number(m[1]) * unit;
 }
 
 export const describeSecretRef = (ref: SecretRef | undefined) =>

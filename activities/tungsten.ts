@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Cluster, Dialect, Endpoint } from '../workflows/schemas';
+import { durationMs, type Cluster, type Dialect, type Endpoint } from '../workflows/schemas';
 import { TUNGSTEN_SERVICE } from '../workflows/schemas-tungsten';
 import type { StepOutcome } from '../workflows/kit';
 import { inspectBackup, type BackupInfo } from './backup';
@@ -242,14 +242,6 @@ export function parseThlInfo(stdout: string): { minSeqno: number; maxSeqno: numb
     return Number(m[1]);
   };
   return { minSeqno: get('min seq#'), maxSeqno: get('max seq#'), events: get('events') };
-}
-
-/** "30s", "10m", "2h", "1d", "500ms" → milliseconds. */
-export function durationMs(d: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
-  if (!m) throw new Error(`not a duration: ${d}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms'];
-  return Number(m[1]) * unit;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Input of ndbPointInTimeRecovery.
 import { z } from 'zod';
 import { isEpoch, parseEpoch } from './epoch';
-import { AbsolutePath, BinlogFileName, Endpoint, RunbookCommon, Slug, TableFingerprint } from './schemas';
+import { AbsolutePath, BinlogFileName, Endpoint, RunbookCommon, Slug, VerifySpec } from './schemas';
 
 export const NdbDataNode = z
   .object({
@@ -71,13 +71,7 @@ export const NdbPitrInput = z
     /** A dump of mysql.ndb_binlog_index made earlier; without it, step 2 makes one now. */
     indexDump: AbsolutePath.optional(),
     failurePoint: NdbFailurePoint,
-    verify: z
-      .object({
-        schemas: z.array(Slug).max(1000).optional(),
-        expected: z.record(z.string().max(200), TableFingerprint).optional(),
-      })
-      .strict()
-      .default({}),
+    verify: VerifySpec,
   })
   .strict()
   .superRefine((v, ctx) => {

@@ -1,7 +1,7 @@
 // Input schema of tungstenExternalRestore (Tungsten: restoring an external backup). Built from the
 // shared pieces in schemas.ts; validated before anything is touched.
 import { z } from 'zod';
-import { AbsolutePath, Dialect, Duration, Endpoint, RunbookCommon, Slug, TableFingerprint } from './schemas';
+import { AbsolutePath, Dialect, Duration, Endpoint, RunbookCommon, Slug, VerifySpec } from './schemas';
 
 /**
  * A Tungsten replication service name. It becomes a schema name (`tungsten_<service>`) and an
@@ -62,13 +62,7 @@ export const TungstenExternalRestoreInput = z
     thlLookup: z.enum(['list', 'dsctl']).default('list'),
     /** How long the replicator may take to come ONLINE and catch up with the Primary. */
     onlineTimeout: Duration.default('30m'),
-    verify: z
-      .object({
-        schemas: z.array(Slug).max(1000).optional(),
-        expected: z.record(z.string().max(200), TableFingerprint).optional(),
-      })
-      .strict()
-      .default({}),
+    verify: VerifySpec,
   })
   .strict();
 export type TungstenExternalRestoreInput = z.output<typeof TungstenExternalRestoreInput>;

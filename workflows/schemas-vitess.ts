@@ -170,16 +170,6 @@ export function keyspaceLedgerDir(root: string, snapshotKeyspace: string): strin
   return `${root.replace(/\/+$/, '')}/${snapshotKeyspace}.runbook-ledger`;
 }
 
-/** A Duration ("90s", "1m", "2h", "1d") in milliseconds. */
-export function durationMs(d: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
-  if (!m) throw new Error(`not a duration: ${JSON.stringify(d)}`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
-    m[2] as 'ms' | 's' | 'm' | 'h' | 'd'
-  ];
-  return Number(m[1]) * unit;
-}
-
 /** The same duration in Go's syntax (vttablet flags): Go has no "d". */
 export function goDuration(d: string): string {
   const m = /^(\d+)d$/.exec(d);

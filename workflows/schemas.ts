@@ -22,6 +22,16 @@ export const Slug = z
 export const Duration = z
   .string()
   .regex(/^\d+(ms|s|m|h|d)$/, 'use a duration like "30s", "10m", "2h" or "1d"');
+/** A Duration ("90s", "10m", "2h", "1d") in milliseconds. */
+export function durationMs(d: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(d);
+  if (!m) throw new Error(`not a duration: ${JSON.stringify(d)}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    m[2] as 'ms' | 's' | 'm' | 'h' | 'd'
+  ];
+  return Number(m[1]) * unit;
+}
+
 export const BinlogFileName = z
   .string()
   .max(255)
@@ -162,6 +172,15 @@ export const TableFingerprint = z
   .strict();
 export type TableFingerprint = z.infer<typeof TableFingerprint>;
 
+/** What the verify step fingerprints, and the fingerprints it must match when given. */
+export const VerifySpec = z
+  .object({
+    schemas: z.array(Slug).max(1000).optional(),
+    expected: z.record(z.string().max(200), TableFingerprint).optional(),
+  })
+  .strict()
+  .default({});
+
 export const PerconaPitrInput = z
   .object({
     ...RunbookCommon,
@@ -189,13 +208,7 @@ export const PerconaPitrInput = z
     target: RecoveryTarget,
     allowGaps: z.boolean().default(false),
     force: z.boolean().default(false),
-    verify: z
-      .object({
-        schemas: z.array(Slug).max(1000).optional(),
-        expected: z.record(z.string().max(200), TableFingerprint).optional(),
-      })
-      .strict()
-      .default({}),
+    verify: VerifySpec,
   })
   .strict()
   .superRefine((v, ctx) => {

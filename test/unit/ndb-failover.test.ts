@@ -10,12 +10,11 @@ import {
   checkedStartPoint,
   compareBinlogPositions,
   DDL_EXIST_ERRORS,
-  durationMs,
   missingDdlSkips,
   readChannelStatus,
   startPositionSql,
 } from '../../activities/ndb-failover';
-import { describeIssues } from '../../workflows/schemas';
+import { describeIssues, durationMs } from '../../workflows/schemas';
 import { NdbChannelFailoverInput } from '../../workflows/schemas-ndb-failover';
 
 function minimal(): Record<string, unknown> {

@@ -1,12 +1,12 @@
 // The Tungsten tools' output is parsed exactly and anything unexpected is refused: an event id or a
 // source id read from `thl` is passed on to dsctl (and from there into SQL), so it must be what it
 // claims to be. Samples are the procedure's own (Tungsten Cluster manual 7.8.2) and trepctl's reference.
+import { durationMs } from '../../workflows/schemas';
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
   checkSourceId,
   dsctlSetArgv,
-  durationMs,
   formatEventId,
   parseEventId,
   parseThlDsctl,

@@ -12,9 +12,8 @@ import {
   type BackupCandidate,
   type TabletSpec,
 } from '../../activities/vitess';
-import { describeIssues } from '../../workflows/schemas';
+import { describeIssues, durationMs } from '../../workflows/schemas';
 import {
-  durationMs,
   goDuration,
   isRfc3339UtcSecond,
   keyspaceLedgerDir,
