@@ -31,13 +31,21 @@ describe('progress view', () => {
   });
 
   test('a sample is read from the replay heartbeat, and nothing else is taken for one', () => {
-    assert.deepEqual(sampleFrom({ step: 'replay-binlogs', transactionsApplied: 5, transactionsTotal: 10 }, 7), {
+    assert.deepEqual(
+      sampleFrom({ step: 'replay-binlogs', transactionsApplied: 5, transactionsTotal: 10 }, 7),
+      {
+        at: 7,
+        done: 5,
+        total: 10,
+        unit: 'transactions',
+      },
+    );
+    assert.deepEqual(sampleFrom({ bytesStreamed: 5, bytesTotal: 10 }, 7), {
       at: 7,
       done: 5,
       total: 10,
-      unit: 'transactions',
+      unit: 'bytes',
     });
-    assert.deepEqual(sampleFrom({ bytesStreamed: 5, bytesTotal: 10 }, 7), { at: 7, done: 5, total: 10, unit: 'bytes' });
     assert.equal(sampleFrom({ waitingFor: 'mysqld' }, 7), null);
     assert.equal(sampleFrom(null, 7), null);
   });
