@@ -14,7 +14,8 @@
 //      await-online          it reports ONLINE and the applied seqno moves up to the Primary's newest
 //      verify                row counts and checksums of the restored tables (vs expected, if given)
 import type { BackupInfo } from '../activities/backup';
-import type { CommitSeqnoRow, ThlEvent } from '../activities/tungsten';
+import type { CommitSeqnoRow } from '../activities/tungsten';
+import type { ThlEvent } from '../activities/tungsten-output';
 import { parseInput, Runbook, type StepState } from './kit';
 import { long, quick } from './routing';
 import type { Cluster, TableFingerprint } from './schemas';

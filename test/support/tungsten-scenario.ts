@@ -9,7 +9,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scanBinlog } from '../../activities/binlog-scan';
-import { formatEventId } from '../../activities/tungsten';
+import { formatEventId } from '../../activities/tungsten-output';
 import { SqlPools } from '../../activities/sql';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';

@@ -15,7 +15,7 @@ import {
   parseTrepctlStatus,
   positionEventId,
   samePosition,
-} from '../../activities/tungsten';
+} from '../../activities/tungsten-output';
 import { TungstenExternalRestoreInput } from '../../workflows/schemas-tungsten';
 import { describeIssues } from '../../workflows/schemas';
 
