@@ -82,7 +82,7 @@ export function heartbeatInterval(ctx: Context): number {
 }
 
 /** Heartbeats while `work` runs; returns its result. */
-async function withHeartbeat<T>(
+export async function withHeartbeat<T>(
   opts: RunOptions,
   work: (signal: AbortSignal | undefined) => Promise<T>,
 ): Promise<T> {
@@ -98,6 +98,11 @@ async function withHeartbeat<T>(
   } finally {
     clearInterval(timer);
   }
+}
+
+/** Heartbeats while a long call without a command runs (a big CHECKSUM TABLE, indexing an archive). */
+export function keepAlive<T>(details: unknown, work: () => Promise<T>): Promise<T> {
+  return withHeartbeat({ progress: () => details }, () => work());
 }
 
 function failure(

@@ -10,6 +10,7 @@ import { planPerconaRecovery } from './percona';
 import { replayBinlogs, type ReplayRequest } from './replay';
 import { ndbPitrActivities } from './ndb-pitr';
 import { ndbFailoverActivities } from './ndb-failover';
+import { keepAlive } from './command';
 import { SqlPools } from './sql';
 import { tungstenActivities } from './tungsten';
 import { verifyRestore } from './verify';
@@ -23,7 +24,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
   const { sql } = deps;
   return {
     planPerconaRecovery: (input: PerconaPitrInput & { recoveryId: string }) =>
-      planPerconaRecovery(sql, input),
+      keepAlive({ step: 'locate-binlogs' }, () => planPerconaRecovery(sql, input)),
     pauseCluster: (cluster: Cluster) => pauseCluster(cluster),
     unpauseCluster: (cluster: Cluster) => unpauseCluster(sql, cluster),
     restoreBackup: (req: RestoreRequest) => restoreBackup(req),

@@ -13,7 +13,7 @@ import { FsArchive } from './archive-fs';
 import { refreshIndex, sha256File } from './archive-index';
 import { eventBoundaries, scanBinlog } from './binlog-scan';
 import { clientOptions } from './client-options';
-import { runCommand, runPipe } from './command';
+import { keepAlive, runCommand, runPipe } from './command';
 import { Ledger } from './ledger';
 import { waitUntil } from './processes';
 import { SqlLedger } from './sql-ledger';
@@ -527,7 +527,8 @@ export function ndbPitrActivities(sql: SqlPools) {
   return {
     takeNdbBackup,
     backupBinlogIndex: (req: Parameters<typeof backupBinlogIndex>[1]) => backupBinlogIndex(sql, req),
-    resolveFailurePoint: (req: Parameters<typeof resolveFailurePoint>[1]) => resolveFailurePoint(sql, req),
+    resolveFailurePoint: (req: Parameters<typeof resolveFailurePoint>[1]) =>
+      keepAlive({ step: 'failure-point' }, () => resolveFailurePoint(sql, req)),
     locateNdbBackup: (req: Parameters<typeof locateNdbBackup>[1]) => locateNdbBackup(sql, req),
     checkFileExists,
     initialRestartDataNode,

@@ -17,6 +17,7 @@ import { clientOptions } from './client-options';
 import { CommandError, runPipe } from './command';
 import { dialectOf } from './dialect';
 import type { ReplayPlan } from './replay-plan';
+import { startTemporaryServer, type TemporaryServerSpec } from './mysqld';
 import type { SqlPools } from './sql';
 
 export interface ReplayRequest {
@@ -27,6 +28,8 @@ export interface ReplayRequest {
   backupPosition: { file: string; position: number };
   force: boolean;
   stagingDir: string;
+  /** The server replayed into, when this runbook started it: brought back first if it died. */
+  server?: TemporaryServerSpec & { backupGtid: string };
 }
 
 export interface ReplayResult extends StepOutcome {
@@ -140,6 +143,9 @@ export async function replayBinlogs(
   archive: BinlogArchive,
   req: ReplayRequest,
 ): Promise<ReplayResult> {
+  // A retry after the replayed-into server died (crash, OOM, kill) starts it again first: its
+  // InnoDB and binlog recover together, so its GTID state is still the exact resume point.
+  const revived = req.server ? !(await startTemporaryServer(sql, req.server)).skipped : false;
   const { plan, endpoint, dialect } = req;
   const d = dialectOf(dialect);
   const stateBefore = await gtidState(sql, endpoint, dialect);
@@ -211,6 +217,7 @@ export async function replayBinlogs(
     evidence: [
       `applied through ${plan.stopGtid} from ${files.length} file(s); GTID state ${stateBefore || '(empty)'} → ${stateAfter}`,
       ...(applied !== null ? [`${applied} transaction(s) applied`] : []),
+      ...(revived ? ['the server had stopped: started it again and resumed from its GTID state'] : []),
       ...(fenced ? [`ended ${fenced} session(s) left by an earlier attempt`] : []),
       ...(forcedErrors.length
         ? [`force: ${forcedErrors.length} SQL error(s) skipped: ${forcedErrors.join(' | ')}`]

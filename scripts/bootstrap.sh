@@ -26,6 +26,13 @@ if [ "$missing" = 1 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mariadb-server mariadb-client mariadb-backup >/dev/null
 fi
 
+# Headless Chromium for the Web UI browser test (driven by playwright-core, which never downloads one).
+if [ ! -x /usr/bin/chromium ]; then
+  say "installing Chromium (chromium)"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+
 pip_tool() { # name wheel version dir
   say "installing $2==$3 into .tools/$4"
   rm -rf ".tools/$4"

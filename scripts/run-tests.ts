@@ -33,7 +33,7 @@ async function main(): Promise<number> {
     (r) => r.stdout.trim(),
     () => 'not installed',
   );
-  const temporal = await startDevServer({ headless: true });
+  const temporal = await startDevServer();
   console.log(`# real servers: ${temporal.version}; ${await mariadbVersion()}; SeaweedFS ${weed}`);
   console.log(`# Temporal dev server ${temporal.address}; ${files.length} test file(s)`);
   const t0 = Date.now();

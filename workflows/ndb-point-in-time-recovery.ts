@@ -81,7 +81,7 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
     ).dumpFile;
 
   const { stop } = await rb.step('failure-point', () =>
-    controller.resolveFailurePoint({
+    long(undefined, input.heartbeatTimeout).resolveFailurePoint({
       sqlNode: cluster.sqlNode,
       archiveDir: input.archiveDir,
       failurePoint: fp,
@@ -122,7 +122,9 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
   const replay = await rb.step('replay-binlogs', () =>
     sqlHost.replayNdbBinlogs({ sqlNode: cluster.sqlNode, archiveDir: input.archiveDir, stop }),
   );
-  const verification = await rb.step('verify', () => controller.verifyRestore(cluster.sqlNode, input.verify));
+  const verification = await rb.step('verify', () =>
+    long(undefined, input.heartbeatTimeout).verifyRestore(cluster.sqlNode, input.verify),
+  );
 
   return {
     recoveryId,

@@ -10,7 +10,7 @@
 import type { PerconaPlan } from '../activities/percona';
 import type { ReplayResult } from '../activities/replay';
 import { parseInput, Runbook, type StepState } from './kit';
-import { long, quick } from './routing';
+import { long } from './routing';
 import { PerconaPitrInput, type TableFingerprint } from './schemas';
 import { describeTargetBrief } from './targets';
 
@@ -43,7 +43,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
     PERCONA_STEPS,
   );
   const recoveryId = rb.recoveryId;
-  const controller = quick();
+  const controller = long(undefined, input.heartbeatTimeout);
   const clusterHost = long(input.cluster.host, input.heartbeatTimeout);
   const targetHost = long(input.restore.host, input.heartbeatTimeout);
   const server = {
@@ -103,11 +103,10 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
       backupPosition: { file: plan.backup.file, position: plan.backup.position },
       force: input.force,
       stagingDir: plan.stagingDir,
+      server: { ...server, backupGtid: plan.backup.gtid },
     }),
   );
-  const verification = await rb.step('verify', () =>
-    quick(input.restore.host).verifyRestore(endpoint, input.verify),
-  );
+  const verification = await rb.step('verify', () => targetHost.verifyRestore(endpoint, input.verify));
   await rb.step('stop-temporary-mysqld', () => targetHost.stopTemporaryServer(server));
   await rb.step('unpause-cluster', () => clusterHost.unpauseCluster(input.cluster));
 

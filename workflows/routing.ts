@@ -11,11 +11,11 @@ export function hostQueue(host: string | undefined): string {
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
-/** Short activities (SQL, checks, plans). */
+/** Short activities (SQL checks): a worker that dies during one is noticed within 5 minutes. */
 export function quick(host?: string): Activities {
   const opts: ActivityOptions = {
     taskQueue: hostQueue(host),
-    startToCloseTimeout: '30m',
+    startToCloseTimeout: '5m',
     retry: { ...retry, maximumAttempts: 5 },
   };
   return proxyActivities<Activities>(opts);

@@ -155,7 +155,7 @@ export async function tungstenExternalRestore(raw: unknown): Promise<TungstenRes
     }),
   );
   const verification = await rb.step('verify', () =>
-    replicaQuick.verifyRestore(replica.connection, input.verify),
+    long(replica.host, input.heartbeatTimeout).verifyRestore(replica.connection, input.verify),
   );
 
   return {

@@ -316,10 +316,11 @@ export async function vitessShardRestore(input: VitessShardRestoreInput): Promis
       backupPosition: { file: input.backup.info.file, position: input.backup.info.position },
       force: false,
       stagingDir: input.stagingDir,
+      server: { ...server, backupGtid: input.backup.info.gtid },
     }),
   );
   const verification = await rb.step('verify', () =>
-    quick(input.host).verifyRestore(endpoint, { schemas: input.schemas }),
+    host.verifyRestore(endpoint, { schemas: input.schemas }),
   );
   return {
     shard: input.shard,
