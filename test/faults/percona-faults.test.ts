@@ -113,10 +113,13 @@ async function survive(
       } else await new Promise((r) => setTimeout(r, 25));
     }
     assert.ok(fired, `${fault}: the run never reached ${step}`);
+    let timer: NodeJS.Timeout | undefined;
     const r = (await Promise.race([
       handle.result(),
-      new Promise((_, reject) => setTimeout(() => reject(new Error('no result within 180 s')), 180_000)),
-    ])) as PerconaResult;
+      new Promise(
+        (_, reject) => (timer = setTimeout(() => reject(new Error('no result within 180 s')), 180_000)),
+      ),
+    ]).finally(() => clearTimeout(timer))) as PerconaResult;
     const journal = await Ledger.besideDatadir(datadir).readJournal(recoveryId);
     const events = (await handle.fetchHistory()).events ?? [];
     const attempts = Math.max(...events.map((e) => e.activityTaskStartedEventAttributes?.attempt ?? 1));
