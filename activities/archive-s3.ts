@@ -1,5 +1,6 @@
 // S3 backend of the binlog archive: each binlog file is one object `<prefix>/<name>`, next to the JSON
 // index `<prefix>/binlog-index.json`. Works with AWS S3 and S3-compatible stores (SeaweedFS, MinIO, Ceph).
+import { ApplicationFailure } from '@temporalio/common';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -177,8 +178,25 @@ export class S3Archive implements BinlogArchive {
     let reason = describe(err);
     // Belt and braces: no server message should ever echo the secret, but never let it through.
     if (this.secret) reason = reason.split(this.secret).join('***');
-    return new Error(`S3 archive ${this.location}: cannot ${action}: ${reason}`, { cause: err });
+    const message = `S3 archive ${this.location}: cannot ${action}: ${reason}`;
+    // The SDK's error is not kept as the cause: its bare text would replace this one in step errors.
+    // Wrong credentials or a missing bucket do not mend by retrying: fail the step at once.
+    if (isMisconfiguration(err)) return ApplicationFailure.nonRetryable(message, 'ArchiveMisconfigured');
+    return new Error(message);
   }
+}
+
+const MISCONFIGURED = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'AccessDenied',
+  'NoSuchBucket',
+  'InvalidBucketName',
+]);
+function isMisconfiguration(err: unknown): boolean {
+  return (
+    err instanceof S3ServiceException && (MISCONFIGURED.has(err.name) || err.$metadata.httpStatusCode === 403)
+  );
 }
 
 function isNotFound(err: unknown): boolean {

@@ -7,7 +7,7 @@ import {
   WorkflowNotFoundError,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { Command, CommanderError } from 'commander';
@@ -23,6 +23,7 @@ import {
 import { RUNBOOKS, runbookOf } from '../workflows/registry';
 import { TASK_QUEUE } from '../workflows/routing';
 import { describeIssues } from '../workflows/schemas';
+import { dataConverterFromEnv } from '../workers/codec';
 import { renderBar, renderSteps, sampleFrom, type ProgressSample } from './lib/progress-view';
 
 class CliError extends Error {
@@ -46,13 +47,19 @@ async function connect(
   const config = loadClientConnectConfig();
   const address = o.address ?? config.connectionOptions.address ?? 'localhost:7233';
   const namespace = o.namespace ?? config.namespace ?? 'default';
+  let dataConverter: ReturnType<typeof dataConverterFromEnv>;
+  try {
+    dataConverter = dataConverterFromEnv(); // RUNBOOK_CODEC_KEY: payloads encrypted like the workers'
+  } catch (err) {
+    throw new CliError((err as Error).message, 2);
+  }
   try {
     const connection = await Connection.connect({
       ...config.connectionOptions,
       address,
       connectTimeout: 5000,
     });
-    return { client: new Client({ connection, namespace }), connection, namespace };
+    return { client: new Client({ connection, namespace, dataConverter }), connection, namespace };
   } catch (err) {
     throw new CliError(`cannot reach Temporal at ${address}: ${(err as Error).message}`, 3);
   }
@@ -121,10 +128,13 @@ async function progressOf(
 /** Heartbeat details of the activities running now (replay progress and the like). */
 async function heartbeats(handle: WorkflowHandle): Promise<unknown[]> {
   const d = await handle.describe();
-  return (d.raw.pendingActivities ?? []).map((a) => {
-    const p = a.heartbeatDetails?.payloads?.[0];
-    return p ? defaultPayloadConverter.fromPayload(p) : null;
-  });
+  return Promise.all(
+    (d.raw.pendingActivities ?? []).map(async (a) => {
+      const p = a.heartbeatDetails?.payloads?.[0];
+      // Through the client's codec: with RUNBOOK_CODEC_KEY the details are encrypted like everything else.
+      return p ? decodeOptionalSinglePayload(handle.client.options.loadedDataConverter, p) : null;
+    }),
+  );
 }
 
 async function status(handle: WorkflowHandle, watch: boolean, intervalMs: number): Promise<number> {

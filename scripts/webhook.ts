@@ -7,6 +7,7 @@
 //                         RUNBOOK_WEBHOOK_HOST, RUNBOOK_UI_URL, RUNBOOK_TASK_QUEUE, and Temporal's own
 //                         TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, … via @temporalio/envconfig)
 import http from 'node:http';
+import { dataConverterFromEnv } from '../workers/codec';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, realpathSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -398,7 +399,8 @@ async function main(): Promise<void> {
     );
   }
   const webhook = createWebhookServer({
-    client: new Client({ connection, namespace }),
+    // Inputs are encrypted like the workers' when RUNBOOK_CODEC_KEY is set.
+    client: new Client({ connection, namespace, dataConverter: dataConverterFromEnv() }),
     keys: () => keys,
     taskQueue: process.env.RUNBOOK_TASK_QUEUE ?? TASK_QUEUE,
     uiUrl: process.env.RUNBOOK_UI_URL ?? DEFAULT_UI_URL,

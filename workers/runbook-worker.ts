@@ -6,6 +6,7 @@ import {
   bundleWorkflowCode,
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { fileURLToPath } from 'node:url';
 import { createActivities, type ActivityDeps } from '../activities';
 import { SqlPools } from '../activities/sql';
@@ -39,6 +40,8 @@ export interface RunbookWorkerOptions {
   taskQueue?: string;
   deps?: ActivityDeps;
   identity?: string;
+  /** E.g. `{ payloadCodecs: [codec] }` (workers/codec.ts) to keep payloads encrypted in history. */
+  dataConverter?: DataConverter;
 }
 
 export async function createRunbookWorker(
@@ -52,6 +55,7 @@ export async function createRunbookWorker(
     workflowBundle: await workflowBundle(),
     activities: createActivities(deps),
     ...(o.identity ? { identity: o.identity } : {}),
+    ...(o.dataConverter ? { dataConverter: o.dataConverter } : {}),
     shutdownGraceTime: '10s',
     // Heartbeats carry replay progress for `runbook status --watch`: send them every 2 s at most.
     maxHeartbeatThrottleInterval: '2s',

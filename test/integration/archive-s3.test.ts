@@ -1,5 +1,6 @@
 // S3Archive against a real SeaweedFS S3 server: real objects, signed requests, real errors.
 import { test, before, after } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -82,10 +83,15 @@ void test('readIndex in a missing bucket fails instead of pretending the archive
     forcePathStyle: true,
     credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
   });
-  await assert.rejects(
-    a.readIndex(),
-    /^Error: S3 archive s3:\/\/no-such-bucket\/x: cannot read binlog-index\.json: NoSuchBucket/,
-  );
+  await assert.rejects(a.readIndex(), (err: unknown) => {
+    // A missing bucket is a misconfiguration: refused at once, not retried.
+    assert.ok(err instanceof ApplicationFailure && err.nonRetryable, 'non-retryable');
+    assert.match(
+      err.message,
+      /^S3 archive s3:\/\/no-such-bucket\/x: cannot read binlog-index\.json: NoSuchBucket/,
+    );
+    return true;
+  });
 });
 
 void test('writeIndex/readIndex round trip', async () => {
