@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { codecFromEnv } from '../workers/codec';
+import { BodyTooLarge, readBody } from './lib/http-body';
 
 export const DEFAULT_CORS_ORIGINS = ['http://localhost:8233', 'http://127.0.0.1:8233'];
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -89,35 +90,6 @@ export function payloadToJson(p: Payload): JsonPayload {
     ),
     data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
   };
-}
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let done = false;
-    req.on('data', (chunk: Buffer) => {
-      if (done) return;
-      size += chunk.length;
-      if (size > limit) {
-        done = true;
-        chunks.length = 0;
-        reject(new BodyTooLarge());
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!done) resolve(Buffer.concat(chunks));
-      done = true;
-    });
-    req.on('error', (err) => {
-      if (!done) reject(err);
-      done = true;
-    });
-  });
 }
 
 function tokenMatches(header: string | undefined, token: string): boolean {

@@ -7,7 +7,6 @@
 //                         RUNBOOK_WEBHOOK_HOST, RUNBOOK_UI_URL, RUNBOOK_TASK_QUEUE, and Temporal's own
 //                         TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, … via @temporalio/envconfig)
 import http from 'node:http';
-import { dataConverterFromEnv } from '../workers/codec';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, realpathSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +23,7 @@ import {
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { ClusterKey, RecoveryTargetKey, RunbookKindKey, RunbookStepKey } from '../workflows/kit';
 import { TASK_QUEUE } from '../workflows/routing';
+import { dataConverterFromEnv } from '../workers/codec';
 import { parseKeys, verifySignature } from './lib/signature';
 import {
   deriveWorkflowId,
@@ -32,6 +32,7 @@ import {
   runbookKind,
   type RunbookKind,
 } from './lib/webhook-request';
+import { BodyTooLarge, readBody } from './lib/http-body';
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 /** The Temporal dev server's Web UI; set RUNBOOK_UI_URL for any other. */
@@ -73,36 +74,6 @@ interface Reply {
   body: Record<string, unknown>;
   headers?: Record<string, string>;
   fields?: LogFields;
-}
-
-class BodyTooLarge extends Error {}
-
-/** The raw body, up to `limit` bytes; rejects with BodyTooLarge past it, without buffering the rest. */
-function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) return Promise.reject(new BodyTooLarge());
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let settled = false;
-    req.on('data', (chunk: Buffer) => {
-      if (settled) return;
-      size += chunk.length;
-      if (size > limit) {
-        settled = true;
-        chunks.length = 0;
-        reject(new BodyTooLarge());
-      } else chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!settled) resolve(Buffer.concat(chunks));
-      settled = true;
-    });
-    req.on('error', (err) => {
-      if (!settled) reject(err);
-      settled = true;
-    });
-  });
 }
 
 /** A visibility query string literal. */
