@@ -14,11 +14,10 @@
 import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { codecFromEnv } from '../workers/codec';
-import { BodyTooLarge, readBody } from './lib/http-body';
+import { BodyTooLarge, controlled, readBody, type ControlledServer } from './lib/http';
 
 export const DEFAULT_CORS_ORIGINS = ['http://localhost:8233', 'http://127.0.0.1:8233'];
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -44,12 +43,7 @@ export interface CodecServerOptions {
   log?: CodecLogger;
 }
 
-export interface CodecServer {
-  server: http.Server;
-  /** Listens (port 0: any free port) and returns the base URL. */
-  listen(port?: number, host?: string): Promise<string>;
-  close(): Promise<void>;
-}
+export type CodecServer = ControlledServer;
 
 /** A Payload as proto3 JSON: bytes are base64. */
 export interface JsonPayload {
@@ -179,25 +173,7 @@ export function createCodecServer(o: CodecServerOptions): CodecServer {
     });
   });
 
-  return {
-    server,
-    listen(port = 0, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const a = server.address() as AddressInfo;
-          resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
-        });
-      });
-    },
-    close() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
+  return controlled(server);
 }
 
 async function main(): Promise<void> {

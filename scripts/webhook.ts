@@ -9,7 +9,6 @@
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { readFileSync, realpathSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import {
   Client,
@@ -32,7 +31,7 @@ import {
   runbookKind,
   type RunbookKind,
 } from './lib/webhook-request';
-import { BodyTooLarge, readBody } from './lib/http-body';
+import { BodyTooLarge, controlled, readBody, type ControlledServer } from './lib/http';
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 /** The Temporal dev server's Web UI; set RUNBOOK_UI_URL for any other. */
@@ -62,12 +61,7 @@ export interface WebhookServerOptions {
   log?: WebhookLogger;
 }
 
-export interface WebhookServer {
-  server: http.Server;
-  /** Listens (port 0: any free port) and returns the base URL. */
-  listen(port?: number, host?: string): Promise<string>;
-  close(): Promise<void>;
-}
+export type WebhookServer = ControlledServer;
 
 interface Reply {
   status: number;
@@ -329,25 +323,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
 
-  return {
-    server,
-    listen(port = 0, host = '127.0.0.1') {
-      return new Promise((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          const a = server.address() as AddressInfo;
-          resolve(`http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`);
-        });
-      });
-    },
-    close() {
-      return new Promise((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    },
-  };
+  return controlled(server);
 }
 
 async function main(): Promise<void> {
