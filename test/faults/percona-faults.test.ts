@@ -182,7 +182,9 @@ for (const s of PERCONA_STEPS) {
     const row = await survive(
       'worker SIGKILL at step start',
       s.name,
-      async (p) => p.currentStep === s.name,
+      // Started, as seen by the poll: a short step may already be done when it is first seen, and
+      // then the kill lands just after it — still at this step's boundary, never missed.
+      async (p) => p.steps.find((x) => x.name === s.name)?.status !== 'pending',
       killWorker,
     );
     rows.push(row);
