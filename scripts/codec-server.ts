@@ -13,11 +13,10 @@
 // "Data Encoder" settings, or `temporal workflow show --codec-endpoint … [--codec-auth 'Bearer …']`.
 import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
-import { realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
 import type { Payload, PayloadCodec } from '@temporalio/common';
 import { codecFromEnv } from '../workers/codec';
 import { BodyTooLarge, controlled, readBody, type ControlledServer } from './lib/http';
+import { invokedDirectly, untilStopSignal } from './lib/entry';
 
 export const DEFAULT_CORS_ORIGINS = ['http://localhost:8233', 'http://127.0.0.1:8233'];
 export const DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024;
@@ -196,21 +195,11 @@ async function main(): Promise<void> {
     auth: authToken ? 'bearer' : 'none',
     webUi: `temporal server start-dev --ui-codec-endpoint ${url}`,
   });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopSignal();
   await codecServer.close();
 }
 
-function invokedDirectly(): boolean {
-  try {
-    return !!process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-if (invokedDirectly())
+if (invokedDirectly(import.meta.url))
   main().then(
     () => process.exit(0),
     (err: unknown) => {

@@ -8,8 +8,7 @@
 //                         TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, … via @temporalio/envconfig)
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { readFileSync, realpathSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
 import {
   Client,
   Connection,
@@ -32,6 +31,7 @@ import {
   type RunbookKind,
 } from './lib/webhook-request';
 import { BodyTooLarge, controlled, readBody, type ControlledServer } from './lib/http';
+import { invokedDirectly, untilStopSignal } from './lib/entry';
 
 export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 /** The Temporal dev server's Web UI; set RUNBOOK_UI_URL for any other. */
@@ -370,22 +370,12 @@ async function main(): Promise<void> {
       jsonLogger('error', 'webhook keys not reloaded; the old keys stay', { error: (err as Error).message });
     }
   });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
-  });
+  await untilStopSignal();
   await webhook.close();
   await connection.close();
 }
 
-function invokedDirectly(): boolean {
-  try {
-    return !!process.argv[1] && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-  } catch {
-    return false;
-  }
-}
-if (invokedDirectly())
+if (invokedDirectly(import.meta.url))
   main().then(
     () => process.exit(0),
     (err: unknown) => {
