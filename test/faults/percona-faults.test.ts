@@ -11,12 +11,19 @@ import { progressQuery, type RunbookProgress } from '../../workflows/kit';
 import { PERCONA_STEPS, type PerconaResult } from '../../workflows/percona-point-in-time-recovery';
 import { mariadbPositionIncludes } from '../../workflows/gtid';
 import { Ledger } from '../../activities/ledger';
-import { runtimeDir, temporaryEndpoint } from '../../activities/mysqld';
+import { runtimeDir } from '../../activities/mysqld';
 import { livePid } from '../../activities/processes';
 import { SqlPools } from '../../activities/sql';
 import { freePort } from '../../scripts/lib/ports';
 import { startDevServer, type DevServer } from '../../scripts/lib/temporal-dev-server';
-import { recordAccident, standInCluster, useStandIns, type Accident } from '../support/percona-scenario';
+import {
+  perconaInput,
+  recordAccident,
+  standInCluster,
+  temporaryServerOf,
+  useStandIns,
+  type Accident,
+} from '../support/percona-scenario';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 
 useStandIns();
@@ -90,18 +97,7 @@ async function survive(
     const handle = await client.workflow.start('perconaPointInTimeRecovery', {
       taskQueue,
       workflowId: recoveryId,
-      args: [
-        {
-          recoveryId,
-          cluster: { adapter: 'kubernetes', name: 'shop', namespace: 'db', resource: 'shop' },
-          backup: { dir: acc.backupDir },
-          restore: { datadir },
-          archive: { kind: 'fs', dir: acc.source.archiveDir },
-          target: { type: 'gtid', gtid: acc.dropGtid, exclusive: true },
-          verify: { schemas: ['shop'] },
-          heartbeatTimeout: '3s',
-        },
-      ],
+      args: [perconaInput(acc, recoveryId, datadir, { heartbeatTimeout: '3s' })],
     });
     let fired = false;
     for (let i = 0; i < 4000 && !fired; i++) {
@@ -164,14 +160,7 @@ const killWorker: Inject = async ({ worker }) => {
 /** The replay is under way and has committed transactions past the backup. */
 async function replaying(p: RunbookProgress, ctx: { recoveryId: string; datadir: string }): Promise<boolean> {
   if (p.currentStep !== 'replay-binlogs') return false;
-  const e = temporaryEndpoint({
-    recoveryId: ctx.recoveryId,
-    datadir: ctx.datadir,
-    binlogBasename: 'mysql-bin',
-    serverId: 1,
-    dialect: 'mariadb',
-    user: 'root',
-  });
+  const e = temporaryServerOf(ctx.recoveryId, ctx.datadir);
   const [row] = await sql.query(e, 'SELECT @@gtid_binlog_pos AS g').catch(() => [undefined]);
   const backupGtid = /GTID (\S+)\)/.exec(p.steps[0]?.evidence[0] ?? '')?.[1] ?? '';
   return !!row?.g && !mariadbPositionIncludes(backupGtid, String(row.g));
@@ -226,14 +215,7 @@ test("the replay's SQL connection cut mid-replay", async () => {
     'replay-binlogs',
     replaying,
     async ({ recoveryId, datadir }) => {
-      const e = temporaryEndpoint({
-        recoveryId,
-        datadir,
-        binlogBasename: 'mysql-bin',
-        serverId: 1,
-        dialect: 'mariadb',
-        user: 'root',
-      });
+      const e = temporaryServerOf(recoveryId, datadir);
       const sessions = await sql.query(
         e,
         "SELECT id FROM information_schema.processlist WHERE id <> CONNECTION_ID() AND command <> 'Daemon' AND user = 'root'",

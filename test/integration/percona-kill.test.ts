@@ -8,10 +8,16 @@ import type { Client } from '@temporalio/client';
 import { progressQuery } from '../../workflows/kit';
 import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
 import { Ledger } from '../../activities/ledger';
-import { temporaryEndpoint } from '../../activities/mysqld';
 import { SqlPools } from '../../activities/sql';
 import { mariadbPositionIncludes, parseMariadbGtid } from '../../workflows/gtid';
-import { recordAccident, standInCluster, useStandIns, type Accident } from '../support/percona-scenario';
+import {
+  perconaInput,
+  recordAccident,
+  standInCluster,
+  temporaryServerOf,
+  useStandIns,
+  type Accident,
+} from '../support/percona-scenario';
 import { testClient, uniqueQueue } from '../support/temporal';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 
@@ -42,16 +48,10 @@ test('a worker killed mid-replay: the next worker resumes from the GTID state, c
   workers.push(first);
   const recoveryId = `kill-${Date.now()}`;
   const datadir = join(acc.base, 'restore-kill', 'data');
-  const input = {
-    recoveryId,
-    cluster: { adapter: 'kubernetes', name: 'shop', namespace: 'db', resource: 'shop' },
-    backup: { dir: acc.backupDir },
-    restore: { datadir },
-    archive: { kind: 'fs', dir: acc.source.archiveDir },
-    target: { type: 'gtid', gtid: acc.dropGtid, exclusive: true },
+  const input = perconaInput(acc, recoveryId, datadir, {
     verify: { schemas: ['shop'], expected: acc.truth },
     heartbeatTimeout: '4s',
-  };
+  });
   const handle = await client.workflow.start('perconaPointInTimeRecovery', {
     taskQueue,
     workflowId: recoveryId,
@@ -59,14 +59,7 @@ test('a worker killed mid-replay: the next worker resumes from the GTID state, c
   });
 
   // Wait until the replay is under way and has committed some transactions, then kill the worker.
-  const endpoint = temporaryEndpoint({
-    recoveryId,
-    datadir,
-    binlogBasename: 'mysql-bin',
-    serverId: 1,
-    dialect: 'mariadb',
-    user: 'root',
-  });
+  const endpoint = temporaryServerOf(recoveryId, datadir);
   let stateAtKill = '';
   let backupGtid = '';
   for (let i = 0; i < 600 && !stateAtKill; i++) {

@@ -5,7 +5,8 @@ import { removeTestDir } from '../../scripts/lib/cleanup';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TableFingerprint } from '../../workflows/schemas';
+import type { Endpoint, TableFingerprint } from '../../workflows/schemas';
+import { temporaryEndpoint } from '../../activities/mysqld';
 import {
   createShop,
   fingerprint,
@@ -121,4 +122,35 @@ export async function standInCluster(
   );
   process.env.KUBECTL_STANDIN_STATE = file;
   return file;
+}
+
+/** An input that restores the recorded accident into `datadir`, pausing the stand-in Kubernetes cluster. */
+export function perconaInput(
+  acc: Accident,
+  recoveryId: string,
+  datadir: string,
+  extra: Record<string, unknown> = {},
+) {
+  return {
+    recoveryId,
+    cluster: { adapter: 'kubernetes', name: 'shop', namespace: 'db', resource: 'shop' },
+    backup: { dir: acc.backupDir },
+    restore: { datadir },
+    archive: { kind: 'fs', dir: acc.source.archiveDir },
+    target: { type: 'gtid', gtid: acc.dropGtid, exclusive: true },
+    verify: { schemas: ['shop'] },
+    ...extra,
+  };
+}
+
+/** Where that recovery's temporary mysqld listens (the runbook's default settings). */
+export function temporaryServerOf(recoveryId: string, datadir: string): Endpoint {
+  return temporaryEndpoint({
+    recoveryId,
+    datadir,
+    binlogBasename: 'mysql-bin',
+    serverId: 1,
+    dialect: 'mariadb',
+    user: 'root',
+  });
 }
