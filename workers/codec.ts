@@ -15,6 +15,7 @@
 // Payloads that are not encrypted pass through decode unchanged (e.g. a run started before the codec
 // was turned on, or by a client without it).
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 
@@ -174,8 +175,14 @@ export function codecFromEnv(env: NodeJS.ProcessEnv = process.env): AesGcmCodec 
   });
 }
 
-/** `dataConverter` for clients and workers: the codec when configured, else undefined (plain payloads). */
+/** The failure converter that moves messages and stack traces into (encrypted) payloads. */
+export const encryptedFailuresPath = fileURLToPath(new URL('./failure-converter.ts', import.meta.url));
+
+/**
+ * `dataConverter` for clients and workers: the codec when configured (failure messages encrypted
+ * too), else undefined (plain payloads, readable failures in every tool).
+ */
 export function dataConverterFromEnv(env: NodeJS.ProcessEnv = process.env): DataConverter | undefined {
   const codec = codecFromEnv(env);
-  return codec ? { payloadCodecs: [codec] } : undefined;
+  return codec ? { payloadCodecs: [codec], failureConverterPath: encryptedFailuresPath } : undefined;
 }

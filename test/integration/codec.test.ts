@@ -210,6 +210,43 @@ describe('payloads encrypted in history (RUNBOOK_CODEC_KEY)', () => {
     assert.doesNotMatch(withoutKey.all, /locate-binlogs/);
   });
 
+  test('failure messages are encrypted too: readable with the key, absent from the stored history', async () => {
+    const marker = 'no-such-backup-failure-marker';
+    const id = `codec-failure-${Date.now()}`;
+    const failing = await client.workflow.start(TYPE, {
+      taskQueue,
+      workflowId: id,
+      args: [
+        {
+          mode: 'plan',
+          cluster: {
+            adapter: 'process',
+            name: 'shop',
+            pidFile: source.server.pidFile,
+            start: source.server.argv,
+          },
+          backup: { dir: join(base, marker) },
+          restore: { datadir: join(base, 'restore', 'data') },
+          archive: { kind: 'fs', dir: source.archiveDir },
+          target: { type: 'latest' },
+        },
+      ],
+    });
+    const chain = (e: unknown): string[] =>
+      e instanceof Error ? [e.message, ...chain((e as { cause?: unknown }).cause)] : [];
+    const err = await failing.result().then(
+      () => assert.fail('the run should have failed'),
+      (e: unknown) => e,
+    );
+    assert.ok(
+      chain(err).some((m) => m.includes(marker)),
+      `the client with the key should read the cause: ${chain(err).join(' <- ')}`,
+    );
+    const json = historyToJSON(await plainClient.workflow.getHandle(id).fetchHistory());
+    assert.ok(!json.includes(marker), 'the failure message is plaintext in history');
+    assert.match(json, /Encoded failure/);
+  });
+
   test('a malformed key stops the worker before it polls, with an error that does not echo the key', async () => {
     const bad = 'not-a-real-key-value-0123';
     await assert.rejects(spawnWorker(uniqueQueue('codec-bad'), { RUNBOOK_CODEC_KEY: bad }), (e: Error) => {
