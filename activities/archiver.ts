@@ -2,9 +2,11 @@
 // copies the source's binlogs as they are written. It exits when the source goes away; the
 // supervisor restarts it from the newest local file (which it rewrites from the start), so the
 // archive resumes by itself after the archiver or the source restarts. Completed files are pushed to
-// the archive and indexed.
+// the archive and indexed. The supervisor holds its spool directory (archiver.pid) and records its
+// streamer (archiver-streamer.pid): a supervisor that was killed leaves its streamer running, and the
+// next one stops that orphan before it streams, so two streamers never write the same file.
 import { execa, type ResultPromise } from 'execa';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dialect, Endpoint } from '../workflows/schemas';
 import { BINLOG_NAME, type BinlogArchive } from './archive';
@@ -12,6 +14,7 @@ import { refreshIndex } from './archive-index';
 import { clientOptions } from './client-options';
 import { tail } from './command';
 import { dialectOf } from './dialect';
+import { livePid, terminate } from './processes';
 import { redact } from './secrets';
 import { SqlPools } from './sql';
 
@@ -27,11 +30,22 @@ export interface ArchiverOptions {
   log?: (line: string) => void;
 }
 
+const SUPERVISOR_PID = 'archiver.pid';
+const STREAMER_PID = 'archiver-streamer.pid';
+
+/** Whether `pid` is an archiver's streamer writing into `spoolDir` (never signal a recycled pid). */
+async function isStreamerOf(pid: number, spoolDir: string): Promise<boolean> {
+  const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+  return argv.includes('--stop-never') && argv.includes(`--result-file=${spoolDir}/`);
+}
+
 export class BinlogArchiver {
   private proc: ResultPromise | null = null;
   private stopping = false;
+  private holdsSpool = false;
   private loop: Promise<void> | null = null;
   private syncTimer: NodeJS.Timeout | null = null;
+  private syncing: Promise<void> | null = null;
   private readonly pushed = new Map<string, number>();
   private readonly sql = new SqlPools();
   restarts = 0;
@@ -67,14 +81,40 @@ export class BinlogArchiver {
     if (this.loop) return;
     this.stopping = false;
     this.loop = this.supervise();
-    this.syncTimer = setInterval(
-      () => void this.sync().catch((e: Error) => this.log(`sync failed: ${e.message}`)),
-      this.o.syncEveryMs ?? 2000,
-    );
+    this.syncTimer = setInterval(() => {
+      if (!this.syncing) void this.sync().catch((e: Error) => this.log(`sync failed: ${e.message}`));
+    }, this.o.syncEveryMs ?? 2000);
+  }
+
+  /** Ends when the archiver stops: asked to, or refused its spool directory (see lastError). */
+  done(): Promise<void> {
+    return this.loop ?? Promise.resolve();
+  }
+
+  /** Takes the spool directory over: never while another live archiver holds it; stops a dead one's streamer. */
+  private async takeOver(): Promise<void> {
+    const holder = await livePid(join(this.o.spoolDir, SUPERVISOR_PID));
+    if (holder !== null && holder !== process.pid)
+      throw new Error(`another archiver (pid ${holder}) is writing to ${this.o.spoolDir}`);
+    const orphan = await livePid(join(this.o.spoolDir, STREAMER_PID));
+    if (orphan !== null && (await isStreamerOf(orphan, this.o.spoolDir))) {
+      this.log(`stopping streamer ${orphan}, left running by an archiver that died`);
+      await terminate(orphan, 30_000);
+    }
+    await writeFile(join(this.o.spoolDir, SUPERVISOR_PID), String(process.pid));
+    this.holdsSpool = true;
   }
 
   private async supervise(): Promise<void> {
     await mkdir(this.o.spoolDir, { recursive: true });
+    try {
+      await this.takeOver();
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      this.log(`not started: ${this.lastError}`);
+      if (this.syncTimer) clearInterval(this.syncTimer);
+      return;
+    }
     let backoff = 250;
     while (!this.stopping) {
       const client = await clientOptions(this.o.source).catch((e: Error) => {
@@ -97,6 +137,7 @@ export class BinlogArchiver {
         this.log(`streaming from ${first}`);
         const started = Date.now();
         this.proc = execa(d.binlogTool, argv, { reject: false, stdin: 'ignore' });
+        if (this.proc.pid) await writeFile(join(this.o.spoolDir, STREAMER_PID), String(this.proc.pid));
         const r = await this.proc;
         this.proc = null;
         if (this.stopping) break;
@@ -115,8 +156,21 @@ export class BinlogArchiver {
     }
   }
 
-  /** Pushes new or grown files to the archive and brings its index up to date. */
+  /**
+   * Pushes new or grown files to the archive and brings its index up to date. One sync at a time:
+   * pushing a big file takes longer than the interval, and two pushes of one file collide.
+   */
   async sync(): Promise<void> {
+    while (this.syncing) await this.syncing.catch(() => {});
+    this.syncing = this.pushAndIndex();
+    try {
+      await this.syncing;
+    } finally {
+      this.syncing = null;
+    }
+  }
+
+  private async pushAndIndex(): Promise<void> {
     for (const name of await this.localFiles()) {
       const { size } = await stat(join(this.o.spoolDir, name));
       if (this.pushed.get(name) === size) continue;
@@ -150,6 +204,9 @@ export class BinlogArchiver {
     this.proc?.kill('SIGTERM');
     await this.loop;
     this.loop = null;
+    if (this.holdsSpool)
+      for (const f of [STREAMER_PID, SUPERVISOR_PID]) await rm(join(this.o.spoolDir, f), { force: true });
+    this.holdsSpool = false;
     await this.sql.closeAll();
   }
 }

@@ -3,6 +3,8 @@
 // the exit code and the tail of stderr.
 import { Context } from '@temporalio/activity';
 import { execa, type Options } from 'execa';
+import { appendFile } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { redact } from './secrets';
 
 export interface RunOptions {
@@ -123,17 +125,35 @@ function failure(
   return new CommandError(`${program} ${how}${stderr ? `: ${stderr}` : ''}`, program, r.exitCode, stderr);
 }
 
+/**
+ * Opt-in timing record for benchmarks: with RUNBOOK_COMMAND_TIMINGS=<file>, appends one JSON line
+ * `{program, start, end, ms}` per external command or wait. Only a label: arguments may hold secrets.
+ */
+export async function timed<T>(program: string, work: () => Promise<T>): Promise<T> {
+  const file = process.env.RUNBOOK_COMMAND_TIMINGS;
+  if (!file) return work();
+  const start = Date.now();
+  try {
+    return await work();
+  } finally {
+    const end = Date.now();
+    await appendFile(file, `${JSON.stringify({ program, start, end, ms: end - start })}\n`).catch(() => {});
+  }
+}
+
 /** Runs one command; throws CommandError unless it exits 0. */
 export async function runCommand(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
   const [program, ...args] = argv;
   if (!program) throw new Error('runCommand: empty argv');
   return withHeartbeat(opts, async (signal) => {
-    const r = await execa(program, args, {
-      ...baseOptions(opts, signal),
-      ...(opts.input !== undefined ? { input: opts.input } : {}),
-      ...(opts.inputFile ? { inputFile: opts.inputFile } : {}),
-      ...(opts.stdoutFile ? { stdout: { file: opts.stdoutFile } } : {}),
-    });
+    const r = await timed(basename(program), () =>
+      execa(program, args, {
+        ...baseOptions(opts, signal),
+        ...(opts.input !== undefined ? { input: opts.input } : {}),
+        ...(opts.inputFile ? { inputFile: opts.inputFile } : {}),
+        ...(opts.stdoutFile ? { stdout: { file: opts.stdoutFile } } : {}),
+      }),
+    );
     if (r.exitCode !== 0 || r.failed) throw failure(argv, r, opts.secrets);
     return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: 0 };
   });
@@ -167,7 +187,7 @@ export async function runPipe(
     // If the consumer dies first, stop the producer instead of letting it block on a full pipe.
     consumer.stdin!.on('error', () => producer.kill());
     if (opts.onProducerData) producer.stdout!.on('data', (b: Buffer) => opts.onProducerData!(b.length));
-    const [pr, cr] = await Promise.all([producer, consumer]);
+    const [pr, cr] = await timed(`${basename(p)} | ${basename(c)}`, () => Promise.all([producer, consumer]));
     if (cr.exitCode !== 0 || cr.failed) throw failure(consumerArgv, cr, opts.secrets);
     if (pr.exitCode !== 0 || pr.failed) throw failure(producerArgv, pr, opts.secrets);
     return {

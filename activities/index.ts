@@ -1,10 +1,15 @@
 // createActivities(deps) builds every activity from injected clients, so the worker passes real
 // ones and unit tests pass small fakes. Workflows import the *type* only.
+//
+// Where each activity may run is decided here, once (ACTIVITY_PLACEMENT): `host` activities touch a
+// host's files, processes or commands and run only on that host's agent (workers/host-agent.ts);
+// `sql` activities only talk SQL and run on the controller — or on the server's own host when the
+// server is reached by its unix socket (workflows/routing.ts), so agents serve them too.
 import type { Endpoint, PerconaPitrInput, Cluster, TableFingerprint } from '../workflows/schemas';
 import { openArchive } from './archives';
 import type { Archive } from '../workflows/schemas';
 import { restoreBackup, type RestoreRequest } from './backup';
-import { pauseCluster, unpauseCluster } from './cluster';
+import { checkCluster, pauseCluster, unpauseCluster } from './cluster';
 import { startTemporaryServer, stopTemporaryServer, type TemporaryServerSpec } from './mysqld';
 import { planPerconaRecovery } from './percona';
 import { replayBinlogs, type ReplayRequest } from './replay';
@@ -25,6 +30,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
   return {
     planPerconaRecovery: (input: PerconaPitrInput & { recoveryId: string }) =>
       keepAlive({ step: 'locate-binlogs' }, () => planPerconaRecovery(sql, input)),
+    checkCluster: (cluster: Cluster) => checkCluster(sql, cluster),
     pauseCluster: (cluster: Cluster) => pauseCluster(cluster),
     unpauseCluster: (cluster: Cluster) => unpauseCluster(sql, cluster),
     restoreBackup: (req: RestoreRequest) => restoreBackup(req),
@@ -45,3 +51,74 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+export type ActivityName = keyof Activities;
+
+/** `host`: files, processes or commands of one host. `sql`: SQL only, from wherever the server is reachable. */
+export type Placement = 'host' | 'sql';
+
+/** Every activity, classified; a new activity does not compile until it is placed here. */
+export const ACTIVITY_PLACEMENT = {
+  // Percona PITR
+  planPerconaRecovery: 'host', // reads the backup dir, stages and scans archived binlogs (restore host)
+  checkCluster: 'host', // the cluster's pid file, or kubectl
+  pauseCluster: 'host', // stops the cluster's mysqld / kubectl patch
+  unpauseCluster: 'host', // starts it again
+  restoreBackup: 'host', // copy-back into the datadir
+  startTemporaryServer: 'host', // spawns mysqld on the restored datadir
+  stopTemporaryServer: 'host',
+  replayBinlogs: 'host', // mariadb-binlog | mariadb, staging files
+  verifyRestore: 'sql', // row counts and CHECKSUM TABLE
+  // NDB PITR
+  takeNdbBackup: 'host', // ndb_mgm
+  backupBinlogIndex: 'host', // mariadb-dump and binlog files into the archive dir
+  resolveFailurePoint: 'host', // scans the archived binlog files
+  locateNdbBackup: 'host', // reads BackupDataDir, ndb_restore --print
+  checkFileExists: 'host',
+  initialRestartDataNode: 'host', // ndbd/ndbmtd --initial
+  truncateBinlogIndex: 'sql',
+  restoreNdbBackup: 'host', // ndb_restore
+  restoreBinlogIndex: 'host', // reads the dump file
+  findLatestEpoch: 'sql',
+  findStartPosition: 'sql',
+  replayNdbBinlogs: 'host', // mariadb-binlog over the archive dir
+  // NDB channel failover: SQL only
+  inspectReplicaNode: 'sql',
+  readLatestAppliedEpoch: 'sql',
+  locateFailoverStart: 'sql',
+  stopReplicationChannel: 'sql',
+  repointSecondaryChannel: 'sql',
+  startSecondaryChannel: 'sql',
+  readSourceBinlogPosition: 'sql',
+  awaitSecondaryCaughtUp: 'sql',
+  // Tungsten: trepctl, thl, dsctl run where the replicator runs
+  inspectTungstenReplica: 'host',
+  inspectPrimaryThl: 'host',
+  replicatorOffline: 'host',
+  purgeThl: 'host',
+  stopDatabaseForRestore: 'host',
+  resetCommitSeqno: 'host',
+  replicatorOnline: 'host',
+  awaitReplicatorOnline: 'host',
+  // Vitess: vtctlclient, the file backup storage, staging of binlogs
+  checkVitessTopology: 'host',
+  chooseVitessBackups: 'host',
+  findSnapshotGtid: 'host',
+  createSnapshotKeyspace: 'host',
+  copySnapshotVSchema: 'host',
+  registerVitessTablet: 'host',
+} as const satisfies Record<ActivityName, Placement>;
+
+export const HOST_ACTIVITIES = placed('host');
+export const SQL_ACTIVITIES = placed('sql');
+
+function placed(p: Placement): ActivityName[] {
+  return (Object.keys(ACTIVITY_PLACEMENT) as ActivityName[]).filter((n) => ACTIVITY_PLACEMENT[n] === p);
+}
+
+type Some = Partial<Record<ActivityName, (...args: never[]) => Promise<unknown>>>;
+
+/** The activities of the given names, built from one set of deps. */
+export function pickActivities(deps: ActivityDeps, names: readonly ActivityName[]): Some {
+  const all = createActivities(deps) as Some;
+  return Object.fromEntries(names.map((n) => [n, all[n]]));
+}

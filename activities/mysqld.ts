@@ -58,6 +58,8 @@ export function temporaryServerArgv(spec: TemporaryServerSpec): string[] {
     '--innodb-flush-log-at-trx-commit=2',
     '--sync-binlog=0',
     '--performance-schema=OFF',
+    // Replication (the applier replay) starts only when the replay asks, never on a restart.
+    '--skip-slave-start',
   ];
 }
 

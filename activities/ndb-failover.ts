@@ -9,6 +9,7 @@ import type { FailoverForm, ReplicationConnect } from '../workflows/schemas-ndb-
 import { formatEpoch, parseEpoch } from '../workflows/epoch';
 import { BINLOG_NAME, binlogSequence } from './archive';
 import { dialectOf, type DialectInfo } from './dialect';
+import { checkSecretsResolve } from './preflight';
 import { redact, resolveSecret } from './secrets';
 import { describeEndpoint, type Row, type SqlPools } from './sql';
 
@@ -247,8 +248,15 @@ export interface ReplicaNodeReport {
 /** Reads a replica SQL node: its flavour (must match the dialect), the channels asked for, and its skip list. */
 export async function inspectReplicaNode(
   sql: SqlPools,
-  req: { dialect: Dialect; endpoint: Endpoint; channels: string[] },
+  req: {
+    dialect: Dialect;
+    endpoint: Endpoint;
+    channels: string[];
+    /** Input fields whose secrets this node's worker reads in later steps (CHANGE MASTER's password). */
+    refsToCheck?: unknown;
+  },
 ): Promise<ReplicaNodeReport> {
+  await checkSecretsResolve(req.refsToCheck);
   const server = describeEndpoint(req.endpoint);
   let version: string;
   try {

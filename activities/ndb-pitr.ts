@@ -17,6 +17,7 @@ import { keepAlive, runCommand, runPipe } from './command';
 import { Ledger } from './ledger';
 import { waitUntil } from './processes';
 import { SqlLedger } from './sql-ledger';
+import { checkReachable } from './preflight';
 import type { SqlPools } from './sql';
 
 type Cluster = NdbPitrInput['cluster'];
@@ -237,21 +238,26 @@ export async function locateNdbBackup(
     .sort((a, b) => a - b);
   const firstNode = req.cluster.dataNodes[0]!.id;
   const backups: NdbBackup[] = [];
+  const unreadable: number[] = [];
   for (const id of ids) {
     const path = join(root, `BACKUP-${id}`);
-    const { stdout } = await runCommand([
+    // A backup cut short (its ndb_mgm killed) has no readable metadata: it is not a candidate.
+    const printed = await runCommand([
       'ndb_restore',
       `--ndb-connectstring=${req.cluster.connectstring}`,
       `--nodeid=${firstNode}`,
       `--backupid=${id}`,
       `--backup-path=${path}`,
       '--print-meta',
-    ]);
-    const gcp = /Stop GCP of Backup:\s*(\d+)/.exec(stdout)?.[1];
+    ]).catch(() => null);
+    const gcp = printed && /Stop GCP of Backup:\s*(\d+)/.exec(printed.stdout)?.[1];
     if (gcp) backups.push({ id, stopGcp: Number(gcp), restoreEpoch: restoreEpochOf(Number(gcp)), path });
+    else unreadable.push(id);
   }
   const before = backups.filter((b) => BigInt(b.restoreEpoch) < BigInt(req.stop.lastEpoch));
-  const listed = backups.map((b) => `${b.id} (StopGCP ${b.stopGcp})`).join(', ') || 'none';
+  const listed =
+    (backups.map((b) => `${b.id} (StopGCP ${b.stopGcp})`).join(', ') || 'none') +
+    (unreadable.length ? `; unreadable (ndb_restore --print-meta failed): ${unreadable.join(', ')}` : '');
   const chosen = req.wantedId !== undefined ? before.find((b) => b.id === req.wantedId) : before.at(-1);
   if (!chosen)
     throw refuse(
@@ -267,18 +273,24 @@ export async function locateNdbBackup(
     backup: chosen,
     evidence: [
       `backup ${chosen.id} (StopGCP ${chosen.stopGcp}, epoch ${chosen.restoreEpoch}) is the last before the failure point`,
+      ...(unreadable.length ? [`incomplete backup(s) left aside: ${unreadable.join(', ')}`] : []),
     ],
   };
 }
 
-// Step 5: clear a data node's file system (initial restart).
+/** Checkpoint names of clearing round `round` (1: step 5; later: after an interrupted ndb_restore). */
+const roundKey = (name: string, round = 1) => (round === 1 ? name : `${name}:round-${round}`);
+
+// Step 5: clear a data node's file system (initial restart). Round 2 and later clear it again after
+// an interrupted ndb_restore (step 7), each round checkpointed on its own.
 export async function initialRestartDataNode(req: {
   recoveryId: string;
   cluster: Cluster;
   node: DataNode;
+  round?: number;
 }): Promise<StepOutcome> {
   const ledger = Ledger.besideDatadir(req.node.dataDir);
-  const done = await ledger.read(req.recoveryId, 'initial-restart');
+  const done = await ledger.read(req.recoveryId, roundKey('initial-restart', req.round));
   if (done)
     return { skipped: true, evidence: [`node ${req.node.id} was restarted with --initial at ${done.at}`] };
   await runCommand([
@@ -293,9 +305,12 @@ export async function initialRestartDataNode(req: {
     30 * 60_000,
     1000,
   );
-  await ledger.write(req.recoveryId, 'initial-restart', { node: req.node.id });
+  await ledger.write(req.recoveryId, roundKey('initial-restart', req.round), { node: req.node.id });
   return {
-    evidence: [`${req.node.binary} --initial on node ${req.node.id}: file system cleared, node started`],
+    evidence: [
+      `${req.node.binary} --initial on node ${req.node.id}: file system cleared, node started` +
+        (req.round && req.round > 1 ? ` (round ${req.round})` : ''),
+    ],
   };
 }
 
@@ -317,17 +332,20 @@ async function applyRestoreEpoch(sql: SqlPools, e: Endpoint): Promise<string | n
   return row ? String(row.epoch) : null;
 }
 
-// Step 7: ndb_restore — metadata once, data for every node, the epoch once.
+// Step 7: ndb_restore — metadata once, data for every node, the epoch once. Each part is fenced in
+// the ledger (started, then done), per clearing round. A part that started and never finished left
+// part of its rows in the cluster: restoring on top of them would layer data (duplicate keys at best),
+// so the activity stops and says so (`interrupted`); the workflow clears the data nodes again (a new
+// round) and restores from the start.
 export async function restoreNdbBackup(
   sql: SqlPools,
-  req: { recoveryId: string; cluster: Cluster; backup: NdbBackup },
-): Promise<StepOutcome> {
+  req: { recoveryId: string; cluster: Cluster; backup: NdbBackup; round?: number },
+): Promise<StepOutcome & { interrupted?: string }> {
   const ledger = new SqlLedger(sql, req.cluster.sqlNode);
   const { backup, cluster } = req;
-  if (
-    (await ledger.read(req.recoveryId, 'restore-backup')) &&
-    (await applyRestoreEpoch(sql, cluster.sqlNode)) === backup.restoreEpoch
-  )
+  const round = req.round ?? 1;
+  const restoredEarlier = async () => (await applyRestoreEpoch(sql, cluster.sqlNode)) === backup.restoreEpoch;
+  if ((await ledger.read(req.recoveryId, 'restore-backup')) && (await restoredEarlier()))
     return {
       skipped: true,
       evidence: [
@@ -355,16 +373,27 @@ export async function restoreNdbBackup(
     })),
   ];
   const evidence: string[] = [];
-  for (const part of parts) {
-    if (await ledger.read(req.recoveryId, `restore:${part.key}`)) continue;
-    if (await ledger.read(req.recoveryId, `restore:${part.key}:started`))
-      throw ApplicationFailure.nonRetryable(
-        `ndb_restore (${part.key}) of backup ${backup.id} was interrupted: the cluster holds part of its data. Clear the data nodes again: start a new recovery (new recoveryId).`,
-        'PartialRestore',
-      );
-    await ledger.write(req.recoveryId, `restore:${part.key}:started`);
+  for (const [i, part] of parts.entries()) {
+    const key = roundKey(`restore:${part.key}`, round);
+    if (await ledger.read(req.recoveryId, key)) continue;
+    if (await ledger.read(req.recoveryId, `${key}:started`)) {
+      // The last part writes the backup's epoch after its rows: with the epoch there (the clearing
+      // emptied ndb_apply_status), it finished and only its fence is missing.
+      if (i === parts.length - 1 && (await restoredEarlier())) {
+        await ledger.write(req.recoveryId, key);
+        evidence.push(`ndb_restore (${part.key}) had finished before its worker died`);
+        continue;
+      }
+      return {
+        interrupted: part.key,
+        evidence: [
+          `ndb_restore (${part.key}) of backup ${backup.id} was interrupted in round ${round}: the cluster holds part of its data`,
+        ],
+      };
+    }
+    await ledger.write(req.recoveryId, `${key}:started`);
     await runCommand(part.argv);
-    await ledger.write(req.recoveryId, `restore:${part.key}`);
+    await ledger.write(req.recoveryId, key);
     evidence.push(`ndb_restore ${part.argv.slice(5).join(' ')}`);
   }
   const epoch = await applyRestoreEpoch(sql, cluster.sqlNode);
@@ -372,7 +401,7 @@ export async function restoreNdbBackup(
     throw new Error(
       `after ndb_restore --restore-epoch, ndb_apply_status has epoch ${epoch} for server_id 0, expected ${backup.restoreEpoch}`,
     );
-  await ledger.write(req.recoveryId, 'restore-backup', { backupId: backup.id });
+  await ledger.write(req.recoveryId, 'restore-backup', { backupId: backup.id, round });
   return { evidence: [...evidence, `ndb_apply_status: server_id 0 at epoch ${epoch}`] };
 }
 
@@ -441,9 +470,40 @@ export async function findStartPosition(
   };
 }
 
+/**
+ * Holds a named lock on the SQL node while `work` replays: an attempt Temporal has already timed out
+ * (its heartbeats lost in a server outage) may still be applying when its retry starts. The lock
+ * lives with the session, so a dead worker's lock goes with its connection.
+ */
+async function oneReplayAtATime<T>(sql: SqlPools, e: Endpoint, work: () => Promise<T>): Promise<T> {
+  const conn = await (await sql.get(e)).getConnection();
+  try {
+    const [rows] = (await conn.query("SELECT GET_LOCK('runbook:ndb-replay', 0) AS got")) as unknown as [
+      { got: number | null }[],
+    ];
+    if (Number(rows[0]?.got) !== 1)
+      throw new Error('another replay into this SQL node is still running (an earlier attempt); will retry');
+    try {
+      return await work();
+    } finally {
+      await conn.query("SELECT RELEASE_LOCK('runbook:ndb-replay')").catch(() => {});
+    }
+  } finally {
+    conn.release();
+  }
+}
+
 // Step 11: replay from the start position to the failure point. Resumable exactly once: each epoch is
-// one transaction that also advances ndb_apply_status, so MAX(epoch) says where to go on.
-export async function replayNdbBinlogs(
+// one transaction that also advances ndb_apply_status, so MAX(epoch) says where to go on; one replay
+// at a time, from reading MAX(epoch) to the end.
+export function replayNdbBinlogs(
+  sql: SqlPools,
+  req: { sqlNode: Endpoint; archiveDir: string; stop: NdbStopPoint },
+): Promise<StepOutcome & { latestAfter: string }> {
+  return oneReplayAtATime(sql, req.sqlNode, () => replayFromLatestEpoch(sql, req));
+}
+
+async function replayFromLatestEpoch(
   sql: SqlPools,
   req: { sqlNode: Endpoint; archiveDir: string; stop: NdbStopPoint },
 ): Promise<StepOutcome & { latestAfter: string }> {
@@ -522,21 +582,32 @@ export async function checkFileExists(path: string, what: string): Promise<void>
   if (!(await stat(path).catch(() => null))) throw refuse(`${what} ${path} does not exist`, 'MissingFile');
 }
 
-/** The NDB PITR activities, bound to the worker's SQL pools. */
+/** The NDB PITR activities, bound to the worker's SQL pools. Each heartbeats while it runs (the
+ * workflow gives them a heartbeat timeout, so a dead worker is noticed fast). */
 export function ndbPitrActivities(sql: SqlPools) {
   return {
     takeNdbBackup,
-    backupBinlogIndex: (req: Parameters<typeof backupBinlogIndex>[1]) => backupBinlogIndex(sql, req),
+    backupBinlogIndex: (req: Parameters<typeof backupBinlogIndex>[1]) =>
+      keepAlive({ step: 'backup-binlog-index' }, () => backupBinlogIndex(sql, req)),
+    // The first step that talks to the SQL node before anything is cleared: a refusal there is final.
+    // (It runs on the SQL node's host; later SQL steps over TCP resolve the password on the controller.)
     resolveFailurePoint: (req: Parameters<typeof resolveFailurePoint>[1]) =>
-      keepAlive({ step: 'failure-point' }, () => resolveFailurePoint(sql, req)),
-    locateNdbBackup: (req: Parameters<typeof locateNdbBackup>[1]) => locateNdbBackup(sql, req),
+      keepAlive({ step: 'failure-point' }, async () => {
+        await checkReachable(sql, req.sqlNode, 'cluster.sqlNode');
+        return resolveFailurePoint(sql, req);
+      }),
+    locateNdbBackup: (req: Parameters<typeof locateNdbBackup>[1]) =>
+      keepAlive({ step: 'locate-backup' }, () => locateNdbBackup(sql, req)),
     checkFileExists,
     initialRestartDataNode,
-    truncateBinlogIndex: (req: Parameters<typeof truncateBinlogIndex>[1]) => truncateBinlogIndex(sql, req),
+    truncateBinlogIndex: (req: Parameters<typeof truncateBinlogIndex>[1]) =>
+      keepAlive({ step: 'truncate-binlog-index' }, () => truncateBinlogIndex(sql, req)),
     restoreNdbBackup: (req: Parameters<typeof restoreNdbBackup>[1]) => restoreNdbBackup(sql, req),
     restoreBinlogIndex: (req: Parameters<typeof restoreBinlogIndex>[1]) => restoreBinlogIndex(sql, req),
-    findLatestEpoch: (sqlNode: Endpoint) => findLatestEpoch(sql, sqlNode),
-    findStartPosition: (req: Parameters<typeof findStartPosition>[1]) => findStartPosition(sql, req),
+    findLatestEpoch: (sqlNode: Endpoint) =>
+      keepAlive({ step: 'find-latest-epoch' }, () => findLatestEpoch(sql, sqlNode)),
+    findStartPosition: (req: Parameters<typeof findStartPosition>[1]) =>
+      keepAlive({ step: 'find-start-position' }, () => findStartPosition(sql, req)),
     replayNdbBinlogs: (req: Parameters<typeof replayNdbBinlogs>[1]) => replayNdbBinlogs(sql, req),
   };
 }

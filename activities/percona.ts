@@ -6,6 +6,7 @@ import { openArchive, stagingDirFor } from './archives';
 import { inspectBackup, type BackupInfo } from './backup';
 import { scanBinlog } from './binlog-scan';
 import { checkCluster } from './cluster';
+import { checkSecretsResolve } from './preflight';
 import { PlanError, planReplay, type ReplayPlan } from './replay-plan';
 import type { SqlPools } from './sql';
 
@@ -24,8 +25,18 @@ export async function planPerconaRecovery(
   sql: SqlPools,
   input: PerconaPitrInput & { recoveryId: string },
 ): Promise<PerconaPlan> {
+  // Every secret the run reads on this (the restore) host: the archive keys (here and in the replay),
+  // restore.password (the temporary mysqld). The cluster's is read on the cluster's host: when that
+  // is another host, checkCluster resolves it there (only while the cluster's server is running).
+  await checkSecretsResolve(input, {
+    readElsewhere: (path) => path.startsWith('cluster.') && input.cluster.host !== input.restore.host,
+  });
   const backup = await inspectBackup(input.backup.dir, input.dialect, input.backup.tool);
-  const cluster = await checkCluster(sql, input.cluster);
+  // A cluster on another host is checked there (the workflow asks that host's agent).
+  const cluster =
+    input.cluster.host === input.restore.host
+      ? await checkCluster(sql, input.cluster)
+      : `${input.cluster.name}: on host ${input.cluster.host ?? '(the controller)'}`;
   const archive = await openArchive(input.archive);
   const stagingDir = stagingDirFor(input.archive, input.recoveryId);
   const index = await refreshIndex(archive, stagingDir);

@@ -3,6 +3,7 @@
 import { Context } from '@temporalio/activity';
 import { spawn } from 'node:child_process';
 import { open, readFile } from 'node:fs/promises';
+import { timed } from './command';
 
 export async function readPid(pidFile: string): Promise<number | null> {
   const text = await readFile(pidFile, 'utf8').catch(() => '');
@@ -39,13 +40,16 @@ export async function waitUntil(
   timeoutMs: number,
   everyMs = 200,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
-    heartbeat({ waitingFor: what });
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+  // A wait on a server or cluster is external time, like a command (benchmark timing record).
+  await timed(`wait for ${what}`, async () => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline)
+        throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
+      heartbeat({ waitingFor: what });
+      await new Promise((r) => setTimeout(r, everyMs));
+    }
+  });
 }
 
 /** SIGTERM, then wait for the process to be gone. */

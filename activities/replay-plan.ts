@@ -82,34 +82,42 @@ export function describeTarget(t: RecoveryTarget): string {
 const iso = (s: number | null) => (s === null ? 'unknown' : new Date(s * 1000).toISOString());
 
 /**
- * Could file `i` hold `gtid`? For MariaDB this is decided from the index's GTID states alone; for
- * MySQL, from the file's own GTID set (first…last of the GTID's server uuid).
+ * The first file that could hold `gtid` (-1 when none). For MariaDB this is decided from the index's
+ * GTID states alone, each file's state parsed once (archives hold 100,000s of files); for MySQL, from
+ * the file's own GTID set (first…last of the GTID's server uuid).
  */
-function mayHoldGtid(files: ArchivedFile[], i: number, gtid: string): boolean {
-  const f0 = files[i]!;
+function findHolder(files: ArchivedFile[], gtid: string): number {
   if (!isMariadbGtid(gtid)) {
-    const next = files[i + 1];
-    return (
-      !stateIncludes(f0.gtidsBefore, gtid) &&
-      (!next || stateIncludes(next.gtidsBefore, gtid) || !next.gtidsBefore)
-    );
+    return files.findIndex((f, i) => {
+      const next = files[i + 1];
+      return (
+        !stateIncludes(f.gtidsBefore, gtid) &&
+        (!next || stateIncludes(next.gtidsBefore, gtid) || !next.gtidsBefore)
+      );
+    });
   }
   const g = parseMariadbGtid(gtid);
-  const f = files[i]!;
-  const before = parseMariadbGtidList(f.gtidsBefore).get(g.domain)?.seq ?? -1n;
-  const next = files[i + 1];
-  let after: bigint;
-  if (next) after = parseMariadbGtidList(next.gtidsBefore).get(g.domain)?.seq ?? -1n;
-  else if (f.lastGtid) {
-    const last = parseMariadbGtid(f.lastGtid);
-    after = last.domain === g.domain ? last.seq : before;
-    if (last.domain !== g.domain) return before < g.seq; // multi-domain tail: scan to be sure
-  } else return false;
-  return before < g.seq && g.seq <= after;
+  const seqBefore = (f: ArchivedFile) => parseMariadbGtidList(f.gtidsBefore).get(g.domain)?.seq ?? -1n;
+  let before = files[0] ? seqBefore(files[0]) : -1n;
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i]!;
+    const next = files[i + 1];
+    let after: bigint;
+    if (next) after = seqBefore(next);
+    else if (f.lastGtid) {
+      const last = parseMariadbGtid(f.lastGtid);
+      if (last.domain !== g.domain) return before < g.seq ? i : -1; // multi-domain tail: scan to be sure
+      after = last.seq;
+    } else return -1;
+    if (before < g.seq && g.seq <= after) return i;
+    before = after; // the next file starts where this one ends
+  }
+  return -1;
 }
 
 /** Does a file whose GTID state at its start is `before` carry on exactly where a file ending at `last` stopped? */
 function continues(before: string, last: string): boolean {
+  if (before === last) return true; // the usual single-domain case, without parsing
   if (isMariadbGtid(last)) {
     const g = parseMariadbGtid(last);
     return parseMariadbGtidList(before).get(g.domain)?.seq === g.seq;
@@ -188,7 +196,7 @@ export async function planReplay(p: PlanInputs): Promise<ReplayPlan> {
         throw new PlanError(
           `GTID ${target.gtid} is already in the backup (backup GTID position ${backup.gtid}); use an older backup`,
         );
-      const holderIdx = afterBackup.findIndex((_, i) => mayHoldGtid(afterBackup, i, target.gtid));
+      const holderIdx = findHolder(afterBackup, target.gtid);
       const holder = afterBackup[holderIdx];
       const txs = holder ? await transactionsOf(p.pathOf, holder.name) : [];
       const at = txs.findIndex((t) => t.gtid === target.gtid);

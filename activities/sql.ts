@@ -1,4 +1,5 @@
 // mysql2 pools keyed by endpoint, with credentials resolved from references on this worker.
+import { ApplicationFailure } from '@temporalio/common';
 import mysql from 'mysql2/promise';
 import type { Endpoint } from '../workflows/schemas';
 import { resolveSecret } from './secrets';
@@ -8,6 +9,28 @@ export type Row = mysql.RowDataPacket;
 
 export function describeEndpoint(e: Endpoint): string {
   return e.socket ? `${e.user}@${e.socket}` : `${e.user}@${e.host}:${e.port ?? 3306}`;
+}
+
+/**
+ * Errors of connecting that a retry will not cure: nothing listens there, no such socket or host,
+ * the account is refused. (A timeout or "too many connections" may pass, so they are not here.)
+ */
+const CONNECTION_REFUSALS = new Set([
+  'ECONNREFUSED',
+  'ENOENT', // no such unix socket
+  'EACCES', // the socket is not ours to open
+  'ENOTFOUND', // unknown host
+  'ER_ACCESS_DENIED_ERROR', // 1045
+  'ER_HOST_NOT_PRIVILEGED', // 1130
+]);
+
+/** The code of a connection refusal anywhere in `err`'s cause chain, or undefined. */
+export function connectionRefusalCode(err: unknown): string | undefined {
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && CONNECTION_REFUSALS.has(code)) return code;
+  }
+  return undefined;
 }
 
 export class SqlPools {
@@ -41,6 +64,14 @@ export class SqlPools {
       const [rows] = await pool.query(sql, params);
       return rows as T[];
     } catch (err) {
+      // A secret that does not resolve stays final (and keeps its type); it gets the server's name.
+      // No cause: the step's error shows the innermost message, which would drop the name.
+      if (err instanceof ApplicationFailure)
+        throw ApplicationFailure.create({
+          message: `${describeEndpoint(e)}: ${err.message}`,
+          type: err.type ?? undefined,
+          nonRetryable: err.nonRetryable === true,
+        });
       const code = (err as { code?: string }).code;
       const msg = err instanceof Error ? err.message : String(err);
       throw new Error(`${describeEndpoint(e)}: ${code && !msg.includes(code) ? `${code}: ` : ''}${msg}`, {

@@ -25,8 +25,9 @@ import {
   type ReplicatorStatus,
   type ThlEvent,
 } from './tungsten-output';
-import { waitUntil } from './processes';
-import type { SqlPools } from './sql';
+import { checkReachable, checkSecretsResolve } from './preflight';
+import { livePid, waitUntil } from './processes';
+import { describeEndpoint, type SqlPools } from './sql';
 import { quoteIdent } from './verify';
 
 // ---------------------------------------------------------------------------------------------
@@ -58,6 +59,8 @@ export interface ReplicaPlanRequest extends TungstenService {
   backupDir: string;
   tool?: string;
   dialect: Dialect;
+  /** The Replica's server, which steps 3–4 stop, start and query (replica.connection, replica.pidFile). */
+  server?: { connection: Endpoint; pidFile: string };
 }
 
 /**
@@ -65,8 +68,10 @@ export interface ReplicaPlanRequest extends TungstenService {
  * prepared, has its binlog position, and holds the tungsten_<svc> schema the procedure requires.
  */
 export async function inspectTungstenReplica(
+  sql: SqlPools,
   req: ReplicaPlanRequest,
 ): Promise<{ backup: BackupInfo; replicator: ReplicatorStatus; evidence: string[] }> {
+  const serverEvidence = req.server ? await checkReplicaServer(sql, req.server) : [];
   let replicator: ReplicatorStatus;
   try {
     replicator = await replicatorStatus(req);
@@ -93,8 +98,26 @@ export async function inspectTungstenReplica(
     evidence: [
       `replicator ${req.service}: ${replicator.state}, role ${replicator.role}, applied seqno ${replicator.appliedLastSeqno}`,
       `backup ${backup.dir} at ${backup.file}:${backup.position}, with tungsten_${req.service}.trep_commit_seqno`,
+      ...serverEvidence,
     ],
   };
+}
+
+/**
+ * Before replicator-offline: the Replica's password resolves here (reset-commit-seqno reads it on this
+ * host; verify reads it on the controller when the connection is TCP, which this cannot check), and
+ * the running server accepts the connection. A server already stopped (a run again after
+ * stop-database) is not connected to: start-database starts it.
+ */
+async function checkReplicaServer(
+  sql: SqlPools,
+  server: { connection: Endpoint; pidFile: string },
+): Promise<string[]> {
+  await checkSecretsResolve({ replica: { connection: server.connection } });
+  const pid = await livePid(server.pidFile);
+  if (!pid) return [`Replica server not running (pid file ${server.pidFile}): not connected to`];
+  await checkReachable(sql, server.connection, 'replica.connection');
+  return [`Replica server ${describeEndpoint(server.connection)} answers (pid ${pid})`];
 }
 
 export interface PrimaryThlRequest extends TungstenService {
@@ -442,7 +465,7 @@ export async function awaitReplicatorOnline(
 /** The activities of tungstenExternalRestore, as registered by createActivities. */
 export function tungstenActivities(sql: SqlPools) {
   return {
-    inspectTungstenReplica: (req: ReplicaPlanRequest) => inspectTungstenReplica(req),
+    inspectTungstenReplica: (req: ReplicaPlanRequest) => inspectTungstenReplica(sql, req),
     inspectPrimaryThl: (req: PrimaryThlRequest) => inspectPrimaryThl(req),
     replicatorOffline: (req: ReplicaStepRequest) => replicatorOffline(req),
     purgeThl: (req: ReplicaStepRequest) => purgeThl(req),

@@ -24,6 +24,7 @@ import { dialectOf } from './dialect';
 import { Ledger } from './ledger';
 import { temporaryEndpoint, type TemporaryServerSpec } from './mysqld';
 import { PlanError, planReplay, type ReplayPlan } from './replay-plan';
+import { checkSecretsResolve } from './preflight';
 import { resolveSecret } from './secrets';
 import type { SqlPools } from './sql';
 
@@ -389,6 +390,9 @@ async function lookupSnapshotGtid(req: GtidLookupRequest): Promise<GtidLookup> {
   const t = Date.parse(req.snapshotTime) / 1000;
   const { info: backup, dialect } = req.backup;
   const what = `${req.keyspace}/${req.shard}`;
+  // The binlog source's secrets are read on this host (here, and by register-tablet): a missing one
+  // is refused now, not taken for a silent server until the lookup timeout.
+  await checkSecretsResolve(req.source, { at: `${what} binlogSource` });
   const source = describeSource(req.source);
   const archive: Archive = req.source.archive ?? { kind: 'fs', dir: req.stagingDir };
   const stagingDir = req.source.archive

@@ -1,15 +1,18 @@
 // Builds the runbook worker: the workflows bundle plus the activities, on one task queue. Shared by
 // the production worker, the demo and the tests, so they all run the same code.
-import {
-  NativeConnection,
-  Worker,
-  bundleWorkflowCode,
-  type WorkflowBundleWithSourceMap,
-} from '@temporalio/worker';
-import type { DataConverter } from '@temporalio/common';
+import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { ApplicationFailure, type DataConverter } from '@temporalio/common';
 import { fileURLToPath } from 'node:url';
-import { createActivities, type ActivityDeps } from '../activities';
+import {
+  createActivities,
+  HOST_ACTIVITIES,
+  pickActivities,
+  SQL_ACTIVITIES,
+  type ActivityDeps,
+  type ActivityName,
+} from '../activities';
 import { SqlPools } from '../activities/sql';
+import { bundleInChildProcess } from './workflow-bundle-child';
 import { TASK_QUEUE } from '../workflows/routing';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
@@ -23,28 +26,11 @@ export function workflowBundle(failureConverterPath?: string): Promise<WorkflowB
   const key = failureConverterPath ?? '';
   let bundle = bundles.get(key);
   if (!bundle) {
-    bundle = bundleWorkflowCode({
-      workflowsPath,
-      logger: quietLogger,
-      ...(failureConverterPath ? { failureConverterPath } : {}),
-    });
+    bundle = bundleInChildProcess(workflowsPath, failureConverterPath); // keeps webpack's memory out of the worker
     bundles.set(key, bundle);
   }
   return bundle;
 }
-
-const quietLogger = {
-  log() {},
-  trace() {},
-  debug() {},
-  info() {},
-  warn(message: string) {
-    console.warn(message);
-  },
-  error(message: string) {
-    console.error(message);
-  },
-};
 
 export interface RunbookWorkerOptions {
   connection: NativeConnection;
@@ -54,6 +40,12 @@ export interface RunbookWorkerOptions {
   identity?: string;
   /** E.g. `{ payloadCodecs: [codec] }` (workers/codec.ts) to keep payloads encrypted in history. */
   dataConverter?: DataConverter;
+  /**
+   * `all` (default: one machine): every activity, host work included for inputs that name no host.
+   * `controller`: workflows and SQL-only activities; host work of an input that names no host fails
+   * at once (it would otherwise touch the controller's own files).
+   */
+  role?: 'all' | 'controller';
 }
 
 export async function createRunbookWorker(
@@ -65,7 +57,7 @@ export async function createRunbookWorker(
     namespace: o.namespace ?? 'default',
     taskQueue: o.taskQueue ?? TASK_QUEUE,
     workflowBundle: await workflowBundle(o.dataConverter?.failureConverterPath),
-    activities: createActivities(deps),
+    activities: o.role === 'controller' ? controllerActivities(deps) : createActivities(deps),
     ...(o.identity ? { identity: o.identity } : {}),
     ...(o.dataConverter ? { dataConverter: o.dataConverter } : {}),
     shutdownGraceTime: '10s',
@@ -73,4 +65,20 @@ export async function createRunbookWorker(
     maxHeartbeatThrottleInterval: '2s',
   });
   return { worker, deps };
+}
+
+/** SQL activities, and host activities that refuse: on a controller, host work must name its host. */
+function controllerActivities(deps: ActivityDeps) {
+  const refuse = (name: ActivityName) => async () => {
+    throw ApplicationFailure.nonRetryable(
+      `${name} works on a host's files or processes, and the input names no host for it: this controller ` +
+        '(RUNBOOK_ROLE=controller) runs no host work. Name the host in the input (e.g. "restore": { "host": "db2" }) ' +
+        "so that host's agent runs it",
+      'HostNotNamed',
+    );
+  };
+  return {
+    ...pickActivities(deps, SQL_ACTIVITIES),
+    ...Object.fromEntries(HOST_ACTIVITIES.map((n) => [n, refuse(n)])),
+  };
 }

@@ -1,32 +1,32 @@
-// The production worker. Configuration comes from the environment (Temporal's own variables, read
-// by @temporalio/envconfig: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
-// TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_TLS_SERVER_CA_CERT_PATH, …,
-// or a profile in temporal.toml) plus RUNBOOK_TASK_QUEUE, and RUNBOOK_CODEC_KEY(S) to encrypt payloads
-// (workers/codec.ts). Stops gracefully on SIGINT/SIGTERM.
-import { NativeConnection, Runtime } from '@temporalio/worker';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
+// The controller worker: the workflows, and the SQL-only activities. Configuration comes from the
+// environment (workers/worker-config.ts: Temporal's own variables read by @temporalio/envconfig —
+// TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS_CLIENT_CERT_PATH, … or a
+// profile in temporal.toml — plus RUNBOOK_TASK_QUEUE and RUNBOOK_ROLE), and RUNBOOK_CODEC_KEY(S) to
+// encrypt payloads (workers/codec.ts). With RUNBOOK_ROLE=all (default, one machine) it also runs the
+// host work of inputs that name no host; with RUNBOOK_ROLE=controller host work runs only on the
+// host agents (workers/host-agent.ts). Stops gracefully on SIGINT/SIGTERM.
+import { Runtime } from '@temporalio/worker';
 import { dataConverterFromEnv } from './codec';
 import { createRunbookWorker } from './runbook-worker';
-import { TASK_QUEUE } from '../workflows/routing';
+import { connectWorker, controllerSettings, loadTemporalTarget } from './worker-config';
 
 async function main(): Promise<void> {
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
-  const config = loadClientConnectConfig();
-  const address = config.connectionOptions.address ?? 'localhost:7233';
-  const namespace = config.namespace ?? 'default';
-  const taskQueue = process.env.RUNBOOK_TASK_QUEUE ?? TASK_QUEUE;
+  // Everything is checked before connecting: an incomplete configuration stops here.
+  const target = loadTemporalTarget();
+  const { taskQueue, role } = controllerSettings();
   const dataConverter = dataConverterFromEnv(); // a malformed key stops the worker here, before it polls
-  let connection: NativeConnection;
-  try {
-    connection = await NativeConnection.connect({ ...config.connectionOptions, address });
-  } catch (err) {
-    throw new Error(
-      `cannot reach Temporal at ${address} (namespace ${namespace}): ${(err as Error).message}`,
-    );
-  }
-  const { worker, deps } = await createRunbookWorker({ connection, namespace, taskQueue, dataConverter });
+  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  const connection = await connectWorker(target);
+  const { worker, deps } = await createRunbookWorker({
+    connection,
+    namespace: target.namespace,
+    taskQueue,
+    dataConverter,
+    role,
+  });
   console.log(
-    `runbook worker polling ${taskQueue} on ${address} (namespace ${namespace}), pid ${process.pid}` +
+    `runbook worker polling ${taskQueue} on ${target.describe}, pid ${process.pid}` +
+      (role === 'controller' ? ', controller only (host work on host agents)' : '') +
       (dataConverter ? ', payloads encrypted' : ''),
   );
   try {

@@ -2,16 +2,19 @@
 // approval gate for destructive steps; typed search attributes. Every runbook uses it, so each
 // runbook file only says *what* its procedure does, in order.
 import {
+  ActivityFailure,
   ApplicationFailure,
   condition,
   defineQuery,
+  defineSignal,
   defineUpdate,
   setHandler,
+  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
   log,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, TimeoutType } from '@temporalio/common';
 import type { z } from 'zod';
 import { describeIssues } from './schemas';
 
@@ -22,7 +25,18 @@ export const ClusterKey = defineSearchAttributeKey('Cluster', SearchAttributeTyp
 export const SEARCH_ATTRIBUTES = ['RunbookKind', 'RunbookStep', 'RecoveryTarget', 'Cluster'] as const;
 
 export type StepStatus =
-  'pending' | 'running' | 'waiting-approval' | 'done' | 'skipped-by-checkpoint' | 'failed';
+  'pending' | 'running' | 'waiting-approval' | 'waiting-host' | 'done' | 'skipped-by-checkpoint' | 'failed';
+
+/** One call of a step to a host's agent: waiting for the agent to take it, or running there. */
+export interface HostWork {
+  host: string;
+  queue: string;
+  activity: string;
+  state: 'waiting' | 'running';
+  since: string;
+  /** The agent that took it (its worker identity). */
+  agent?: string;
+}
 
 export interface StepState {
   name: string;
@@ -33,6 +47,10 @@ export interface StepState {
   evidence: string[];
   error?: string;
   approval?: Approval;
+  /** What the step asked of named hosts and has not got back yet (see `waiting-host`). */
+  hostWork?: HostWork[];
+  /** While the step waits for host agents: which, e.g. `host db2 (task queue mysql-runbooks.host.db2)`. */
+  waitingOn?: string;
 }
 
 export interface RunbookProgress {
@@ -57,6 +75,14 @@ export interface Approval {
 
 export const progressQuery = defineQuery<RunbookProgress>('progress');
 export const approveUpdate = defineUpdate<{ accepted: string }, [Approval]>('approve');
+
+/** Sent by a host agent as it starts an activity (workers/host-agent.ts): the step is running there now. */
+export interface HostWorkStarted {
+  host: string;
+  activity: string;
+  agent: string;
+}
+export const hostWorkStartedSignal = defineSignal<[HostWorkStarted]>('hostWorkStarted');
 
 export interface StepSpec {
   name: string;
@@ -90,6 +116,14 @@ export interface RunbookOptions {
   approvalTimeout: string;
   cluster: string;
   target: string;
+  /** How long a call to a named host waits for its agent (schedule-to-start); default 10m. */
+  hostTimeout?: string;
+}
+
+/** The runbook of this workflow execution (module state is per execution in the workflow sandbox). */
+let active: Runbook | undefined;
+function becomeActive(rb: Runbook): void {
+  active = rb;
 }
 
 export class Runbook {
@@ -104,6 +138,7 @@ export class Runbook {
     specs: StepSpec[],
   ) {
     this.recoveryId = opts.recoveryId ?? workflowInfo().workflowId;
+    becomeActive(this);
     this.steps = specs.map((s) => ({
       name: s.name,
       destructive: !!s.destructive,
@@ -122,6 +157,7 @@ export class Runbook {
       },
       { validator: (a) => this.validateApproval(a) },
     );
+    setHandler(hostWorkStartedSignal, (w) => this.hostWorkStarted(w));
     upsertSearchAttributes([
       { key: RunbookKindKey, value: kind },
       { key: ClusterKey, value: opts.cluster },
@@ -163,6 +199,56 @@ export class Runbook {
     if (!a.reason?.trim()) throw new Error('approval needs a reason');
   }
 
+  get hostTimeout(): string {
+    return this.opts.hostTimeout ?? DEFAULT_HOST_TIMEOUT;
+  }
+
+  /** Records a call of the current step to a host's agent; returns the function that forgets it. */
+  trackHostWork(w: Pick<HostWork, 'host' | 'queue' | 'activity'>): () => void {
+    const s = this.current ? this.find(this.current) : undefined;
+    if (!s) return () => {};
+    const entry: HostWork = { ...w, state: 'waiting', since: new Date().toISOString() };
+    (s.hostWork ??= []).push(entry);
+    this.showHostWaits(s);
+    return () => {
+      s.hostWork = s.hostWork?.filter((x) => x !== entry);
+      if (!s.hostWork?.length) delete s.hostWork;
+      this.showHostWaits(s);
+    };
+  }
+
+  private hostWorkStarted(w: HostWorkStarted): void {
+    for (const s of this.steps) {
+      const entry = s.hostWork?.find(
+        (x) => x.state === 'waiting' && x.host === w.host && x.activity === w.activity,
+      );
+      if (!entry) continue;
+      entry.state = 'running';
+      entry.agent = w.agent;
+      this.showHostWaits(s);
+      return;
+    }
+  }
+
+  /** `waiting-host` while every host call of a running step still waits for its agent. */
+  private showHostWaits(s: StepState): void {
+    if (s.status !== 'running' && s.status !== 'waiting-host') return;
+    const waiting = (s.hostWork ?? []).filter((x) => x.state === 'waiting');
+    const wasWaiting = s.status === 'waiting-host';
+    const allWaiting = waiting.length > 0 && waiting.length === s.hostWork?.length;
+    if (waiting.length)
+      s.waitingOn = [...new Set(waiting.map((x) => `host ${x.host} (task queue ${x.queue})`))].join(', ');
+    else delete s.waitingOn;
+    s.status = allWaiting ? 'waiting-host' : 'running';
+    if (allWaiting !== wasWaiting)
+      upsertSearchAttributes([
+        {
+          key: RunbookStepKey,
+          value: allWaiting ? `${s.name}:waiting-host:${waiting[0]!.host}` : s.name,
+        },
+      ]);
+  }
+
   /** Runs one named step: records status, times and evidence; wraps errors with the step's name. */
   async step<T extends StepOutcome>(name: string, work: () => Promise<T>): Promise<T> {
     const s = this.find(name);
@@ -178,6 +264,7 @@ export class Runbook {
       return out;
     } catch (err) {
       s.status = 'failed';
+      delete s.waitingOn;
       s.error = rootMessage(err);
       throw ApplicationFailure.create({
         message: `${name}: ${s.error}`,
@@ -218,5 +305,38 @@ export class Runbook {
     if (!s) return;
     s.status = 'skipped-by-checkpoint';
     s.evidence.push(why);
+  }
+}
+
+export const DEFAULT_HOST_TIMEOUT = '10m';
+
+/**
+ * Runs one activity call on a named host's queue (workflows/routing.ts): shown in `progress` as
+ * waiting for that host's agent until the agent takes it; when no agent takes it within the
+ * runbook's hostTimeout, fails for good with a message naming the host — it is never sent elsewhere.
+ */
+export async function onHost<T>(
+  w: { host: string; queue: string; activity: string },
+  call: (scheduleToStartTimeout: string) => Promise<T>,
+): Promise<T> {
+  const timeout = active?.hostTimeout ?? DEFAULT_HOST_TIMEOUT;
+  const forget = active?.trackHostWork(w) ?? (() => {});
+  try {
+    return await call(timeout);
+  } catch (err) {
+    if (
+      err instanceof ActivityFailure &&
+      err.cause instanceof TimeoutFailure &&
+      err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
+    )
+      throw ApplicationFailure.nonRetryable(
+        `host ${w.host} did not take ${w.activity} within ${timeout}: no agent polls its task queue ${w.queue}. ` +
+          `Start the host agent on ${w.host} (RUNBOOK_HOST=${w.host} npm run agent) and start the recovery again ` +
+          'with the same recoveryId; nothing of this step ran elsewhere',
+        'HostUnavailable',
+      );
+    throw err;
+  } finally {
+    forget();
   }
 }

@@ -22,7 +22,7 @@ import type {
 } from '../activities/ndb-failover';
 import { formatEpoch } from './epoch';
 import { parseInput, Runbook, type StepState } from './kit';
-import { long, quick } from './routing';
+import { long, quick, sqlRunsOn } from './routing';
 import { NdbChannelFailoverInput } from './schemas-ndb-failover';
 
 export const NDB_FAILOVER_STEPS = [
@@ -75,9 +75,10 @@ export async function ndbChannelFailover(raw: unknown): Promise<NdbFailoverResul
   const primaryNode = input.primary.replica ?? replica;
   const samePrimaryNode = !input.primary.replica;
   const source = input.secondary.source;
-  const onReplica = quick(replica.host);
-  const onPrimary = quick(primaryNode.host);
-  const onSource = quick(source.host);
+  // SQL only: from the controller, or on a node's host when it is reached by its unix socket.
+  const onReplica = quick(sqlRunsOn(replica.host, replica.endpoint));
+  const onPrimary = quick(sqlRunsOn(primaryNode.host, primaryNode.endpoint));
+  const onSource = quick(sqlRunsOn(source.host, source.endpoint));
   const pCh = input.primary.channel;
   const sCh = input.secondary.channel;
   const { connect } = input.secondary;
@@ -106,6 +107,8 @@ export async function ndbChannelFailover(raw: unknown): Promise<NdbFailoverResul
       dialect,
       endpoint: replica.endpoint,
       channels: samePrimaryNode ? [sCh, pCh] : [sCh],
+      // change-master resolves the replication password on this worker: checked now, before step 2.
+      refsToCheck: { secondary: { connect } },
     });
     const secondary = node.channels[0]!;
     const p = samePrimaryNode
@@ -254,7 +257,7 @@ export async function ndbChannelFailover(raw: unknown): Promise<NdbFailoverResul
   // 7. Both threads run; the lag; caught up with what the source had binlogged when this step began.
   const verified = await rb.step('verify-replication', async () => {
     const target = await onSource.readSourceBinlogPosition({ dialect, source: source.endpoint });
-    return long(replica.host, input.heartbeatTimeout).awaitSecondaryCaughtUp({
+    return long(sqlRunsOn(replica.host, replica.endpoint), input.heartbeatTimeout).awaitSecondaryCaughtUp({
       dialect,
       replica: replica.endpoint,
       channel: sCh,

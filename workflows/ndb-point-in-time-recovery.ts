@@ -5,17 +5,22 @@
 //   4. locate-backup               the last good backup before the failure point
 //   5. initial-restart-data-nodes  ndbd/ndbmtd --initial on every data node (clears their file systems)
 //   6. truncate-binlog-index       TRUNCATE TABLE mysql.ndb_binlog_index
-//   7. restore-backup              ndb_restore: metadata once, data per node, --restore-epoch
+//   7. restore-backup              ndb_restore: metadata once, data per node, --restore-epoch (cut short:
+//                                  the data nodes are cleared again, then restored from the start)
 //   8. restore-binlog-index        ndb_binlog_index from the dump (binlog files stay in the archive)
 //   9. find-latest-epoch           SELECT MAX(epoch) FROM mysql.ndb_apply_status
 //  10. find-start-position         SELECT Position, File … WHERE epoch > @LATEST_EPOCH ORDER BY epoch LIMIT 1
 //  11. replay-binlogs              mysqlbinlog from there to the failure point, resumable exactly once
 //  12. verify                      row counts and checksums (compared with the expected ones, if given)
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { NdbBackup, NdbStopPoint } from '../activities/ndb-pitr';
 import { parseInput, Runbook, type StepState } from './kit';
-import { long, quick } from './routing';
+import { long, sqlRunsOn } from './routing';
 import type { TableFingerprint } from './schemas';
 import { NdbPitrInput } from './schemas-ndb-pitr';
+
+/** Clearing rounds allowed to an ndb_restore that keeps being interrupted, before the run gives up. */
+const MAX_RESTORE_ROUNDS = 3;
 
 export const NDB_PITR_STEPS = [
   { name: 'backup-cluster' },
@@ -58,7 +63,9 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
     NDB_PITR_STEPS,
   );
   const recoveryId = rb.recoveryId;
-  const controller = quick();
+  // SQL from the controller, or on the SQL node's host when it is reached by its unix socket. These
+  // heartbeat too: a worker that dies in one is noticed within the heartbeat timeout, not minutes.
+  const onSqlNode = long(sqlRunsOn(cluster.sqlNodeHost, cluster.sqlNode), input.heartbeatTimeout);
   const mgmHost = long(cluster.mgmHost, input.heartbeatTimeout);
   const sqlHost = long(cluster.sqlNodeHost, input.heartbeatTimeout);
   const planning = input.mode === 'plan';
@@ -81,7 +88,7 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
     ).dumpFile;
 
   const { stop } = await rb.step('failure-point', () =>
-    long(undefined, input.heartbeatTimeout).resolveFailurePoint({
+    sqlHost.resolveFailurePoint({
       sqlNode: cluster.sqlNode,
       archiveDir: input.archiveDir,
       failurePoint: fp,
@@ -95,35 +102,59 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
       stop,
       archiveDir: input.archiveDir,
     });
-    if (dumpFile) await controller.checkFileExists(dumpFile, 'the ndb_binlog_index dump');
+    if (dumpFile) await sqlHost.checkFileExists(dumpFile, 'the ndb_binlog_index dump');
     return located;
   });
   if (planning) return { recoveryId, mode: 'plan', backup, stop, steps: rb.progress().steps };
 
-  await rb.destructive('initial-restart-data-nodes', async () => {
+  // Round 1 is step 5; a later round clears the nodes again after an interrupted ndb_restore.
+  const clearDataNodes = async (round: number) => {
     const outcomes = await Promise.all(
       cluster.dataNodes.map((node) =>
-        long(node.host, input.heartbeatTimeout).initialRestartDataNode({ recoveryId, cluster, node }),
+        long(node.host, input.heartbeatTimeout).initialRestartDataNode({
+          recoveryId,
+          cluster,
+          node,
+          ...(round > 1 ? { round } : {}),
+        }),
       ),
     );
     return { skipped: outcomes.every((o) => o.skipped), evidence: outcomes.flatMap((o) => o.evidence ?? []) };
-  });
+  };
+  await rb.destructive('initial-restart-data-nodes', () => clearDataNodes(1));
   await rb.destructive('truncate-binlog-index', () =>
-    controller.truncateBinlogIndex({ recoveryId, sqlNode: cluster.sqlNode }),
+    onSqlNode.truncateBinlogIndex({ recoveryId, sqlNode: cluster.sqlNode }),
   );
-  await rb.step('restore-backup', () => mgmHost.restoreNdbBackup({ recoveryId, cluster, backup }));
+  // Never restore on top of a restore cut short: clear the data nodes again and start over.
+  await rb.step('restore-backup', async () => {
+    const evidence: string[] = [];
+    for (let round = 1; ; round++) {
+      const r = await mgmHost.restoreNdbBackup({ recoveryId, cluster, backup, round });
+      evidence.push(...(r.evidence ?? []));
+      if (!r.interrupted) return { ...r, evidence };
+      if (round >= MAX_RESTORE_ROUNDS)
+        throw ApplicationFailure.nonRetryable(
+          `ndb_restore of backup ${backup.id} was interrupted ${round} times; the data nodes hold part of it. Find out what kills it, then start a new recovery.`,
+          'PartialRestore',
+        );
+      evidence.push(...(await clearDataNodes(round + 1)).evidence);
+    }
+  });
   await rb.step('restore-binlog-index', () =>
     sqlHost.restoreBinlogIndex({ recoveryId, sqlNode: cluster.sqlNode, dumpFile: dumpFile! }),
   );
-  const { latest } = await rb.step('find-latest-epoch', () => controller.findLatestEpoch(cluster.sqlNode));
+  const { latest } = await rb.step('find-latest-epoch', () => onSqlNode.findLatestEpoch(cluster.sqlNode));
   await rb.step('find-start-position', () =>
-    controller.findStartPosition({ sqlNode: cluster.sqlNode, latest }),
+    onSqlNode.findStartPosition({ sqlNode: cluster.sqlNode, latest }),
   );
   const replay = await rb.step('replay-binlogs', () =>
     sqlHost.replayNdbBinlogs({ sqlNode: cluster.sqlNode, archiveDir: input.archiveDir, stop }),
   );
   const verification = await rb.step('verify', () =>
-    long(undefined, input.heartbeatTimeout).verifyRestore(cluster.sqlNode, input.verify),
+    long(sqlRunsOn(cluster.sqlNodeHost, cluster.sqlNode), input.heartbeatTimeout).verifyRestore(
+      cluster.sqlNode,
+      input.verify,
+    ),
   );
 
   return {

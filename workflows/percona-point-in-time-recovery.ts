@@ -3,7 +3,7 @@
 //   2. pause-cluster          pause the cluster (stop mysqld, or spec.pause on the PerconaServerMySQL)
 //   3. restore-backup         restore the base backup into the datadir (copy-back; checkpointed)
 //   4. start-temporary-mysqld start a temporary mysqld on the restored datadir
-//   5. replay-binlogs         apply the binlogs up to the target, in one client session, resumable
+//   5. replay-binlogs         apply the binlogs up to the target (pipe or replica applier), resumable
 //   6. verify                 row counts and checksums of the restored tables (vs expected, if given)
 //   7. stop-temporary-mysqld  shut the temporary mysqld down
 //   8. unpause-cluster        start the cluster again on the restored data
@@ -11,7 +11,7 @@ import type { PerconaPlan } from '../activities/percona';
 import type { ReplayResult } from '../activities/replay';
 import { parseInput, Runbook, type StepState } from './kit';
 import { long } from './routing';
-import { PerconaPitrInput, type TableFingerprint } from './schemas';
+import { PerconaPitrInput, replayStrategyOf, type TableFingerprint } from './schemas';
 import { describeTargetBrief } from './targets';
 
 export const PERCONA_STEPS = [
@@ -43,7 +43,6 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
     PERCONA_STEPS,
   );
   const recoveryId = rb.recoveryId;
-  const controller = long(undefined, input.heartbeatTimeout);
   const clusterHost = long(input.cluster.host, input.heartbeatTimeout);
   const targetHost = long(input.restore.host, input.heartbeatTimeout);
   const server = {
@@ -57,8 +56,10 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
   };
 
   const plan = await rb.step('locate-binlogs', async () => {
-    const p = await controller.planPerconaRecovery({ ...input, recoveryId });
+    // The plan reads the backup and stages binlogs where they will be restored; the cluster is checked where it runs.
+    const p = await targetHost.planPerconaRecovery({ ...input, recoveryId });
     const r = p.replay;
+    if (input.cluster.host !== input.restore.host) p.cluster = await clusterHost.checkCluster(input.cluster);
     return {
       ...p,
       evidence: [
@@ -104,6 +105,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
       force: input.force,
       stagingDir: plan.stagingDir,
       server: { ...server, backupGtid: plan.backup.gtid },
+      replay: { strategy: replayStrategyOf(input), parallelThreads: input.replay.parallelThreads },
     }),
   );
   const verification = await rb.step('verify', () => targetHost.verifyRestore(endpoint, input.verify));

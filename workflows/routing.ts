@@ -1,33 +1,67 @@
 // Where activities run: work that touches a host's files or processes goes to that host's task queue
-// (`mysql-runbooks.host.<name>`); with no host named, it stays on the workflow's own queue.
+// (`<workflow queue>.host.<name>`, e.g. `mysql-runbooks.host.db1`), served only by that host's agent
+// (workers/host-agent.ts); with no host named, it stays on the workflow's own queue (one machine).
+// Which activity is host work is decided in activities/index.ts (ACTIVITY_PLACEMENT).
+//
+// A call to a named host waits until that host's agent takes it, at most the input's `hostTimeout`
+// (Temporal's schedule-to-start timeout): meanwhile `progress` shows the step waiting on the host;
+// then the step fails naming the host. It never runs anywhere else.
 import { proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { onHost } from './kit';
 
 export const TASK_QUEUE = 'mysql-runbooks';
 
+/** The queue a host agent polls: the controller's queue (the workflow's) plus `.host.<name>`. */
+export function hostQueueName(workflowQueue: string, host: string): string {
+  return `${workflowQueue}.host.${host}`;
+}
+
 export function hostQueue(host: string | undefined): string {
-  return host ? `${TASK_QUEUE}.host.${host}` : workflowInfo().taskQueue;
+  return host ? hostQueueName(workflowInfo().taskQueue, host) : workflowInfo().taskQueue;
+}
+
+/**
+ * The host a SQL-only activity must run on: a server reached by its unix socket only from its own
+ * host; one reached over TCP from the controller.
+ */
+export function sqlRunsOn(host: string | undefined, endpoint: { socket?: string }): string | undefined {
+  return endpoint.socket ? host : undefined;
 }
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
 /** Short activities (SQL checks): a worker that dies during one is noticed within 5 minutes. */
 export function quick(host?: string): Activities {
-  const opts: ActivityOptions = {
-    taskQueue: hostQueue(host),
+  return on(host, {
     startToCloseTimeout: '5m',
     retry: { ...retry, maximumAttempts: 5 },
-  };
-  return proxyActivities<Activities>(opts);
+  });
 }
 
 /** Long activities (copy-back, replay, server start/stop): they heartbeat, so a dead worker is noticed fast. */
 export function long(host: string | undefined, heartbeatTimeout: string): Activities {
-  const opts: ActivityOptions = {
-    taskQueue: hostQueue(host),
+  return on(host, {
     startToCloseTimeout: '48h',
     heartbeatTimeout: heartbeatTimeout as ActivityOptions['heartbeatTimeout'],
     retry: { ...retry, maximumAttempts: 20 },
-  };
-  return proxyActivities<Activities>(opts);
+  });
+}
+
+function on(host: string | undefined, opts: ActivityOptions): Activities {
+  if (!host) return proxyActivities<Activities>({ ...opts, taskQueue: workflowInfo().taskQueue });
+  const queue = hostQueue(host);
+  return new Proxy({} as Activities, {
+    get:
+      (_target, activity: string) =>
+      (...args: unknown[]) =>
+        onHost({ host, queue, activity }, (scheduleToStartTimeout) => {
+          const proxy = proxyActivities<Record<string, (...a: unknown[]) => Promise<unknown>>>({
+            ...opts,
+            taskQueue: queue,
+            scheduleToStartTimeout: scheduleToStartTimeout as ActivityOptions['scheduleToStartTimeout'],
+          });
+          return proxy[activity]!(...args);
+        }),
+  });
 }

@@ -96,6 +96,8 @@ export const VitessSnapshotRestoreInput = z
           .default('file'),
         /** -file_backup_storage_root: backups are `<root>/<keyspace>/<shard>/<name>/` with a MANIFEST. */
         fileBackupStorageRoot: AbsolutePath,
+        /** The host agent that reads the backup storage to choose backups; default the first shard's host. */
+        host: Slug.optional(),
       })
       .strict(),
     /** -pitr_gtid_lookup_timeout: how long finding the snapshot GTID in a shard's binlog source may take. */

@@ -165,6 +165,11 @@ export const RunbookCommon = {
   approvalTimeout: Duration.default('24h'),
   /** How long a long-running step may go without a heartbeat before it is retried elsewhere. */
   heartbeatTimeout: Duration.default('30s'),
+  /**
+   * How long a step waits for a named host's agent to take its work (schedule-to-start) before it
+   * fails naming the host; the work never moves to another host.
+   */
+  hostTimeout: Duration.default('10m'),
 };
 
 export const TableFingerprint = z
@@ -180,6 +185,29 @@ export const VerifySpec = z
   })
   .strict()
   .default({});
+
+export const ReplayStrategy = z.enum(['pipe', 'applier']);
+export type ReplayStrategy = z.output<typeof ReplayStrategy>;
+/**
+ * How the binlogs are applied: `pipe` (mysqlbinlog | mysql, one client session) or `applier` (the
+ * restored server replicates from a throwaway server that serves the archived files; parallel when
+ * parallelThreads > 1). Without a strategy: the applier on MariaDB, the pipe under force or on MySQL.
+ */
+export const ReplayOptions = z
+  .object({
+    strategy: ReplayStrategy.optional(),
+    parallelThreads: z.number().int().min(1).max(64).default(1),
+  })
+  .strict();
+
+/** The strategy a run uses: the one asked for, else the faster one where it is safe. */
+export function replayStrategyOf(v: {
+  dialect: 'mariadb' | 'mysql';
+  force: boolean;
+  replay: { strategy?: ReplayStrategy };
+}): ReplayStrategy {
+  return v.replay.strategy ?? (v.dialect === 'mariadb' && !v.force ? 'applier' : 'pipe');
+}
 
 export const PerconaPitrInput = z
   .object({
@@ -209,9 +237,23 @@ export const PerconaPitrInput = z
     allowGaps: z.boolean().default(false),
     force: z.boolean().default(false),
     verify: VerifySpec,
+    replay: ReplayOptions.default({ parallelThreads: 1 }),
   })
   .strict()
   .superRefine((v, ctx) => {
+    if (v.replay.strategy === 'applier' && v.dialect === 'mysql')
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replay', 'strategy'],
+        message: 'the applier strategy is MariaDB-only for now: use strategy "pipe" for MySQL',
+      });
+    if (v.replay.strategy === 'applier' && v.force)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['replay', 'strategy'],
+        message:
+          'force skips failing statements, which only the pipe can do: use strategy "pipe" with force, or drop force',
+      });
     if (v.target.type === 'gtid') {
       const ok = v.dialect === 'mariadb' ? isMariadbGtid(v.target.gtid) : isMysqlGtid(v.target.gtid);
       if (!ok)

@@ -17,7 +17,7 @@ import type { BackupInfo } from '../activities/backup';
 import type { CommitSeqnoRow } from '../activities/tungsten';
 import type { ThlEvent } from '../activities/tungsten-output';
 import { parseInput, Runbook, type StepState } from './kit';
-import { long, quick } from './routing';
+import { long, quick, sqlRunsOn } from './routing';
 import type { Cluster, TableFingerprint } from './schemas';
 import { TungstenExternalRestoreInput } from './schemas-tungsten';
 
@@ -84,6 +84,7 @@ export async function tungstenExternalRestore(raw: unknown): Promise<TungstenRes
       backupDir: input.backup.dir,
       tool: input.backup.tool,
       dialect: input.dialect,
+      server: { connection: replica.connection, pidFile: replica.pidFile },
     });
     const thl = await primary.inspectPrimaryThl({
       ...svc,
@@ -155,7 +156,10 @@ export async function tungstenExternalRestore(raw: unknown): Promise<TungstenRes
     }),
   );
   const verification = await rb.step('verify', () =>
-    long(replica.host, input.heartbeatTimeout).verifyRestore(replica.connection, input.verify),
+    long(sqlRunsOn(replica.host, replica.connection), input.heartbeatTimeout).verifyRestore(
+      replica.connection,
+      input.verify,
+    ),
   );
 
   return {

@@ -106,7 +106,8 @@ export async function vitessSnapshotRestore(raw: unknown): Promise<VitessResult>
   await rb.step('check-keyspaces', () => vtctl.checkVitessTopology(topology));
 
   const { backups } = await rb.step('choose-backups', () =>
-    quick().chooseVitessBackups({
+    // The file backup storage is mounted on the shards' hosts (they copy back from it).
+    quick(input.backup.host ?? input.shards[0]?.host).chooseVitessBackups({
       fileBackupStorageRoot: input.backup.fileBackupStorageRoot,
       baseKeyspace: input.baseKeyspace,
       shards: shards.map((s) => s.name),
@@ -178,6 +179,7 @@ export async function vitessSnapshotRestore(raw: unknown): Promise<VitessResult>
           host: s.host,
           vtctldServer: input.vtctld.server,
           heartbeatTimeout: input.heartbeatTimeout,
+          hostTimeout: input.hostTimeout,
           tablet: {
             alias: s.alias,
             snapshotKeyspace: input.snapshotKeyspace,
@@ -255,6 +257,8 @@ export interface VitessShardRestoreInput {
   host?: string;
   vtctldServer: string;
   heartbeatTimeout: string;
+  /** Absent in runs started before host agents existed. */
+  hostTimeout?: string;
   /** The recovery tablet; its -db_socket is the restored mysqld's, known on the shard's host. */
   tablet: Omit<TabletSpec, 'socket'>;
   backup: ChosenBackup;
@@ -285,6 +289,7 @@ export async function vitessShardRestore(input: VitessShardRestoreInput): Promis
       approvalTimeout: '1m',
       cluster: `${input.baseKeyspace}/${input.shard}`,
       target: `time:${input.snapshotTime}`,
+      hostTimeout: input.hostTimeout,
     },
     SHARD_STEPS,
   );

@@ -24,6 +24,7 @@ const MARK: Record<StepState['status'], string> = {
   pending: '·',
   running: '▶',
   'waiting-approval': '⏸',
+  'waiting-host': '⧗',
   done: '✔',
   'skipped-by-checkpoint': '↷',
   failed: '✖',
@@ -39,7 +40,7 @@ export function renderSteps(p: RunbookProgress, now = Date.now(), width = 120): 
   const nameWidth = Math.max(...p.steps.map((s) => s.name.length), 4);
   const lines = [`${p.kind} ${p.recoveryId}${p.mode === 'plan' ? ' (plan)' : ''}`];
   for (const s of p.steps) {
-    const evidence = s.error ?? s.evidence.join('; ');
+    const evidence = s.error ?? (s.waitingOn ? `waiting for ${s.waitingOn}` : s.evidence.join('; '));
     const head = `${MARK[s.status]} ${s.name.padEnd(nameWidth)} ${s.status.padEnd(21)} ${stepDuration(s, now).padStart(6)}${s.destructive ? ' ⚠' : '  '} `;
     const room = Math.max(10, width - head.length);
     lines.push(`${head}${evidence.length > room ? `${evidence.slice(0, room - 1)}…` : evidence}`);

@@ -26,7 +26,7 @@ import {
   uniqueQueue,
   type RunningWorker,
 } from '../support/temporal';
-import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
+import { runWorkflow } from '../support/workflows';
 
 useStandIns();
 const TYPE = 'ndbPointInTimeRecovery';
@@ -170,88 +170,5 @@ describe('ndbPointInTimeRecovery', () => {
     assert.deepEqual(r.tables, truth);
     assert.equal(r.latestEpoch, truthEpoch);
     assert.equal(r.steps.find((s) => s.name === 'backup-cluster')?.status, 'skipped-by-checkpoint');
-  });
-
-  describe('refusals touch nothing', () => {
-    const cases: { name: string; input: () => object; expect: RegExp }[] = [
-      {
-        name: 'no backup before the failure point',
-        input: () =>
-          input({
-            failurePoint: { type: 'epoch', epoch: ndb.epochs[3]!.epoch.toString() },
-            backup: { dataDir: join(base, 'ndb-backup'), id: 1 },
-            indexDump: firstDump,
-          }),
-        expect: /backup 1 is not a usable backup before the failure point/,
-      },
-      {
-        name: 'no backup at all before the failure point (the one step 1 takes is after it)',
-        input: () =>
-          input({
-            failurePoint: { type: 'epoch', epoch: ndb.epochs[3]!.epoch.toString() },
-            indexDump: firstDump,
-          }),
-        expect:
-          /no backup before the failure point \(epoch \d+, \d+\/\d+\); backups in \S+: 1 \(StopGCP \d+\), 2 \(StopGCP \d+\), 3 \(StopGCP \d+\)$/,
-      },
-      {
-        name: 'epoch not found',
-        input: () =>
-          input({
-            failurePoint: { type: 'epoch', epoch: '999999/0' },
-            backup: { dataDir: join(base, 'ndb-backup'), id: 1 },
-            indexDump: firstDump,
-          }),
-        expect: new RegExp(
-          `epoch ${999999n << 32n} \\(999999/0\\) is not in mysql.ndb_binlog_index \\(it holds`,
-        ),
-      },
-      {
-        name: 'missing dump of ndb_binlog_index',
-        input: () =>
-          input({
-            failurePoint: { type: 'epoch', epoch: truthEpoch },
-            backup: { dataDir: join(base, 'ndb-backup'), id: 1 },
-            indexDump: join(base, 'no-such-dump.sql'),
-          }),
-        expect: /the ndb_binlog_index dump .*no-such-dump.sql does not exist/,
-      },
-      {
-        name: 'malformed epoch',
-        input: () => input({ failurePoint: { type: 'epoch', epoch: '12;DROP' } }),
-        expect: /not an NDB epoch/,
-      },
-      {
-        name: 'duplicate data node ids',
-        input: () => ({
-          ...input({ failurePoint: { type: 'epoch', epoch: truthEpoch } }),
-          cluster: {
-            ...input({}).cluster,
-            dataNodes: [
-              { id: 2, dataDir: '/x' },
-              { id: 2, dataDir: '/y' },
-            ],
-          },
-        }),
-        expect: /data node ids must be unique/,
-      },
-    ];
-    for (const c of cases) {
-      test(c.name, async () => {
-        const before = {
-          data: await shop(),
-          state: await standInState(),
-          index: await server.query('SELECT COUNT(*) AS n FROM mysql.ndb_binlog_index'),
-        };
-        const f = await runWorkflowExpectingFailure(client, TYPE, worker.taskQueue, c.input());
-        assert.match(f.message, c.expect);
-        assert.deepEqual(await shop(), before.data);
-        assert.equal((await standInState()).wipes, before.state.wipes);
-        assert.deepEqual(
-          await server.query('SELECT COUNT(*) AS n FROM mysql.ndb_binlog_index'),
-          before.index,
-        );
-      });
-    }
   });
 });

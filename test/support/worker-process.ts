@@ -17,23 +17,56 @@ export async function spawnWorker(
   taskQueue: string,
   env: Record<string, string> = {},
 ): Promise<WorkerProcess> {
-  let out = '';
-  const proc: ResultPromise = execa(
-    process.execPath,
-    ['--import', 'tsx', join(projectRoot, 'workers/worker.ts')],
+  return spawnEntry(['workers/worker.ts'], 'runbook worker polling', {
+    ...env,
+    TEMPORAL_ADDRESS: temporalAddress(),
+    RUNBOOK_TASK_QUEUE: taskQueue,
+  });
+}
+
+/**
+ * A host agent (workers/host-agent.ts) for `host`, serving `<taskQueue>.host.<host>`. `wrap` runs it
+ * through another program first (e.g. `ip netns exec <ns>`); `env` may point it at another address.
+ */
+export async function spawnHostAgent(
+  taskQueue: string,
+  host: string,
+  o: { env?: Record<string, string>; wrap?: string[] } = {},
+): Promise<WorkerProcess> {
+  return spawnEntry(
+    ['workers/host-agent.ts'],
+    `host agent ${host} polling`,
     {
-      cwd: projectRoot,
-      env: { ...env, TEMPORAL_ADDRESS: temporalAddress(), RUNBOOK_TASK_QUEUE: taskQueue },
-      detached: true,
-      reject: false,
-      all: true,
-      buffer: false,
+      TEMPORAL_ADDRESS: temporalAddress(),
+      RUNBOOK_TASK_QUEUE: taskQueue,
+      RUNBOOK_HOST: host,
+      ...o.env,
     },
+    o.wrap,
   );
+}
+
+async function spawnEntry(
+  entry: string[],
+  readyText: string,
+  env: Record<string, string>,
+  wrap: string[] = [],
+): Promise<WorkerProcess> {
+  let out = '';
+  const argv = [...wrap, process.execPath, '--import', 'tsx', ...entry.map((e) => join(projectRoot, e))];
+  const proc: ResultPromise = execa(argv[0]!, argv.slice(1), {
+    cwd: projectRoot,
+    env,
+    detached: true,
+    reject: false,
+    all: true,
+    buffer: false,
+  });
   proc.all?.on('data', (b: Buffer) => (out += b.toString()));
   const deadline = Date.now() + 60_000;
-  while (!out.includes('runbook worker polling')) {
-    if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`worker did not start:\n${out}`);
+  while (!out.includes(readyText)) {
+    if (proc.exitCode !== null || Date.now() > deadline)
+      throw new Error(`${entry.join(' ')} did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   const pid = proc.pid!;

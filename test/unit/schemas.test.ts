@@ -41,6 +41,7 @@ describe('PerconaPitrInput', () => {
       requireApproval: false,
       approvalTimeout: '24h',
       heartbeatTimeout: '30s',
+      hostTimeout: '10m',
       dialect: 'mariadb',
       cluster: {
         adapter: 'process',
@@ -55,6 +56,7 @@ describe('PerconaPitrInput', () => {
       allowGaps: false,
       force: false,
       verify: {},
+      replay: { parallelThreads: 1 },
     });
   });
 

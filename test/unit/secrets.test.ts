@@ -3,7 +3,15 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
 import { redact, resolveSecret } from '../../activities/secrets';
+
+/** A secret that does not resolve is final: a retry would meet the same missing variable or file. */
+function assertFinal(e: Error): void {
+  assert.ok(e instanceof ApplicationFailure, `not an ApplicationFailure: ${e.message}`);
+  assert.equal(e.nonRetryable, true);
+  assert.equal(e.type, 'SecretUnavailable');
+}
 
 let dir = '';
 before(async () => {
@@ -34,6 +42,7 @@ describe('resolveSecret', () => {
     await assert.rejects(resolveSecret({ env: name }), (e: Error) => {
       assert.match(e.message, /secret not available/);
       assert.ok(e.message.includes(name), e.message);
+      assertFinal(e);
       return true;
     });
   });
@@ -63,6 +72,7 @@ describe('resolveSecret', () => {
     const p = join(dir, 'does-not-exist');
     await assert.rejects(resolveSecret({ file: p }), (e: Error) => {
       assert.equal(e.message, `secret not available: cannot read ${p} (ENOENT)`);
+      assertFinal(e);
       return true;
     });
   });
@@ -74,8 +84,24 @@ describe('resolveSecret', () => {
     await assert.rejects(resolveSecret({ file: d }), (e: Error) => {
       assert.match(e.message, /secret not available: cannot read .*a-directory \(EISDIR\)/);
       assert.ok(!e.message.includes('inner-s3cret-value'));
+      assertFinal(e);
       return true;
     });
+  });
+
+  test('an empty file (or one with only a newline) is refused, naming the file', async () => {
+    for (const [name, content] of [
+      ['pw-empty', ''],
+      ['pw-newline', '\n'],
+    ] as const) {
+      const p = join(dir, name);
+      await writeFile(p, content);
+      await assert.rejects(resolveSecret({ file: p }), (e: Error) => {
+        assert.equal(e.message, `secret not available: ${p} is empty`);
+        assertFinal(e);
+        return true;
+      });
+    }
   });
 });
 

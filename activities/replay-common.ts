@@ -1,0 +1,139 @@
+// What every replay strategy shares: the request and result shapes, the server's GTID state (the
+// resume point), fencing of sessions left by an earlier attempt, checksum-verified archive files and
+// the progress sent with heartbeats.
+import { ApplicationFailure } from '@temporalio/activity';
+import { stat } from 'node:fs/promises';
+import type { Dialect, Endpoint, ReplayStrategy } from '../workflows/schemas';
+import type { StepOutcome } from '../workflows/kit';
+import {
+  mariadbPositionIncludes,
+  mysqlSetIncludes,
+  parseMariadbGtid,
+  parseMariadbGtidList,
+} from '../workflows/gtid';
+import type { ArchivedFile, BinlogArchive } from './archive';
+import { localCopy, sha256File } from './archive-index';
+import { dialectOf } from './dialect';
+import type { ReplayPlan } from './replay-plan';
+import type { TemporaryServerSpec } from './mysqld';
+import type { SqlPools } from './sql';
+
+export interface ReplayRequest {
+  recoveryId: string;
+  dialect: Dialect;
+  endpoint: Endpoint;
+  plan: ReplayPlan;
+  backupPosition: { file: string; position: number };
+  force: boolean;
+  stagingDir: string;
+  /** The server replayed into, when this runbook started it: brought back first if it died. */
+  server?: TemporaryServerSpec & { backupGtid: string };
+  /** How to apply the binlogs (default: the `mysqlbinlog | mysql` pipe). */
+  replay?: { strategy: ReplayStrategy; parallelThreads: number };
+}
+
+export interface ReplayResult extends StepOutcome {
+  stateBefore: string;
+  stateAfter: string;
+  transactionsApplied: number | null;
+  forcedErrors: string[];
+}
+
+export async function gtidState(sql: SqlPools, e: Endpoint, dialect: Dialect): Promise<string> {
+  const [row] = await sql.query(e, dialectOf(dialect).gtidStateSql);
+  return String(row?.gtid ?? '').replace(/\s+/g, '');
+}
+
+/** Ends client sessions left by an earlier attempt, so two replays never interleave. */
+export async function fenceOtherSessions(sql: SqlPools, e: Endpoint): Promise<number> {
+  const rows = await sql.query(
+    e,
+    `SELECT id FROM information_schema.processlist
+      WHERE id <> CONNECTION_ID() AND command NOT IN ('Daemon', 'Binlog Dump') AND user NOT IN ('system user', 'event_scheduler')`,
+  );
+  for (const r of rows) await sql.query(e, `KILL ${Number(r.id)}`).catch(() => {});
+  return rows.length;
+}
+
+export function appliedBetween(before: string, after: string, stopGtid: string): number | null {
+  try {
+    const d = parseMariadbGtid(stopGtid).domain;
+    const a = parseMariadbGtidList(before).get(d)?.seq ?? 0n;
+    const b = parseMariadbGtidList(after).get(d)?.seq ?? 0n;
+    return Number(b - a);
+  } catch {
+    return null;
+  }
+}
+
+export function reached(state: string, stopGtid: string, dialect: Dialect): boolean {
+  return dialect === 'mariadb' ? mariadbPositionIncludes(state, stopGtid) : mysqlSetIncludes(state, stopGtid);
+}
+
+/** Local paths of the plan's files, each checked against the archive index's checksum. */
+export async function verifiedLocalFiles(archive: BinlogArchive, req: ReplayRequest): Promise<string[]> {
+  const index = await archive.readIndex();
+  const byName = new Map<string, ArchivedFile>(index.files.map((f) => [f.name, f]));
+  const paths: string[] = [];
+  for (const name of req.plan.files) {
+    const entry = byName.get(name);
+    if (!entry)
+      throw ApplicationFailure.nonRetryable(
+        `archive file ${name} is no longer in the index of ${archive.location}`,
+        'ArchiveChanged',
+      );
+    const path = await localCopy(archive, name, req.stagingDir, entry.complete ? entry : undefined);
+    if (entry.complete) {
+      const size = (await stat(path)).size;
+      if (size !== entry.size || (await sha256File(path)) !== entry.sha256)
+        throw ApplicationFailure.nonRetryable(
+          `archive file ${name} is damaged: its checksum no longer matches the index (size ${size}, indexed ${entry.size}); re-fetch it from the source or restore to an earlier target`,
+          'ArchiveDamaged',
+        );
+    }
+    paths.push(path);
+  }
+  return paths;
+}
+
+/**
+ * Replay progress for heartbeats (and so for `runbook status --watch`): transactions applied so far,
+ * read from the server's own GTID state every 2 s, against the number the plan needs (MariaDB: one
+ * GTID domain's sequence numbers; elsewhere only the stop GTID is reported).
+ */
+export class ReplayProgress {
+  private applied = 0;
+  private readonly timer: NodeJS.Timeout;
+  private readonly total: number | null;
+
+  constructor(
+    private readonly sql: SqlPools,
+    private readonly e: Endpoint,
+    private readonly dialect: Dialect,
+    private readonly stateBefore: string,
+    private readonly stopGtid: string,
+    private readonly strategy: ReplayStrategy,
+  ) {
+    this.total = appliedBetween(stateBefore, stopGtid, stopGtid);
+    this.timer = setInterval(() => void this.sample(), 2000);
+  }
+
+  private async sample(): Promise<void> {
+    const now = await gtidState(this.sql, this.e, this.dialect).catch(() => null);
+    const n = now === null ? null : appliedBetween(this.stateBefore, now, this.stopGtid);
+    if (n !== null) this.applied = n;
+  }
+
+  details() {
+    return {
+      step: 'replay-binlogs',
+      strategy: this.strategy,
+      stopGtid: this.stopGtid,
+      ...(this.total !== null ? { transactionsApplied: this.applied, transactionsTotal: this.total } : {}),
+    };
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
