@@ -4,7 +4,9 @@
 // starts from the restored server's own GTID state. The replication password is random per attempt,
 // lives only in this activity, and is never in argv, histories or logs.
 import { ApplicationFailure } from '@temporalio/activity';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Endpoint } from '../workflows/schemas';
 import { parseMariadbGtidList } from '../workflows/gtid';
 import { withHeartbeat } from './command';
@@ -36,6 +38,28 @@ function ledgerOf(req: ReplayRequest): Ledger {
       'BadReplayRequest',
     );
   return Ledger.besideDatadir(req.server.datadir);
+}
+
+/**
+ * Which attempt owns the applier now. An attempt whose heartbeat timed out (e.g. while the Temporal
+ * server was down) may still run next to its retry in the same worker: the newest attempt claims the
+ * applier, and an older one then neither stops replication nor cleans up what the new one set up.
+ */
+export class ApplierOwner {
+  private readonly token = randomUUID();
+  private constructor(private readonly file: string) {}
+
+  static async claim(req: ReplayRequest): Promise<ApplierOwner> {
+    await mkdir(req.stagingDir, { recursive: true });
+    const owner = new ApplierOwner(join(req.stagingDir, `applier-owner-${req.recoveryId}`));
+    await writeFile(`${owner.file}.tmp`, owner.token);
+    await rename(`${owner.file}.tmp`, owner.file);
+    return owner;
+  }
+
+  async current(): Promise<boolean> {
+    return (await readFile(this.file, 'utf8').catch(() => '')) === this.token;
+  }
 }
 
 /**
@@ -116,6 +140,7 @@ export async function applyWithApplier(
   files: string[],
   stateBefore: string,
   progress: ReplayProgress,
+  owner: ApplierOwner,
 ): Promise<string[]> {
   const stopGtid = req.plan.stopGtid!;
   const threads = req.replay?.parallelThreads ?? 1;
@@ -160,6 +185,7 @@ export async function applyWithApplier(
   const watch = new StallWatch();
   await withHeartbeat({ progress: () => progress.details() }, async (signal) => {
     for (;;) {
+      if (!(await owner.current())) throw new Error('a newer attempt took over the applier replay');
       if (signal?.aborted) {
         await sql.query(e, 'STOP SLAVE').catch(() => {});
         throw new Error('the applier replay was cancelled');

@@ -4,7 +4,7 @@
 // (replay-pipe.ts) and the replica SQL thread fed by a throwaway source server (replay-applier.ts).
 import { ApplicationFailure } from '@temporalio/activity';
 import { startTemporaryServer } from './mysqld';
-import { applyWithApplier, cleanupApplier, stopLeftoverApplier } from './replay-applier';
+import { ApplierOwner, applyWithApplier, cleanupApplier, stopLeftoverApplier } from './replay-applier';
 import {
   appliedBetween,
   fenceOtherSessions,
@@ -36,7 +36,8 @@ export async function replayBinlogs(
       'the applier replay is MariaDB-only and cannot skip failing statements (force): use the pipe',
       'BadReplayRequest',
     );
-  const leftover = strategy === 'applier' && (await stopLeftoverApplier(sql, req));
+  const owner = strategy === 'applier' ? await ApplierOwner.claim(req) : null;
+  const leftover = owner !== null && (await stopLeftoverApplier(sql, req));
   const stateBefore = await gtidState(sql, endpoint, dialect);
   const noop = async (why: string): Promise<ReplayResult> => ({
     skipped: true,
@@ -57,16 +58,20 @@ export async function replayBinlogs(
   let stderr = '';
   let how: string[] = [];
   try {
-    if (strategy === 'applier') how = await applyWithApplier(sql, req, files, stateBefore, progress);
+    if (owner) how = await applyWithApplier(sql, req, files, stateBefore, progress, owner);
     else stderr = await applyWithPipe(sql, req, files, stateBefore, progress);
   } catch (err) {
-    // Leave no replication behind; a failing cleanup must not hide why the replay stopped.
-    if (strategy === 'applier') await cleanupApplier(sql, req).catch(() => {});
+    // Leave no replication behind (unless a newer attempt owns it now); a failing cleanup must not
+    // hide why the replay stopped.
+    if (owner && (await owner.current())) await cleanupApplier(sql, req).catch(() => {});
     throw err;
   } finally {
     progress.stop();
   }
-  if (strategy === 'applier') how.push(...(await cleanupApplier(sql, req)));
+  if (owner) {
+    if (!(await owner.current())) throw new Error('a newer attempt took over the applier replay');
+    how.push(...(await cleanupApplier(sql, req)));
+  }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
   const stateAfter = await gtidState(sql, endpoint, dialect);

@@ -191,12 +191,36 @@ export async function runWithFault<R>(o: {
       handle.result(),
       new Promise(
         (_, reject) =>
-          (timer = setTimeout(() => reject(new Error(`no result within ${timeoutMs / 1000} s`)), timeoutMs)),
+          (timer = setTimeout(
+            () =>
+              void pendingWork(handle).then((pending) =>
+                reject(new Error(`no result within ${timeoutMs / 1000} s; ${pending}`)),
+              ),
+            timeoutMs,
+          )),
       ),
     ]).finally(() => clearTimeout(timer))) as R;
     const events = (await handle.fetchHistory()).events ?? [];
     return { result, events, faultInHistory: faultInHistory(events) };
   } finally {
     for (const w of workers) await w.kill();
+  }
+}
+
+/** What a stuck run is waiting on (pending activities with their attempt and last failure), for the error. */
+async function pendingWork(handle: { describe(): Promise<{ raw: unknown }> }): Promise<string> {
+  try {
+    const { raw } = await handle.describe();
+    const pending = (raw as { pendingActivities?: Record<string, unknown>[] }).pendingActivities ?? [];
+    if (!pending.length) return 'no pending activity';
+    return pending
+      .map((a) => {
+        const type = (a.activityType as { name?: string } | undefined)?.name;
+        const failure = (a.lastFailure as { message?: string } | undefined)?.message;
+        return `pending ${type} state ${String(a.state)} attempt ${String(a.attempt)}${failure ? ` last failure: ${failure}` : ''}`;
+      })
+      .join('; ');
+  } catch (err) {
+    return `describe failed: ${(err as Error).message}`;
   }
 }
