@@ -240,7 +240,16 @@ export async function cleanupApplier(sql: SqlPools, req: ReplayRequest): Promise
       evidence.push('replication reset on the restored server');
     }
     if (o) {
-      await sql.query(e, 'SET GLOBAL gtid_slave_pos = ?', [o.gtidSlavePos]);
+      const [now] = await sql.query(
+        e,
+        'SELECT @@GLOBAL.gtid_slave_pos AS slave, @@GLOBAL.gtid_binlog_pos AS bin',
+      );
+      if (String(now?.slave ?? '') !== o.gtidSlavePos) {
+        // MariaDB refuses a gtid_slave_pos without a domain this server id has binlogged (after a
+        // restart the server is back on its own id): set it under an id the binlog does not hold.
+        await sql.query(e, 'SET GLOBAL server_id = ?', [applyServerIds(String(now?.bin ?? '')).replica]);
+        await sql.query(e, 'SET GLOBAL gtid_slave_pos = ?', [o.gtidSlavePos]);
+      }
       await sql.query(e, 'SET GLOBAL slave_parallel_threads = ?', [o.parallelThreads]);
       await sql.query(e, 'SET GLOBAL slave_parallel_mode = ?', [o.parallelMode]);
     }

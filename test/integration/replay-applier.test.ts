@@ -129,6 +129,26 @@ describe('both strategies land on the same data', () => {
   });
 });
 
+test(
+  'the same recoveryId started again after an applier run completes: the replay settles as already applied',
+  { timeout: 150_000 },
+  async () => {
+    const i = input(
+      { type: 'gtid', gtid: acc.dropGtid, exclusive: true },
+      { strategy: 'applier', parallelThreads: 1 },
+    );
+    const first = await runWorkflow<PerconaResult>(client, TYPE, worker.taskQueue, i);
+    // A new run with the same recoveryId (as after a lost completion): the restored server is back on
+    // its own server id with replication reset; the replay must see the target reached and settle.
+    const again = await runWorkflow<PerconaResult>(client, TYPE, worker.taskQueue, i);
+    assert.deepEqual(again.tables, first.tables);
+    assert.deepEqual(again.tables, acc.truth);
+    assert.equal(again.replay!.transactionsApplied, 0);
+    assert.match(replayEvidence(again), /already applied/);
+    await assertNoReplicationLeft(i.restore.datadir, again);
+  },
+);
+
 describe('failures', () => {
   test('a replica error surfaces as a readable non-retryable failure with the GTID state', async () => {
     const f = await runWorkflowExpectingFailure(

@@ -13,6 +13,17 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
+/** Process groups still running when the test process exits are killed (one listener for all). */
+const liveGroups = new Set<number>();
+process.once('exit', () => {
+  for (const pid of liveGroups)
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+});
+
 export async function spawnWorker(
   taskQueue: string,
   env: Record<string, string> = {},
@@ -77,7 +88,8 @@ async function spawnEntry(
       /* already gone */
     }
   };
-  process.once('exit', () => killGroup('SIGKILL'));
+  liveGroups.add(pid);
+  void proc.finally(() => liveGroups.delete(pid)).catch(() => {});
   return {
     pid,
     output: () => out,
