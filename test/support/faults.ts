@@ -125,13 +125,17 @@ export class WorkerSupply {
   constructor(private readonly env: Record<string, string>) {}
 
   prepare(taskQueue: string): void {
-    if (!this.ahead.has(taskQueue)) this.ahead.set(taskQueue, spawnWorker(taskQueue, this.env));
+    if (this.ahead.has(taskQueue)) return;
+    const w = spawnWorker(taskQueue, this.env);
+    // One spawned while the Temporal server is down (the restart fault) fails; take() replaces it.
+    w.catch(() => {});
+    this.ahead.set(taskQueue, w);
   }
 
   take(taskQueue: string): Promise<WorkerProcess> {
-    const w = this.ahead.get(taskQueue) ?? spawnWorker(taskQueue, this.env);
+    const ahead = this.ahead.get(taskQueue);
     this.ahead.delete(taskQueue);
-    return w;
+    return ahead ? ahead.catch(() => spawnWorker(taskQueue, this.env)) : spawnWorker(taskQueue, this.env);
   }
 
   async close(): Promise<void> {
