@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, cp, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from './ports';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, join } from 'node:path';
 import type { Endpoint } from '../workflows/schemas';
@@ -48,19 +48,6 @@ function layout(stagingDir: string, recoveryId: string): SourceLayout {
 
 /** Root over the private socket (unix-socket authentication: no password). */
 const sourceEndpoint = (l: SourceLayout): Endpoint => ({ socket: l.socket, user: 'root' });
-
-/** A TCP port that was free a moment ago on 127.0.0.1 (the kernel picks it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
-    });
-  });
-}
 
 const asRoot = () => (userInfo().username === 'root' ? ['--user=root'] : []);
 

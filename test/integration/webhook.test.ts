@@ -11,7 +11,7 @@ import { ClusterKey, RecoveryTargetKey, RunbookKindKey, RunbookStepKey } from '.
 import { createWebhookServer, type WebhookLogger } from '../../scripts/webhook';
 import { signBody } from '../../scripts/lib/signature';
 import { deriveWorkflowId } from '../../scripts/lib/webhook-request';
-import { freePort } from '../../scripts/lib/ports';
+import { freePort } from '../../activities/ports';
 import { projectRoot } from '../../scripts/lib/tools';
 import { temporalAddress, testClient, uniqueQueue } from '../support/temporal';
 
