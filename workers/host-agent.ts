@@ -6,6 +6,7 @@
 // (workers/worker-config.ts, workers/codec.ts); RUNBOOK_HOST is required. Stops on SIGINT/SIGTERM.
 import { Runtime } from '@temporalio/worker';
 import { dataConverterFromEnv } from './codec';
+import { runMain, serveUntilStopped } from './serve';
 import { createHostAgentWorker } from './agent-worker';
 import { connectWorker, hostAgentSettings, loadTemporalTarget } from './worker-config';
 
@@ -27,18 +28,7 @@ async function main(): Promise<void> {
     `host agent ${agent.host} polling ${taskQueue} on ${target.describe} as ${agent.identity}` +
       (dataConverter ? ', payloads encrypted' : ''),
   );
-  try {
-    await worker.run();
-  } finally {
-    await deps.sql.closeAll();
-    await connection.close();
-  }
+  await serveUntilStopped(worker, deps, connection);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(`host agent: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
-);
+runMain('host agent', main);

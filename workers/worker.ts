@@ -7,6 +7,7 @@
 // host agents (workers/host-agent.ts). Stops gracefully on SIGINT/SIGTERM.
 import { Runtime } from '@temporalio/worker';
 import { dataConverterFromEnv } from './codec';
+import { runMain, serveUntilStopped } from './serve';
 import { createRunbookWorker } from './runbook-worker';
 import { connectWorker, controllerSettings, loadTemporalTarget } from './worker-config';
 
@@ -29,18 +30,7 @@ async function main(): Promise<void> {
       (role === 'controller' ? ', controller only (host work on host agents)' : '') +
       (dataConverter ? ', payloads encrypted' : ''),
   );
-  try {
-    await worker.run();
-  } finally {
-    await deps.sql.closeAll();
-    await connection.close();
-  }
+  await serveUntilStopped(worker, deps, connection);
 }
 
-main().then(
-  () => process.exit(0),
-  (err: unknown) => {
-    console.error(`worker: ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  },
-);
+runMain('worker', main);
