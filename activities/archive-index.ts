@@ -35,13 +35,17 @@ export async function localCopy(
   return dest;
 }
 
-/** Describes one local binlog file the way the index stores it. */
+/**
+ * Describes one local binlog file the way the index stores it, in one read. Damage is not judged here
+ * (a damaged file outside every replay window must not stop indexing): the plan verifies each event
+ * of the files it will replay.
+ */
 export async function describeFile(name: string, path: string): Promise<ArchivedFile> {
-  const [s, sha256] = await Promise.all([scanBinlog(path), sha256File(path)]);
+  const s = await scanBinlog(path, undefined, { verify: false, sha256: true });
   return {
     name,
     size: s.size,
-    sha256,
+    sha256: s.sha256!,
     gtidsBefore: s.gtidsBefore,
     firstGtid: s.firstGtid,
     lastGtid: s.lastGtid,

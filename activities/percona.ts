@@ -1,13 +1,13 @@
 // Activities of the Percona point-in-time recovery that are more than one call: the plan.
 import { ApplicationFailure } from '@temporalio/activity';
-import type { PerconaPitrInput } from '../workflows/schemas';
-import { localCopy, refreshIndex } from './archive-index';
+import { replayStrategyOf, type PerconaPitrInput } from '../workflows/schemas';
+import { refreshIndex } from './archive-index';
+import { archiveReader } from './archive-read';
 import { openArchive, stagingDirFor } from './archives';
 import { inspectBackup, type BackupInfo } from './backup';
-import { scanBinlog } from './binlog-scan';
 import { checkCluster } from './cluster';
 import { checkSecretsResolve } from './preflight';
-import { PlanError, planReplay, type ReplayPlan } from './replay-plan';
+import { PlanError, planReplay, refuseUnsafeStrategy, type ReplayPlan } from './replay-plan';
 import type { SqlPools } from './sql';
 
 export interface PerconaPlan {
@@ -40,28 +40,21 @@ export async function planPerconaRecovery(
   const archive = await openArchive(input.archive);
   const stagingDir = stagingDirFor(input.archive, input.recoveryId);
   const index = await refreshIndex(archive, stagingDir);
-  const pathOf = (name: string) => localCopy(archive, name, stagingDir);
 
-  // The backup contains every transaction that ends before its binlog position.
-  let backupTime: number | null = null;
-  if (index.files.some((f) => f.name === backup.file)) {
-    await scanBinlog(await pathOf(backup.file), (t) => {
-      if (t.endPos > backup.position) return false;
-      backupTime = t.time;
-    });
-  }
   try {
     const replay = await planReplay({
       index,
-      backup: { file: backup.file, position: backup.position, gtid: backup.gtid, time: backupTime },
+      backup: { file: backup.file, position: backup.position, gtid: backup.gtid },
       target: input.target,
       allowGaps: input.allowGaps,
       nowSeconds: Date.now() / 1000,
-      pathOf,
+      read: archiveReader(archive, stagingDir),
+      dialect: input.dialect,
     });
-    return { backup, backupTime, replay, cluster, archive: archive.location, stagingDir };
+    refuseUnsafeStrategy(replay, replayStrategyOf(input), input.force);
+    return { backup, backupTime: replay.backupTime, replay, cluster, archive: archive.location, stagingDir };
   } catch (err) {
-    if (err instanceof PlanError) throw ApplicationFailure.nonRetryable(err.message, 'PlanRefused');
+    if (err instanceof PlanError) throw ApplicationFailure.nonRetryable(err.message, err.kind);
     throw err;
   }
 }

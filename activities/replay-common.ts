@@ -2,6 +2,8 @@
 // resume point), fencing of sessions left by an earlier attempt, checksum-verified archive files and
 // the progress sent with heartbeats.
 import { ApplicationFailure } from '@temporalio/activity';
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Dialect, Endpoint, ReplayStrategy } from '../workflows/schemas';
 import type { StepOutcome } from '../workflows/kit';
@@ -13,6 +15,7 @@ import {
 } from '../workflows/gtid';
 import type { ArchivedFile, BinlogArchive } from './archive';
 import { localCopy, sha256File } from './archive-index';
+import { BinlogDamaged, scanBinlogStream } from './binlog-scan';
 import { dialectOf } from './dialect';
 import type { ReplayPlan } from './replay-plan';
 import type { TemporaryServerSpec } from './mysqld';
@@ -70,8 +73,54 @@ export function reached(state: string, stopGtid: string, dialect: Dialect): bool
   return dialect === 'mariadb' ? mariadbPositionIncludes(state, stopGtid) : mysqlSetIncludes(state, stopGtid);
 }
 
-/** Local paths of the plan's files, each checked against the archive index's checksum. */
+/**
+ * Local paths of the plan's files, each read again in full before anything is applied: every event's
+ * CRC32, and the same bytes the plan verified (sha256 of its first `size` bytes; an active file may
+ * have grown since). A missing staged copy is fetched again and checked the same way.
+ */
 export async function verifiedLocalFiles(archive: BinlogArchive, req: ReplayRequest): Promise<string[]> {
+  const planned = req.plan.window?.files;
+  if (!planned) return indexCheckedFiles(archive, req); // a plan made before plans verified the window
+  const paths: string[] = [];
+  for (const f of planned) {
+    const path = await localCopy(archive, f.name, req.stagingDir);
+    const digest = createHash('sha256');
+    let hashed = 0;
+    const prefix = async function* (chunks: AsyncIterable<Buffer>) {
+      for await (const c of chunks) {
+        const take = Math.min(c.length, f.size - hashed);
+        if (take > 0) digest.update(c.subarray(0, take));
+        hashed += take;
+        yield c;
+      }
+    };
+    const s = await scanBinlogStream(
+      prefix(createReadStream(path, { highWaterMark: 1 << 20 })),
+      f.size,
+      undefined,
+      {
+        name: f.name,
+      },
+    ).catch((err: unknown) => {
+      if (err instanceof BinlogDamaged)
+        throw ApplicationFailure.nonRetryable(
+          `archive file ${f.name} is damaged at offset ${err.offset} (${err.what}) although the plan verified it: it changed on disk since. Re-fetch it and start the recovery again; nothing was replayed`,
+          'ArchiveDamaged',
+        );
+      throw err;
+    });
+    if (hashed < f.size || digest.digest('hex') !== f.sha256)
+      throw ApplicationFailure.nonRetryable(
+        `archive file ${f.name} is not the file the plan verified (now ${s.size} bytes, planned ${f.size}; sha256 differs): it changed since the plan. Nothing was replayed; start the recovery again to plan over what the archive holds now`,
+        'ArchiveChanged',
+      );
+    paths.push(path);
+  }
+  return paths;
+}
+
+/** The check of plans made before the window was verified: each file's sha256 against the index. */
+async function indexCheckedFiles(archive: BinlogArchive, req: ReplayRequest): Promise<string[]> {
   const index = await archive.readIndex();
   const byName = new Map<string, ArchivedFile>(index.files.map((f) => [f.name, f]));
   const paths: string[] = [];

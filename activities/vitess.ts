@@ -14,16 +14,16 @@ import { goDuration, type BinlogSource } from '../workflows/schemas-vitess';
 import { durationMs, type Archive, type Dialect, type SecretRef } from '../workflows/schemas';
 import { BINLOG_NAME, type ArchiveIndex, type BinlogArchive } from './archive';
 import { FsArchive } from './archive-fs';
-import { localCopy, refreshIndex } from './archive-index';
+import { refreshIndex } from './archive-index';
+import { archiveReader } from './archive-read';
 import { openArchive, stagingDirFor } from './archives';
 import { inspectBackup, type BackupInfo } from './backup';
-import { scanBinlog } from './binlog-scan';
 import { clientOptions } from './client-options';
 import { CommandError, runCommand } from './command';
 import { dialectOf } from './dialect';
 import { Ledger } from './ledger';
 import { temporaryEndpoint, type TemporaryServerSpec } from './mysqld';
-import { PlanError, planReplay, type ReplayPlan } from './replay-plan';
+import { PlanError, planReplay, refuseUnsafeStrategy, type ReplayPlan } from './replay-plan';
 import { checkSecretsResolve } from './preflight';
 import { resolveSecret } from './secrets';
 import type { SqlPools } from './sql';
@@ -453,27 +453,20 @@ async function lookupSnapshotGtid(req: GtidLookupRequest): Promise<GtidLookup> {
     await new Promise((res) => setTimeout(res, Math.min(POLL_MS, Math.max(1, deadline - Date.now()))));
   }
 
-  const pathOf = (name: string) => localCopy(files, name, stagingDir);
   const planned = await beforeDeadline(deadline, async () => {
-    // The backup holds every transaction that ends before its binlog position.
-    let backupTime: number | null = null;
-    if (index!.files.some((f) => f.name === backup.file))
-      await scanBinlog(await pathOf(backup.file), (tx) => {
-        if (tx.endPos > backup.position) return false;
-        backupTime = tx.time;
-      });
     const replay = await planReplay({
       index: index!,
-      backup: { file: backup.file, position: backup.position, gtid: backup.gtid, time: backupTime },
+      backup: { file: backup.file, position: backup.position, gtid: backup.gtid },
       target: { type: 'time', time: req.snapshotTime },
       allowGaps: false,
       nowSeconds: Date.now() / 1000,
-      pathOf,
+      read: archiveReader(files, stagingDir),
+      dialect,
     });
-    return { replay, backupTime };
+    refuseUnsafeStrategy(replay, 'pipe', false);
+    return { replay, backupTime: replay.backupTime };
   }).catch((err: Error) => {
-    if (err instanceof PlanError)
-      throw ApplicationFailure.nonRetryable(`${what}: ${err.message}`, 'PlanRefused');
+    if (err instanceof PlanError) throw ApplicationFailure.nonRetryable(`${what}: ${err.message}`, err.kind);
     throw err;
   });
   if (planned === TIMED_OUT) throw timedOut(`reading the binlogs took longer than that`);

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { archiveReader } from '../../activities/archive-read';
 import { refreshIndex } from '../../activities/archive-index';
 import { inspectBackup, type BackupInfo } from '../../activities/backup';
 import { startTemporaryServer, stopTemporaryServer, type TemporaryServerSpec } from '../../activities/mysqld';
@@ -70,11 +71,11 @@ export async function recordWorkload(name: Workload['name'], base: string): Prom
   const index = await refreshIndex(source.archive, stagingDir);
   const plan = await planReplay({
     index,
-    backup: { file: backup.file, position: backup.position, gtid: backup.gtid, time: null },
+    backup: { file: backup.file, position: backup.position, gtid: backup.gtid },
     target: { type: 'gtid', gtid: last, exclusive: false },
     allowGaps: false,
     nowSeconds: Date.now() / 1000,
-    pathOf: async (f) => join(source.archiveDir, f),
+    read: archiveReader(source.archive, stagingDir),
   });
   // The procedure's own CREATE is one more transaction in the window.
   const planned = Number(parseMariadbGtid(last).seq - parseMariadbGtid(backup.gtid).seq);

@@ -1,8 +1,10 @@
 // A synthetic MariaDB binlog archive of any size, for planning at scale (bench and unit test): file n
 // holds TX_PER_FILE one-row transactions with GTIDs 0-1-(TX_PER_FILE·(n-1)+1) … 0-1-(TX_PER_FILE·n).
-// Every file is a real binlog v4 byte stream (format description, GTID list, GTID + XID events,
-// rotate), and its index entry is exactly what describeFile (activities/archive-index.ts) reads from it.
+// Every file is a real binlog v4 byte stream with CRC32 checksums, as servers write by default
+// (format description, GTID list, GTID + XID events, rotate), and its index entry is exactly what
+// describeFile (activities/archive-index.ts) reads from it.
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import type { ArchiveIndex, ArchivedFile } from '../../activities/archive';
 
 export const TX_PER_FILE = 10;
@@ -37,7 +39,7 @@ function formatDescription(): Event {
   body.write('10.11.6-MariaDB-log', 2, 'latin1');
   body.writeUInt32LE(T0, 52);
   body.writeUInt8(19, 56); // header length
-  body.writeUInt8(0, 97); // checksum algorithm: none
+  body.writeUInt8(1, 97); // checksum algorithm: CRC32
   return { type: FORMAT_DESCRIPTION, time: T0, body };
 }
 
@@ -78,14 +80,16 @@ function layOut(events: Event[]): Buffer {
   const parts: Buffer[] = [Buffer.from([0xfe, 0x62, 0x69, 0x6e])];
   let pos = 4;
   for (const e of events) {
-    const size = 19 + e.body.length;
+    const size = 19 + e.body.length + 4;
     const h = Buffer.alloc(19);
     h.writeUInt32LE(e.time, 0);
     h.writeUInt8(e.type, 4);
     h.writeUInt32LE(SERVER_ID, 5);
     h.writeUInt32LE(size, 9);
     h.writeUInt32LE(pos + size, 13);
-    parts.push(h, e.body);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32LE(crc32(Buffer.concat([h, e.body])));
+    parts.push(h, e.body, crc);
     pos += size;
   }
   return Buffer.concat(parts);
@@ -101,8 +105,8 @@ export function syntheticBinlog(n: number, count: number): Buffer {
 
 /** Where transaction k of file n ends (its XID's end): the binlog position just after it. */
 export function syntheticEndPos(n: number, k: number): number {
-  const header = 4 + (19 + 98) + (19 + (n === 1 ? 4 : 20));
-  return header + (k + 1) * (19 + 19 + 19 + 8);
+  const header = 4 + (19 + 98 + 4) + (19 + (n === 1 ? 4 : 20) + 4);
+  return header + (k + 1) * (19 + 19 + 4 + 19 + 8 + 4);
 }
 
 /** The index entry describeFile would make of file n of `count`. */
