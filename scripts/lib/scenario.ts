@@ -22,13 +22,13 @@ export interface Source {
 
 export async function startSource(
   baseDir: string,
-  opts: { archive?: BinlogArchive; serverId?: number } = {},
+  opts: { archive?: BinlogArchive; serverId?: number; extraArgs?: string[] } = {},
 ): Promise<Source> {
   const server = await startMariadbServer({
     baseDir: join(baseDir, 'source'),
     serverId: opts.serverId ?? 1,
     // Quick commits for test workloads; the recovery itself does not depend on them.
-    extraArgs: ['--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0'],
+    extraArgs: ['--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0', ...(opts.extraArgs ?? [])],
   });
   const endpoint: Endpoint = { socket: server.socket, user: 'root' };
   const archiveDir = join(baseDir, 'archive');
