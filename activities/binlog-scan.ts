@@ -18,6 +18,7 @@ import {
 export { BinlogDamaged, NotABinlog } from './binlog-events';
 
 const MARIADB_FL_STANDALONE = 0x01;
+const MARIADB_FL_TRANSACTIONAL = 0x04;
 const MARIADB_FL_DDL = 0x20;
 const LOG_EVENT_THREAD_SPECIFIC_F = 0x4;
 const ROWS_STMT_END_F = 0x0001;
@@ -41,6 +42,8 @@ export interface BinlogTransaction {
   /** MariaDB flags this group as DDL (CREATE … SELECT is DDL *with* row events). */
   ddl: boolean;
   standalone: boolean;
+  /** MariaDB: every change of the group is to transactional tables (null where the binlog does not say). */
+  transactional: boolean | null;
   /** Some statement depends on session state (temporary tables, under STATEMENT/MIXED). */
   sessionSpecific: boolean;
   /** The first statement (Annotate_rows or the first query), shortened. */
@@ -190,7 +193,13 @@ class TransactionGrouper {
     };
   }
 
-  private begin(gtid: string, e: BinlogEvent, standalone: boolean, ddl: boolean): void {
+  private begin(
+    gtid: string,
+    e: BinlogEvent,
+    standalone: boolean,
+    ddl: boolean,
+    transactional: boolean | null,
+  ): void {
     this.finish(e.pos); // a transaction never spans a GTID event; close a dangling one defensively
     this.open = {
       gtid,
@@ -202,6 +211,7 @@ class TransactionGrouper {
       queries: 0,
       ddl,
       standalone,
+      transactional,
       sessionSpecific: false,
       statement: '',
       tables: [],
@@ -269,6 +279,7 @@ class TransactionGrouper {
           e,
           (flags & MARIADB_FL_STANDALONE) !== 0,
           (flags & MARIADB_FL_DDL) !== 0,
+          (flags & MARIADB_FL_TRANSACTIONAL) !== 0,
         );
         break;
       }
@@ -280,7 +291,7 @@ class TransactionGrouper {
             ? `${uuidFromBytes(b.subarray(1, 17))}:${b.readBigUInt64LE(17)}`
             : 'ANONYMOUS';
         // MySQL DDL has no XID: its single Query event ends it, like MariaDB's standalone flag.
-        this.begin(gtid, e, false, false);
+        this.begin(gtid, e, false, false, null);
         break;
       }
       case EVENT.XID:
@@ -442,4 +453,33 @@ export async function eventBoundaries(path: string): Promise<Set<number>> {
     stream.destroy();
   }
   return out;
+}
+
+/**
+ * The transactions of a binlog as an async stream (for comparing two binlogs side by side without
+ * holding either): the same reading and verification as scanBinlogStream, yielded chunk by chunk.
+ */
+export async function* binlogTransactions(
+  path: string,
+  opts: Pick<ScanOptions, 'verify'> = {},
+): AsyncGenerator<BinlogTransaction> {
+  let ready: BinlogTransaction[] = [];
+  const grouper = new TransactionGrouper(0, (t) => void ready.push(t));
+  const walker = new EventWalker((e) => grouper.onEvent(e), opts.verify ?? true);
+  const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+  try {
+    for await (const chunk of stream) {
+      walker.push(chunk as Buffer);
+      const batch = ready;
+      ready = [];
+      yield* batch;
+    }
+    walker.end();
+  } catch (err) {
+    if (err instanceof BinlogDamaged) throw err.in(path);
+    if (err instanceof NotABinlog) throw new NotABinlog(`${path}: ${err.message}`);
+    throw err;
+  } finally {
+    stream.destroy();
+  }
 }

@@ -172,7 +172,7 @@ export interface PipeResult {
 export async function runPipe(
   producerArgv: readonly string[],
   consumerArgv: readonly string[],
-  opts: RunOptions & { onProducerData?: (bytes: number) => void } = {},
+  opts: RunOptions & { onProducerData?: (chunk: Buffer) => void } = {},
 ): Promise<PipeResult> {
   const [p, ...pArgs] = producerArgv;
   const [c, ...cArgs] = consumerArgv;
@@ -186,7 +186,7 @@ export async function runPipe(
     producer.stdout!.pipe(consumer.stdin!);
     // If the consumer dies first, stop the producer instead of letting it block on a full pipe.
     consumer.stdin!.on('error', () => producer.kill());
-    if (opts.onProducerData) producer.stdout!.on('data', (b: Buffer) => opts.onProducerData!(b.length));
+    if (opts.onProducerData) producer.stdout!.on('data', (b: Buffer) => opts.onProducerData!(b));
     const [pr, cr] = await timed(`${basename(p)} | ${basename(c)}`, () => Promise.all([producer, consumer]));
     if (cr.exitCode !== 0 || cr.failed) throw failure(consumerArgv, cr, opts.secrets);
     if (pr.exitCode !== 0 || pr.failed) throw failure(producerArgv, pr, opts.secrets);

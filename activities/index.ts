@@ -13,6 +13,7 @@ import { checkCluster, pauseCluster, unpauseCluster } from './cluster';
 import { startTemporaryServer, stopTemporaryServer, type TemporaryServerSpec } from './mysqld';
 import { planPerconaRecovery } from './percona';
 import { replayBinlogs, type ReplayRequest } from './replay';
+import { proveRestoredReplay, type ProveRequest } from './replay-proof';
 import { ndbPitrActivities } from './ndb-pitr';
 import { ndbFailoverActivities } from './ndb-failover';
 import { keepAlive } from './command';
@@ -39,6 +40,8 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
     stopTemporaryServer: (spec: TemporaryServerSpec) => stopTemporaryServer(sql, spec),
     replayBinlogs: async (archive: Archive, req: ReplayRequest) =>
       replayBinlogs(sql, await openArchive(archive), req),
+    proveReplay: async (archive: Archive, req: ProveRequest) =>
+      proveRestoredReplay(sql, await openArchive(archive), req),
     verifyRestore: (
       endpoint: Endpoint,
       verify: { schemas?: string[]; expected?: Record<string, TableFingerprint> },
@@ -67,6 +70,7 @@ export const ACTIVITY_PLACEMENT = {
   startTemporaryServer: 'host', // spawns mysqld on the restored datadir
   stopTemporaryServer: 'host',
   replayBinlogs: 'host', // mariadb-binlog | mariadb, staging files
+  proveReplay: 'host', // reads the restored datadir's binlog and the staged archive files
   verifyRestore: 'sql', // row counts and CHECKSUM TABLE
   // NDB PITR
   takeNdbBackup: 'host', // ndb_mgm

@@ -48,7 +48,11 @@ export function temporaryServerArgv(spec: TemporaryServerSpec): string[] {
     `--log-error=${join(run, 'error.log')}`,
     `--server-id=${spec.serverId}`,
     `--log-bin=${join(spec.datadir, spec.binlogBasename)}`,
-    '--binlog-format=ROW',
+    // MIXED logs each replayed transaction as the source logged it (statements as statements, rows as
+    // rows, temporary tables included), so the restored binlog can be compared with the archive.
+    '--binlog-format=MIXED',
+    // Room for the largest event a binlog can hold (the plan refuses larger ones).
+    '--max-allowed-packet=1G',
     ...(spec.dialect === 'mariadb'
       ? ['--gtid-strict-mode=ON', '--log-slave-updates=ON']
       : ['--gtid-mode=ON', '--enforce-gtid-consistency=ON']),

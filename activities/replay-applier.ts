@@ -13,7 +13,7 @@ import { withHeartbeat } from './command';
 import { Ledger } from './ledger';
 import { redact } from './secrets';
 import { replaySourceAlive, removeReplaySource, startReplaySource, type ReplaySource } from './replay-source';
-import { gtidState, type ReplayProgress, type ReplayRequest } from './replay-common';
+import { gtidState, stoppedAt, type ReplayProgress, type ReplayRequest } from './replay-common';
 import type { SqlPools, Row } from './sql';
 
 const REPL_USER = 'runbook_replay';
@@ -195,10 +195,11 @@ export async function applyWithApplier(
       const state = await gtidState(sql, e, req.dialect);
       if (st.Slave_SQL_Running !== 'Yes') {
         if (Number(st.Last_SQL_Errno))
-          throw ApplicationFailure.nonRetryable(
-            `the replica SQL thread stopped on error ${st.Last_SQL_Errno}: ${String(st.Last_SQL_Error)}; ` +
-              `replay stopped with GTID state ${state}, target ${stopGtid} not reached. Fix the cause and retry (the replay resumes after ${state}), or use strategy "pipe" with force to skip failing statements`,
-            'ReplayFailed',
+          throw await stoppedAt(
+            sql,
+            req,
+            files,
+            `the replica SQL thread stopped on error ${st.Last_SQL_Errno}: ${String(st.Last_SQL_Error)}`,
           );
         return; // stopped at the UNTIL position; the caller checks the state
       }

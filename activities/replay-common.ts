@@ -5,9 +5,11 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Dialect, Endpoint, ReplayStrategy } from '../workflows/schemas';
 import type { StepOutcome } from '../workflows/kit';
 import {
+  isMariadbGtid,
   mariadbPositionIncludes,
   mysqlSetIncludes,
   parseMariadbGtid,
@@ -15,7 +17,7 @@ import {
 } from '../workflows/gtid';
 import type { ArchivedFile, BinlogArchive } from './archive';
 import { localCopy, sha256File } from './archive-index';
-import { BinlogDamaged, scanBinlogStream } from './binlog-scan';
+import { BinlogDamaged, binlogTransactions, scanBinlogStream } from './binlog-scan';
 import { dialectOf } from './dialect';
 import type { ReplayPlan } from './replay-plan';
 import type { TemporaryServerSpec } from './mysqld';
@@ -39,7 +41,8 @@ export interface ReplayResult extends StepOutcome {
   stateBefore: string;
   stateAfter: string;
   transactionsApplied: number | null;
-  forcedErrors: string[];
+  /** Errors force went past, each with the transaction it hit. */
+  forcedErrors: { gtid: string; error: string }[];
 }
 
 export async function gtidState(sql: SqlPools, e: Endpoint, dialect: Dialect): Promise<string> {
@@ -67,6 +70,24 @@ export function appliedBetween(before: string, after: string, stopGtid: string):
   } catch {
     return null;
   }
+}
+
+/** The first transaction of `files` that the GTID state does not include: where a replay stands. */
+export async function nextTransactionAfter(
+  files: string[],
+  state: string,
+): Promise<{ gtid: string; file: string; pos: number } | null> {
+  for (const path of files)
+    for await (const t of binlogTransactions(path))
+      if (!stateIncludesAny(state, t.gtid)) return { gtid: t.gtid, file: basename(path), pos: t.startPos };
+  return null;
+}
+
+function stateIncludesAny(state: string, gtid: string): boolean {
+  return (
+    state !== '' &&
+    (isMariadbGtid(gtid) ? mariadbPositionIncludes(state, gtid) : mysqlSetIncludes(state, gtid))
+  );
 }
 
 export function reached(state: string, stopGtid: string, dialect: Dialect): boolean {
@@ -185,4 +206,25 @@ export class ReplayProgress {
   stop(): void {
     clearInterval(this.timer);
   }
+}
+
+/** The final failure of a replay that stopped on a SQL error: which transaction, where, and what now. */
+export async function stoppedAt(
+  sql: SqlPools,
+  req: ReplayRequest,
+  files: string[],
+  error: string,
+): Promise<ApplicationFailure> {
+  const now = await gtidState(sql, req.endpoint, req.dialect).catch(() => null);
+  const next = now === null ? null : await nextTransactionAfter(files, now).catch(() => null);
+  const where = next
+    ? `before ${next.gtid} (${next.file}:${next.pos})`
+    : `with GTID state ${now ?? 'unknown'}`;
+  const applied = now === null ? null : appliedBetween(req.plan.startGtid, now, req.plan.stopGtid!);
+  const of = appliedBetween(req.plan.startGtid, req.plan.stopGtid!, req.plan.stopGtid!);
+  return ApplicationFailure.nonRetryable(
+    `replay stopped ${where}: ${error}; ${applied ?? '?'} of ${of ?? '?'} transactions of the window applied (GTID state ${now ?? 'unknown'}), target ${req.plan.stopGtid} not reached. ` +
+      `The error is deterministic: a retry would stop at the same transaction. Restore to a target before ${next?.gtid ?? 'it'}, fix the cause on the restored server and retry (the replay resumes after ${now ?? 'its GTID state'}), or use force with the pipe to skip failing statements`,
+    'ReplayFailed',
+  );
 }

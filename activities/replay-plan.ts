@@ -148,6 +148,7 @@ class Window {
   partial = false;
   sessionSpecific = 0;
   ddlWithRows: WindowTransaction | null = null;
+  mixedEngines: WindowTransaction | null = null;
   largest: WindowTransaction | null = null;
 
   take(t: WindowTransaction): void {
@@ -160,6 +161,10 @@ class Window {
     if (t.partialRowImage || t.widePacking) this.partial = true;
     if (t.sessionSpecific) this.sessionSpecific++;
     if (t.ddl && !t.standalone && t.rowEvents > 0) this.ddlWithRows ??= t;
+    // Not flagged transactional yet several statements: non-transactional tables written inside a
+    // transaction (STATEMENT format). A replaying server may log such a write as a group of its own.
+    if (t.transactional === false && !t.ddl && !t.standalone && t.queries + t.rowStatements >= 2)
+      this.mixedEngines ??= t;
   }
 }
 
@@ -339,7 +344,12 @@ function unsafeFor(w: Window, dialect: 'mariadb' | 'mysql'): ReplayPlan['unsafeF
     out.pipe =
       `${ctas.gtid} (${ctas.file}:${ctas.startPos}, "${ctas.statement}") is CREATE … SELECT logged in ROW format: ` +
       'the client replays it as two transactions (the DDL under its GTID, the rows under the next), so the next GTID would be refused or renumbered';
-  else if (w.largest && w.largestEvent > PIPE_MAX_EVENT)
+  else if (w.mixedEngines && dialect === 'mariadb') {
+    const t = w.mixedEngines;
+    out.pipe =
+      `${t.gtid} (${t.file}:${t.startPos}, "${t.statement}") writes non-transactional tables inside a transaction of several statements: ` +
+      'a client session may log that write as a transaction of its own, so the next GTID would be refused or renumbered';
+  } else if (w.largest && w.largestEvent > PIPE_MAX_EVENT)
     out.pipe = `${w.largest.gtid} (${w.largest.file}:${w.largest.startPos}) holds a ${mib(w.largestEvent)} event; the client cannot send it (max_allowed_packet is at most 1 GiB and the event travels base64-encoded)`;
   if (w.largest && w.largestEvent > APPLIER_MAX_EVENT)
     out.applier = `${w.largest.gtid} (${w.largest.file}:${w.largest.startPos}) holds a ${mib(w.largestEvent)} event, more than slave_max_allowed_packet can take (1 GiB)`;

@@ -44,7 +44,7 @@ export async function replayBinlogs(
     evidence: [why, ...(strategy === 'applier' ? await cleanupApplier(sql, req) : [])],
     stateBefore,
     stateAfter: stateBefore,
-    transactionsApplied: 0,
+    transactionsApplied: plan.stopGtid ? appliedBetween(plan.startGtid, stateBefore, plan.stopGtid) : 0,
     forcedErrors: [],
   });
   if (!plan.stopGtid) return noop('nothing to replay: the backup already is the target');
@@ -55,11 +55,11 @@ export async function replayBinlogs(
   const files = await verifiedLocalFiles(archive, req);
   const progress = new ReplayProgress(sql, endpoint, dialect, stateBefore, plan.stopGtid, strategy);
   const started = Date.now();
-  let stderr = '';
+  let forcedErrors: ReplayResult['forcedErrors'] = [];
   let how: string[] = [];
   try {
     if (owner) how = await applyWithApplier(sql, req, files, stateBefore, progress, owner);
-    else stderr = await applyWithPipe(sql, req, files, stateBefore, progress);
+    else forcedErrors = (await applyWithPipe(sql, req, files, stateBefore, progress)).forced;
   } catch (err) {
     // Leave no replication behind (unless a newer attempt owns it now); a failing cleanup must not
     // hide why the replay stopped.
@@ -75,7 +75,6 @@ export async function replayBinlogs(
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
 
   const stateAfter = await gtidState(sql, endpoint, dialect);
-  const forcedErrors = req.force ? stderr.split('\n').filter((l) => /^ERROR \d+/.test(l)) : [];
   // Under force a failed transaction commits nothing and logs no GTID, so the state may end short.
   const shortByForce = !reached(stateAfter, plan.stopGtid, dialect) && forcedErrors.length > 0;
   if (!reached(stateAfter, plan.stopGtid, dialect) && !shortByForce)
@@ -83,20 +82,24 @@ export async function replayBinlogs(
       `replay ended with GTID state ${stateAfter}, but the target ${plan.stopGtid} was not reached`,
       'TargetNotReached',
     );
-  const applied = appliedBetween(stateBefore, stateAfter, plan.stopGtid);
+  // Counted from the backup's state, so a resumed replay reports every transaction of the run.
+  const applied = appliedBetween(plan.startGtid, stateAfter, plan.stopGtid);
+  const thisAttempt = appliedBetween(stateBefore, stateAfter, plan.stopGtid);
   return {
     evidence: [
       `applied through ${plan.stopGtid} from ${files.length} file(s) with the ${strategy} strategy in ${seconds} s; GTID state ${stateBefore || '(empty)'} → ${stateAfter}`,
-      ...(applied !== null ? [`${applied} transaction(s) applied`] : []),
+      ...(applied !== null
+        ? [
+            `${applied} transaction(s) applied since the backup${thisAttempt !== null && thisAttempt !== applied ? ` (${thisAttempt} by this attempt)` : ''}`,
+          ]
+        : []),
       ...how,
       ...(revived ? ['the server had stopped: started it again and resumed from its GTID state'] : []),
       ...(leftover
         ? ['stopped the replication an earlier attempt left running, then resumed from the GTID state']
         : []),
       ...(fenced ? [`ended ${fenced} session(s) left by an earlier attempt`] : []),
-      ...(forcedErrors.length
-        ? [`force: ${forcedErrors.length} SQL error(s) skipped: ${forcedErrors.join(' | ')}`]
-        : []),
+      ...forcedErrors.map((f) => `force skipped a statement of ${f.gtid}: ${f.error}`),
       ...(shortByForce
         ? [`GTID state ends at ${stateAfter}: transactions up to ${plan.stopGtid} failed and were skipped`]
         : []),

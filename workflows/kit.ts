@@ -24,6 +24,9 @@ export const RecoveryTargetKey = defineSearchAttributeKey('RecoveryTarget', Sear
 export const ClusterKey = defineSearchAttributeKey('Cluster', SearchAttributeType.KEYWORD);
 export const SEARCH_ATTRIBUTES = ['RunbookKind', 'RunbookStep', 'RecoveryTarget', 'Cluster'] as const;
 
+/** Workflow patch: the verify step proves the replay (runs started before it replay without it). */
+export const PROOF_PATCH = 'replay-proof';
+
 export type StepStatus =
   'pending' | 'running' | 'waiting-approval' | 'waiting-host' | 'done' | 'skipped-by-checkpoint' | 'failed';
 

@@ -4,12 +4,15 @@
 //   3. restore-backup         restore the base backup into the datadir (copy-back; checkpointed)
 //   4. start-temporary-mysqld start a temporary mysqld on the restored datadir
 //   5. replay-binlogs         apply the binlogs up to the target (pipe or replica applier), resumable
-//   6. verify                 row counts and checksums of the restored tables (vs expected, if given)
+//   6. verify                 proof that the restored server applied exactly the window's transactions,
+//                             then row counts and checksums of the restored tables (vs expected, if given)
 //   7. stop-temporary-mysqld  shut the temporary mysqld down
 //   8. unpause-cluster        start the cluster again on the restored data
 import type { PerconaPlan } from '../activities/percona';
 import type { ReplayResult } from '../activities/replay';
-import { parseInput, Runbook, type StepState } from './kit';
+import type { ReplayProof } from '../activities/replay-proof';
+import { patched } from '@temporalio/workflow';
+import { parseInput, PROOF_PATCH, Runbook, type StepState } from './kit';
 import { long } from './routing';
 import { PerconaPitrInput, replayStrategyOf, type TableFingerprint } from './schemas';
 import { describeTargetBrief } from './targets';
@@ -32,6 +35,8 @@ export interface PerconaResult {
   destructiveSteps: string[];
   steps: StepState[];
   replay?: Pick<ReplayResult, 'stateBefore' | 'stateAfter' | 'transactionsApplied' | 'forcedErrors'>;
+  /** The proof that the restored server applied exactly the window (absent when nothing was replayed). */
+  proof?: Omit<ReplayProof, 'problems'>;
   tables?: Record<string, TableFingerprint>;
 }
 
@@ -108,7 +113,26 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
       replay: { strategy: replayStrategyOf(input), parallelThreads: input.replay.parallelThreads },
     }),
   );
-  const verification = await rb.step('verify', () => targetHost.verifyRestore(endpoint, input.verify));
+  const verification = await rb.step('verify', async () => {
+    // No proof, no success: the proof fails the step when the restored binlog differs from the window.
+    // (Runs started before the proof existed replay their history without it.)
+    const proof =
+      plan.replay.stopGtid && patched(PROOF_PATCH)
+        ? await targetHost.proveReplay(input.archive, {
+            plan: plan.replay,
+            stagingDir: plan.stagingDir,
+            server,
+            endpoint,
+            forced: replay.forcedErrors,
+          })
+        : null;
+    const v = await targetHost.verifyRestore(endpoint, input.verify);
+    return {
+      ...v,
+      proof,
+      evidence: [...(proof?.evidence ?? ['nothing was replayed: the backup is the target']), ...v.evidence],
+    };
+  });
   await rb.step('stop-temporary-mysqld', () => targetHost.stopTemporaryServer(server));
   await rb.step('unpause-cluster', () => clusterHost.unpauseCluster(input.cluster));
 
@@ -117,9 +141,16 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
     replay: {
       stateBefore: replay.stateBefore,
       stateAfter: replay.stateAfter,
-      transactionsApplied: replay.transactionsApplied,
+      // Counted by the proof in the restored binlog: every transaction of the run, across attempts.
+      transactionsApplied: verification.proof
+        ? verification.proof.applied + verification.proof.notLogged.count
+        : replay.transactionsApplied,
       forcedErrors: replay.forcedErrors,
     },
+    ...(verification.proof ? { proof: withoutProblems(verification.proof) } : {}),
     tables: verification.tables,
   };
 }
+
+const withoutProblems = ({ problems: _p, evidence: _e, ...rest }: ReplayProof & { evidence?: string[] }) =>
+  rest;

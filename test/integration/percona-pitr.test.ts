@@ -244,16 +244,19 @@ describe('plan mode and approval', () => {
 });
 
 describe('latest and force', () => {
-  test('latest without force stops at the statement that cannot apply, with the GTID state in the message', async () => {
+  test('latest without force stops at the statement that cannot apply, naming its GTID, file and position', async () => {
     // The pipe's message (the applier's is in replay-applier.test.ts).
     const input = k8sInput({ type: 'latest' }, { replay: { strategy: 'pipe' } });
     const f = await runWorkflowExpectingFailure(client, TYPE, worker.taskQueue, input);
-    assert.match(
-      f.message,
-      /^replay-binlogs: mariadb exited with code 1: ERROR 1032 .*Can't find record in 'customers'/,
-    );
+    const m =
+      /^replay-binlogs: replay stopped before (\S+) \((mysql-bin\.\d+):(\d+)\): mariadb exited with code 1: ERROR 1032 .*Can't find record in 'customers'/.exec(
+        f.message,
+      );
+    assert.ok(m, f.message);
+    assert.equal(m[1], acc.ghostUpdateGtid);
     assert.doesNotMatch(f.message, /BINLOG|\n'/, 'the echoed statement is not in the message');
     assert.match(f.message, /GTID state 0-1-\d+/);
+    assert.match(f.message, /deterministic: a retry would stop at the same transaction/);
   });
 
   test('latest with force goes past the failing update and reports it', async () => {
@@ -264,7 +267,8 @@ describe('latest and force', () => {
       k8sInput({ type: 'latest' }, { force: true }),
     );
     assert.equal(r.replay?.forcedErrors.length, 1);
-    assert.match(r.replay!.forcedErrors[0]!, /ERROR 1032/);
+    assert.match(r.replay!.forcedErrors[0]!.error, /ERROR 1032/);
+    assert.equal(r.replay!.forcedErrors[0]!.gtid, acc.ghostUpdateGtid);
     assert.notEqual(r.replay?.stateAfter, acc.ghostUpdateGtid, 'the failed transaction logged no GTID');
     assert.equal(r.tables?.['shop.orders'], undefined, 'the DROP was replayed too');
     assert.equal(

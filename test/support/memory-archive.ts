@@ -27,6 +27,12 @@ export interface TxSpec {
   ddl?: string;
   /** CREATE … SELECT in ROW format: a DDL group with row events. */
   ctas?: boolean;
+  /** STATEMENT format writing a transactional and a non-transactional table (not flagged transactional). */
+  mixedEngines?: boolean;
+  /** A statement-format change (a query, no row events), as STATEMENT/MIXED binlogs hold. */
+  statement?: string;
+  /** Row events the change is spread over (default 1). */
+  rowEvents?: number;
   /** Size of the row event's payload (default a few bytes). */
   rowBytes?: number;
 }
@@ -42,10 +48,26 @@ export interface FileSpec {
 export const binlogName = (n: number) => `mysql-bin.${String(n).padStart(6, '0')}`;
 const text = (g: Gtid) => g.join('-');
 
-function txEvents(t: TxSpec): Ev[] {
+/** The events of one transaction, from its GTID event to its end. */
+export function txEvents(t: TxSpec): Ev[] {
   const [domain, server, seq] = t.gtid;
   const at = (e: Ev): Ev => ({ ...e, time: t.time, serverId: server });
   if (t.ddl) return [mariadbGtid(domain, server, seq, 0x21, t.time), at(query(t.ddl))];
+  if (t.statement)
+    return [
+      mariadbGtid(domain, server, seq, 0x0c, t.time),
+      at(query('BEGIN')),
+      at(query(t.statement)),
+      at(xid(seq)),
+    ];
+  if (t.mixedEngines)
+    return [
+      mariadbGtid(domain, server, seq, 0x08, t.time),
+      at(query('BEGIN')),
+      at(query(`INSERT INTO shop.t VALUES (${seq})`)),
+      at(query('UPDATE shop.myisam_counter SET n = n + 1')),
+      at(xid(seq)),
+    ];
   if (t.ctas)
     return [
       mariadbGtid(domain, server, seq, 0x28, t.time),
@@ -55,11 +77,20 @@ function txEvents(t: TxSpec): Ev[] {
       at(rowsEvent(30)),
       at(xid(seq)),
     ];
+  const count = t.rowEvents ?? 1;
+  const rows = Array.from({ length: count }, (_, i) =>
+    at(
+      rowsEvent(30, {
+        statementEnd: i === count - 1,
+        ...(t.rowBytes ? { payload: Buffer.alloc(t.rowBytes, 7) } : {}),
+      }),
+    ),
+  );
   return [
     mariadbGtid(domain, server, seq, 0x0c, t.time),
     at({ type: T.MARIADB_ANNOTATE_ROWS, body: Buffer.from(`INSERT INTO shop.t VALUES (${seq})`) }),
     at(tableMap()),
-    at(rowsEvent(30, t.rowBytes ? { payload: Buffer.alloc(t.rowBytes, 7) } : {})),
+    ...rows,
     at(xid(seq)),
   ];
 }

@@ -207,7 +207,7 @@ export async function runTorture(source: Source, opts: TortureOptions = {}): Pro
         throw new Error(`torture: onBackupPoint wrote to the binlog (${backup.gtid} → ${after})`);
     }
 
-    // Phase 2: DDL of every kind, CREATE … SELECT, STATEMENT and MIXED sessions with temporary tables.
+    // Phase 2: DDL of every kind, STATEMENT and MIXED sessions with temporary tables.
     const ddl = ddlPhase(r);
     await firstWrite(backup, "INSERT INTO torture.journal (label) VALUES ('after backup')");
     await runAll(control, ddl.ddl);
@@ -230,9 +230,11 @@ export async function runTorture(source: Source, opts: TortureOptions = {}): Pro
     await flush();
     const afterBig = await checkpoint('after-big-transactions');
 
-    // Phase 4: savepoints, rollbacks, XA, a procedure inside a transaction, teardown DDL.
+    // Phase 4: CREATE … SELECT, savepoints, rollbacks, XA, a procedure inside a transaction, non-
+    // transactional writes inside STATEMENT transactions, teardown DDL (what only the applier replays).
     const trx = transactionsPhase(r, seed);
     await firstWrite(afterBig, "INSERT INTO torture.journal (label) VALUES ('after big')");
+    await runAll(control, trx.createSelect);
     await runAll(control, trx.control);
     await detachedXa(source, trx.detachedXa, control);
     await runAll(stmt, trx.statement);

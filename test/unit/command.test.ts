@@ -160,7 +160,7 @@ describe('runPipe', () => {
   test('producer output flows into the consumer and onProducerData counts every byte', async () => {
     let counted = 0;
     const r = await runPipe([NODE, '-e', "process.stdout.write('x'.repeat(300000))"], ['wc', '-c'], {
-      onProducerData: (n) => (counted += n),
+      onProducerData: (chunk) => (counted += chunk.length),
     });
     assert.equal(r.consumer.stdout.trim(), '300000');
     assert.equal(counted, 300000);

@@ -380,6 +380,14 @@ describe('shapes a strategy cannot apply correctly', () => {
     assert.equal(before.unsafeFor.pipe, undefined);
   });
 
+  test('a STATEMENT transaction that also writes a non-transactional table: the pipe is refused', async () => {
+    const spec = chainFile(3, 4);
+    spec.txs[5] = { ...spec.txs[5]!, mixedEngines: true }; // 0-1-26
+    const p = await plan(archive([chainFile(1, 4), chainFile(2, 4), spec, chainFile(4, 4)]));
+    assert.match(p.unsafeFor.pipe ?? '', /0-1-26 .*writes non-transactional tables inside a transaction/);
+    assert.equal(p.unsafeFor.applier, undefined);
+  });
+
   test('the largest event of the window is measured', async () => {
     const spec = chainFile(3, 4);
     spec.txs[2] = { ...spec.txs[2]!, rowBytes: 2_000_000 };
