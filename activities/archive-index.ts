@@ -70,7 +70,9 @@ export async function refreshIndex(archive: BinlogArchive, stagingDir: string): 
   const files: ArchivedFile[] = [];
   for (const { name, size } of stored) {
     const k = known.get(name);
-    if (k && k.size === size && k.complete) {
+    // A complete file never changes: one whose size did is damaged or replaced, not grown. Keep what
+    // was indexed, so the plan that reads it refuses it as changed after indexing.
+    if (k && k.complete) {
       files.push(k);
       continue;
     }

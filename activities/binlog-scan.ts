@@ -418,7 +418,8 @@ export async function scanBinlogStream(
   const s = grouper.summary;
   s.checksums = walker.checksums;
   s.validEnd = walker.validEnd;
-  if (read > s.size) s.size = read;
+  // The bytes there really were (a file read to its end), else what the caller said it holds.
+  s.size = grouper.stop ? Math.max(s.size, read) : read;
   if (hash && !grouper.stop) s.sha256 = hash.digest('hex');
   return s;
 }

@@ -12,7 +12,15 @@ import type { TableFingerprint } from '../workflows/schemas';
 import type { PerconaResult } from '../workflows/percona-point-in-time-recovery';
 import { createRunbookWorker } from '../workers/runbook-worker';
 import { mariadbVersion } from './lib/mariadb-server';
-import { createShop, fingerprint, gtidPos, runWorkload, startSource, takeBackup } from './lib/scenario';
+import {
+  createShop,
+  fingerprint,
+  gtidPos,
+  runWorkload,
+  secondBoundary,
+  startSource,
+  takeBackup,
+} from './lib/scenario';
 import { startDevServer } from './lib/temporal-dev-server';
 import { projectRoot } from './lib/tools';
 import { killProcessesUnder } from './lib/cleanup';
@@ -20,7 +28,6 @@ import { killProcessesUnder } from './lib/cleanup';
 const exitWhenDone = process.argv.includes('--exit');
 const t0 = Date.now();
 const say = (msg: string) => console.log(`[${((Date.now() - t0) / 1000).toFixed(1).padStart(5)} s] ${msg}`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main(): Promise<number> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -44,10 +51,9 @@ async function main(): Promise<number> {
     await runWorkload(source.server, 2, 2500);
     say('workload 2: 2,500 more transactions after the backup');
 
-    await sleep(1100); // binlog time has whole seconds: keep the accident in a later second
     const truth = await fingerprint(source.sql, source.endpoint);
-    const beforeAccident = new Date().toISOString();
-    await sleep(1100);
+    // Binlog time has whole seconds: the accident goes into a later second than the last good work.
+    const beforeAccident = await secondBoundary();
     await source.server.query('DROP TABLE shop.orders');
     const dropGtid = await gtidPos(source.server);
     say(

@@ -15,7 +15,7 @@ import { patched } from '@temporalio/workflow';
 import { parseInput, PROOF_PATCH, Runbook, type StepState } from './kit';
 import { long } from './routing';
 import { PerconaPitrInput, replayStrategyOf, type TableFingerprint } from './schemas';
-import { describeTargetBrief } from './targets';
+import { describeCut, describeTargetBrief } from './targets';
 
 export const PERCONA_STEPS = [
   { name: 'locate-binlogs' },
@@ -72,6 +72,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
         r.stopGtid
           ? `replay ${r.files.length} file(s) (${r.files[0]} … ${r.files.at(-1)}), ${r.bytes} bytes, through ${r.stopGtid}`
           : 'nothing to replay: the backup is the target',
+        ...describeCut(input.target, r),
         `cluster: ${p.cluster}`,
         ...r.warnings,
       ],

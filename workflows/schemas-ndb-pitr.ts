@@ -1,7 +1,15 @@
 // Input of ndbPointInTimeRecovery.
 import { z } from 'zod';
 import { isEpoch, parseEpoch } from './epoch';
-import { AbsolutePath, BinlogFileName, Endpoint, RunbookCommon, Slug, VerifySpec } from './schemas';
+import {
+  AbsolutePath,
+  BinlogFileName,
+  BinlogTime,
+  Endpoint,
+  RunbookCommon,
+  Slug,
+  VerifySpec,
+} from './schemas';
 
 export const NdbDataNode = z
   .object({
@@ -29,7 +37,7 @@ export const NdbFailurePoint = z.discriminatedUnion(
     z
       .object({
         type: z.literal('time'),
-        time: z.iso.datetime({ offset: true, error: 'must be an ISO-8601 time with a zone' }),
+        time: BinlogTime,
       })
       .strict(),
     z

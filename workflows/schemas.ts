@@ -66,16 +66,43 @@ export const Endpoint = z
   .refine((e) => e.socket || e.host, 'give "socket" or "host" (with "port")');
 export type Endpoint = z.infer<typeof Endpoint>;
 
+/** `2026-11-22T03:12:11Z` for `…:11.500Z`: the whole second an instant falls in, as an ISO time. */
+const isoSecond = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+
+/**
+ * An instant a binlog can be cut at: ISO-8601 with a zone and whole seconds. Binlog events carry whole
+ * seconds, so a fraction cannot be honoured inside its second (everything stamped in it is either
+ * before the cut or after it): it is refused, naming the two whole-second cuts around it.
+ */
+export const BinlogTime = z
+  .string()
+  .pipe(
+    z.iso.datetime({
+      offset: true,
+      error: 'must be an ISO-8601 time with a zone, e.g. 2026-11-22T03:12:00Z',
+    }),
+  )
+  .superRefine((text, ctx) => {
+    const ms = Date.parse(text);
+    if (Number.isNaN(ms) || ((ms % 1000) + 1000) % 1000 === 0) return;
+    const floor = isoSecond(ms);
+    const ceil = isoSecond(ms + 1000);
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        `binlog time has whole seconds, so ${text} cannot be honoured inside its second: ${floor} applies everything stamped before that second ` +
+        `(and so leaves out every transaction of it, those before the fraction too), ${ceil} applies the whole second (those after the fraction too). ` +
+        'Give one of them, or a GTID or position target, which are exact; a plan of either lists the transactions of that second',
+    });
+  });
+
 export const RecoveryTarget = z.discriminatedUnion(
   'type',
   [
     z
       .object({
         type: z.literal('time'),
-        time: z.iso.datetime({
-          offset: true,
-          error: 'must be an ISO-8601 time with a zone, e.g. 2026-11-22T03:12:00Z',
-        }),
+        time: BinlogTime,
       })
       .strict(),
     z.object({ type: z.literal('gtid'), gtid: text(200), exclusive: z.boolean().default(false) }).strict(),

@@ -104,3 +104,14 @@ export async function gtidPos(s: MariadbServer): Promise<string> {
   const rows = await s.query<{ p: string }[]>('SELECT @@gtid_binlog_pos AS p');
   return rows[0]!.p;
 }
+
+/**
+ * A cut between two whole seconds: the next second boundary after now, returned once the clock has
+ * passed it. Binlog times are whole seconds, so everything written before the call is stamped before
+ * it and everything written after, at or after it: a time target that separates them exactly.
+ */
+export async function secondBoundary(): Promise<string> {
+  const boundary = (Math.floor(Date.now() / 1000) + 1) * 1000;
+  while (Date.now() < boundary + 20) await new Promise((r) => setTimeout(r, boundary + 20 - Date.now()));
+  return new Date(boundary).toISOString().replace('.000Z', 'Z');
+}

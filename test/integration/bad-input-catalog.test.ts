@@ -9,7 +9,7 @@
 // A table of every case is printed at the end.
 import { after, before, describe } from 'node:test';
 import { createServer, type Server, type Socket } from 'node:net';
-import { cp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { execa } from 'execa';
@@ -20,6 +20,9 @@ import { PerconaCatalogWorld } from '../support/catalog-percona';
 import { TungstenCatalogWorld } from '../support/catalog-tungsten';
 import { VitessCatalogWorld } from '../support/catalog-vitess';
 import { useStandIns } from '../support/percona-scenario';
+import { secondBoundary } from '../../scripts/lib/scenario';
+import { startMariadbServer } from '../../scripts/lib/mariadb-server';
+import { cutInsideAnEvent, editEventKeepingChecksum, flipBitInEventBody } from '../support/damage';
 import { startWorker, testClient, uniqueQueue, type RunningWorker } from '../support/temporal';
 
 useStandIns();
@@ -64,6 +67,30 @@ describe(
           '--user=root',
         ]);
         return dir;
+      };
+      /** A copy of the world's archive (index included) to damage. */
+      const archiveCopy = async (w: PerconaCatalogWorld, name: string) => {
+        const dir = w.dir(name);
+        await cp(w.acc.source.archiveDir, dir, { recursive: true });
+        return dir;
+      };
+      /** The binlogs of another MariaDB server (its own history), made once. */
+      let foreign: string | undefined;
+      const foreignBinlogs = async (w: PerconaCatalogWorld) => {
+        if (foreign) return foreign;
+        const other = await startMariadbServer({ baseDir: w.dir('other-server'), serverId: 7 });
+        try {
+          await other.query('CREATE DATABASE other; CREATE TABLE other.t (id INT PRIMARY KEY)');
+          for (let i = 1; i <= 4; i++)
+            await other.query(`INSERT INTO other.t VALUES (${i}); FLUSH BINARY LOGS`);
+        } finally {
+          await other.stop();
+        }
+        const dir = w.dir('other-archive');
+        await mkdir(dir, { recursive: true });
+        for (const f of ['mysql-bin.000001', 'mysql-bin.000002', 'mysql-bin.000003', 'mysql-bin.000004'])
+          await cp(join(other.datadir, f), join(dir, f));
+        return (foreign = dir);
       };
       const cases: CatalogCase<PerconaCatalogWorld>[] = [
         {
@@ -131,6 +158,64 @@ describe(
             return w.input({ type: 'time', time: w.acc.beforeAccident }, { archive: { kind: 'fs', dir } });
           },
           expect: /1 file\(s\) missing between mysql-bin.000002 and mysql-bin.000004.*allowGaps/,
+        },
+        {
+          name: 'target time with a fraction of a second',
+          input: (w) => w.input({ type: 'time', time: '2026-01-01T10:00:11.500Z' }),
+          expect: /binlog time has whole seconds, so 2026-01-01T10:00:11\.500Z cannot be honoured/,
+        },
+        {
+          name: 'an event body damaged in the window (header and length intact: only its CRC32 shows it)',
+          input: async (w) => {
+            const dir = await archiveCopy(w, 'flipped-bit');
+            await flipBitInEventBody(join(dir, 'mysql-bin.000003'));
+            return w.input(
+              { type: 'gtid', gtid: w.acc.dropGtid, exclusive: true },
+              { archive: { kind: 'fs', dir } },
+            );
+          },
+          expect:
+            /archive file mysql-bin\.000003 is damaged at offset \d+: CRC32 mismatch .*Re-fetch it from the source, or restore to 0-1-\d+ \(the last complete transaction before the damage/,
+        },
+        {
+          name: 'a window file changed after it was indexed (an event edited, its checksum recomputed)',
+          input: async (w) => {
+            const dir = await archiveCopy(w, 'edited');
+            await editEventKeepingChecksum(join(dir, 'mysql-bin.000003'));
+            return w.input(
+              { type: 'gtid', gtid: w.acc.dropGtid, exclusive: true },
+              { archive: { kind: 'fs', dir } },
+            );
+          },
+          expect: /archive file mysql-bin\.000003 changed after it was indexed .*sha256/,
+        },
+        {
+          name: 'a window file cut short inside an event (the index still lists it whole)',
+          input: async (w) => {
+            const dir = await archiveCopy(w, 'cut-short');
+            await cutInsideAnEvent(join(dir, 'mysql-bin.000003'));
+            return w.input(
+              { type: 'gtid', gtid: w.acc.dropGtid, exclusive: true },
+              { archive: { kind: 'fs', dir } },
+            );
+          },
+          expect: /archive file mysql-bin\.000003 changed after it was indexed \(now \d+ bytes/,
+        },
+        {
+          name: 'another server’s binlog under a window file’s name (re-indexed: its GTIDs do not continue)',
+          input: async (w) => {
+            const dir = await archiveCopy(w, 'foreign-file');
+            await cp(join(await foreignBinlogs(w), 'mysql-bin.000003'), join(dir, 'mysql-bin.000003'));
+            await rm(join(dir, 'binlog-index.json'));
+            return w.input({ type: 'latest' }, { archive: { kind: 'fs', dir } });
+          },
+          expect: /mysql-bin\.000003 does not continue mysql-bin\.000002/,
+        },
+        {
+          name: 'the archive of another server (the backup’s history is not in it)',
+          input: async (w) =>
+            w.input({ type: 'latest' }, { archive: { kind: 'fs', dir: await foreignBinlogs(w) } }),
+          expect: /does not hold this backup's history|does not continue|not in the archive/,
         },
         {
           name: 'unknown Kubernetes cluster',
@@ -327,7 +412,8 @@ describe(
         },
         {
           name: 'failure time beyond the archive',
-          input: (w) => w.input({ failurePoint: { type: 'time', time: new Date().toISOString() } }),
+          // A whole second after everything the world wrote (binlog time has whole seconds).
+          input: async (w) => w.input({ failurePoint: { type: 'time', time: await secondBoundary() } }),
           expect: /is beyond the archive: its newest event is at/,
         },
         {

@@ -15,6 +15,7 @@ import { SqlPools } from '../../activities/sql';
 import { fingerprintTables } from '../../activities/verify';
 import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';
 import { removeTestDir } from '../../scripts/lib/cleanup';
+import { secondBoundary } from '../../scripts/lib/scenario';
 import { saveHistory } from '../../scripts/lib/history';
 import { NdbSource } from '../support/ndb-world';
 import { useStandIns } from '../support/percona-scenario';
@@ -42,7 +43,6 @@ let truth: Record<string, TableFingerprint>;
 let truthEpoch: string;
 let beforeAccident: string;
 let firstDump: string;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function writeEpochs(n: number, seed: number): Promise<void> {
   for (let i = 0; i < n; i++) {
@@ -112,11 +112,9 @@ before(async () => {
   await writeEpochs(10, 2);
   await server.query('FLUSH BINARY LOGS');
   await writeEpochs(10, 3);
-  await sleep(1100); // binlog time has whole seconds
   truth = await shop();
   truthEpoch = ndb.epochs.at(-1)!.epoch.toString();
-  beforeAccident = new Date().toISOString();
-  await sleep(1100);
+  beforeAccident = await secondBoundary(); // binlog time has whole seconds
   await ndb.epoch('DELETE FROM shop.orders WHERE MOD(id, 2) = 0'); // the accident
   await writeEpochs(4, 4);
 

@@ -85,6 +85,15 @@ describe('recovers to the point just before the accident', () => {
     );
     assert.deepEqual(r.tables, acc.truth);
     assert.equal(r.plan.replay.stopGtid, acc.lastGoodGtid);
+    // The plan says out loud where the whole-second cut falls: the DROP, stamped in the target's
+    // second, is named as left out; the last good transaction as the last applied.
+    const plan = r.steps.find((s) => s.name === 'locate-binlogs')!.evidence.join('\n');
+    assert.match(plan, new RegExp(`binlog time has whole seconds.*the last applied is ${acc.lastGoodGtid} `));
+    assert.match(
+      plan,
+      new RegExp(`left out, stamped in the target's second \\(\\d+\\): ${acc.dropGtid} \\(.*"DROP TABLE`),
+    );
+    assert.equal(r.plan.replay.sameSecond?.left[0]?.gtid, acc.dropGtid);
     // The run is findable by its typed search attributes.
     const sa = (await client.workflow.getHandle(id).describe()).typedSearchAttributes;
     assert.equal(sa.get(RunbookKindKey), TYPE);

@@ -12,6 +12,7 @@ import {
   fingerprint,
   gtidPos,
   runWorkload,
+  secondBoundary,
   startSource,
   takeBackup,
   type Source,
@@ -61,11 +62,10 @@ export async function recordAccident(opts: { afterBackup?: number } = {}): Promi
   await s.query('FLUSH BINARY LOGS');
   await runWorkload(s, 5, 1000);
 
-  await sleep(1100); // binlog times are whole seconds: keep the accident in a later second
   const truth = await fingerprint(source.sql, source.endpoint);
   const lastGoodGtid = await gtidPos(s);
-  const beforeAccident = new Date().toISOString();
-  await sleep(1100);
+  // Binlog times are whole seconds: the accident goes into a later second than the last good work.
+  const beforeAccident = await secondBoundary();
   await s.query('DROP TABLE shop.orders');
   const dropGtid = await gtidPos(s);
   const [status] = await s.query<{ File: string }[]>('SHOW MASTER STATUS');

@@ -130,6 +130,25 @@ describe('PerconaPitrInput', () => {
     assert.match(text, /^target\.time: must be an ISO-8601 time with a zone/);
   });
 
+  test('a target time with a fraction of a second is refused, naming the two whole-second cuts around it', () => {
+    // Binlog time has whole seconds: ':11.500' would silently replay everything stamped ':11'.
+    const { text } = rejection({ ...minimal(), target: { type: 'time', time: '2026-01-01T00:00:11.500Z' } });
+    assert.match(
+      text,
+      /^target\.time: binlog time has whole seconds, so 2026-01-01T00:00:11\.500Z cannot be honoured/,
+    );
+    assert.match(text, /2026-01-01T00:00:11Z applies everything stamped before that second/);
+    assert.match(text, /2026-01-01T00:00:12Z applies the whole second/);
+    assert.match(text, /GTID or position target, which are exact/);
+    // A zero fraction is a whole second (what JavaScript's toISOString writes).
+    accepts({ ...minimal(), target: { type: 'time', time: '2026-01-01T00:00:11.000Z' } });
+    const offset = rejection({
+      ...minimal(),
+      target: { type: 'time', time: '2026-01-01T02:00:11.25+02:00' },
+    });
+    assert.match(offset.text, /2026-01-01T00:00:11Z applies/);
+  });
+
   test('a target time in the future is refused', () => {
     const { text } = rejection({ ...minimal(), target: { type: 'time', time: '2999-01-01T00:00:00Z' } });
     assert.equal(text, 'target.time: 2999-01-01T00:00:00Z is in the future');
