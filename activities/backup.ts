@@ -7,6 +7,7 @@ import type { Dialect } from '../workflows/schemas';
 import type { StepOutcome } from '../workflows/kit';
 import { runCommand } from './command';
 import { dialectOf } from './dialect';
+import { failpoint } from './failpoints';
 import { Ledger } from './ledger';
 
 export interface BackupInfo {
@@ -88,6 +89,57 @@ export interface RestoreRequest {
   datadir: string;
 }
 
+/** What was there before a recovery first touched the datadir: what a rollback puts back. */
+export interface BeforeRestore {
+  /** Where the datadir that was there was moved (null: there was none, or it was empty). */
+  previousDatadir: string | null;
+  /** An empty datadir was there (a rollback leaves an empty one again). */
+  emptyDatadir: boolean;
+}
+
+export const BEFORE_RESTORE = 'before-restore';
+export const BEFORE_RUN = 'before-run';
+
+/**
+ * Recorded beside the datadir as soon as the cluster is paused, before anything else changes: the
+ * cluster's GTID state at the pause, which a rollback must find again. Written once per recovery.
+ */
+export async function recordBeforeRun(req: {
+  recoveryId: string;
+  datadir: string;
+  clusterGtidBefore: string | null;
+  /** Where the run stages binlogs on this host (removed when it completes or is rolled back). */
+  stagingDir?: string;
+}): Promise<StepOutcome> {
+  const ledger = Ledger.besideDatadir(req.datadir);
+  const seen = await ledger.read(req.recoveryId, BEFORE_RUN);
+  if (!seen)
+    await ledger.write(req.recoveryId, BEFORE_RUN, {
+      clusterGtidBefore: req.clusterGtidBefore,
+      stagingDir: req.stagingDir ?? null,
+    });
+  failpoint('pause-cluster'); // paused and recorded: a failure from here leaves the cluster stopped
+  return {
+    evidence: [
+      req.clusterGtidBefore === null
+        ? 'the cluster GTID state at the pause is unknown (no connection, or it was not running): a rollback cannot prove it'
+        : `recorded beside ${req.datadir}: cluster GTID state ${req.clusterGtidBefore || '(empty)'} at the pause`,
+    ],
+  };
+}
+export const ROLLED_BACK = 'rolled-back';
+export const previousDatadirOf = (datadir: string, recoveryId: string) => `${datadir}.before-${recoveryId}`;
+
+/** A recovery that was rolled back is spent: its recoveryId never restores again (checked by the plan too). */
+export async function refuseRolledBack(recoveryId: string, datadir: string): Promise<void> {
+  const rolledBack = await Ledger.besideDatadir(datadir).read(recoveryId, ROLLED_BACK);
+  if (rolledBack)
+    throw ApplicationFailure.nonRetryable(
+      `recovery ${recoveryId} was rolled back at ${rolledBack.at}: its restored datadir is kept aside and production is back as it was. Start a new recovery with a new recoveryId; nothing was done`,
+      'RolledBack',
+    );
+}
+
 /**
  * Copies the backup into `datadir`. Skipped when the ledger shows this backup already restored there.
  * An existing datadir is moved aside (never deleted); a half-copied one from an earlier attempt of the
@@ -97,6 +149,7 @@ export async function restoreBackup(
   req: RestoreRequest,
 ): Promise<StepOutcome & { previousDatadir?: string }> {
   const ledger = Ledger.besideDatadir(req.datadir);
+  await refuseRolledBack(req.recoveryId, req.datadir);
   const done = await ledger.read(req.recoveryId, 'restore-backup');
   if (done?.backupId === req.backup.id && (await isEmptyDir(req.datadir)) === false) {
     return {
@@ -115,12 +168,20 @@ export async function restoreBackup(
   let previousDatadir: string | undefined;
   const started = await ledger.read(req.recoveryId, 'restore-backup-started');
   const empty = await isEmptyDir(req.datadir);
+  // Before the first change, what a rollback will need: written once, before anything moves.
+  if (!(await ledger.read(req.recoveryId, BEFORE_RESTORE))) {
+    const before: BeforeRestore = {
+      previousDatadir: empty === false ? previousDatadirOf(req.datadir, req.recoveryId) : null,
+      emptyDatadir: empty === true,
+    };
+    await ledger.write(req.recoveryId, BEFORE_RESTORE, { ...before });
+  }
   if (empty === false) {
     if (started) {
       await rm(req.datadir, { recursive: true, force: true });
       evidence.push(`removed the partial copy left by an interrupted attempt (started ${started.at})`);
     } else {
-      previousDatadir = `${req.datadir}.before-${req.recoveryId}`;
+      previousDatadir = previousDatadirOf(req.datadir, req.recoveryId);
       if (await stat(previousDatadir).catch(() => null))
         throw ApplicationFailure.nonRetryable(
           `cannot move ${req.datadir} aside: ${previousDatadir} already exists`,
@@ -134,6 +195,7 @@ export async function restoreBackup(
   }
   await ledger.write(req.recoveryId, 'restore-backup-started', { backupId: req.backup.id });
   await mkdir(join(req.datadir, '..'), { recursive: true });
+  failpoint('restore-backup'); // the old datadir is aside, nothing copied yet
 
   const t0 = Date.now();
   await ledger.journal(req.recoveryId, `copy-back started ${req.backup.id}`);

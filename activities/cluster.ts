@@ -9,6 +9,7 @@ import { runCommand } from './command';
 import { livePid, spawnDetached, terminate, waitUntil } from './processes';
 import type { SqlPools } from './sql';
 import { describeEndpoint } from './sql';
+import { failpoint } from './failpoints';
 
 type ProcessCluster = Extract<Cluster, { adapter: 'process' }>;
 type KubernetesCluster = Extract<Cluster, { adapter: 'kubernetes' }>;
@@ -74,15 +75,35 @@ export async function checkCluster(sql: SqlPools, c: Cluster): Promise<string> {
   return pid ? `${c.name}: running (pid ${pid})` : `${c.name}: not running`;
 }
 
-export async function pauseCluster(c: Cluster): Promise<StepOutcome> {
-  if (c.adapter === 'kubernetes') return setKubernetesPause(c, true);
+/** The cluster's GTID state while it still runs (null when no connection is configured or it does not answer). */
+async function gtidStateOf(sql: SqlPools, c: Cluster): Promise<string | null> {
+  if (!c.connection) return null;
+  const [row] = await sql
+    .query(c.connection, 'SELECT @@GLOBAL.gtid_binlog_pos AS g')
+    .catch(() => [undefined]);
+  return row ? String(row.g ?? '') : null;
+}
+
+/** Pauses the cluster; first reads its GTID state (what a rollback must find again). */
+export async function pauseCluster(
+  sql: SqlPools,
+  c: Cluster,
+): Promise<StepOutcome & { gtidBefore: string | null }> {
+  const gtidBefore = await gtidStateOf(sql, c);
+  const noted = gtidBefore === null ? [] : [`GTID state before the pause: ${gtidBefore || '(empty)'}`];
+  if (c.adapter === 'kubernetes') {
+    const r = await setKubernetesPause(c, true);
+    return { ...r, evidence: [...noted, ...(r.evidence ?? [])], gtidBefore };
+  }
   const pid = await livePid(c.pidFile);
-  if (!pid) return { skipped: true, evidence: [`${c.name} is not running (pid file ${c.pidFile})`] };
+  if (!pid)
+    return { skipped: true, evidence: [`${c.name} is not running (pid file ${c.pidFile})`], gtidBefore };
   await terminate(pid, 30 * 60_000);
-  return { evidence: [`stopped ${c.name} (pid ${pid})`] };
+  return { evidence: [...noted, `stopped ${c.name} (pid ${pid})`], gtidBefore };
 }
 
 export async function unpauseCluster(sql: SqlPools, c: Cluster): Promise<StepOutcome> {
+  failpoint('unpause-cluster'); // still paused, the restored datadir in place
   if (c.adapter === 'kubernetes') return setKubernetesPause(c, false);
   return startProcessCluster(sql, c);
 }

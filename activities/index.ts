@@ -8,12 +8,15 @@
 import type { Endpoint, PerconaPitrInput, Cluster, TableFingerprint } from '../workflows/schemas';
 import { openArchive } from './archives';
 import type { Archive } from '../workflows/schemas';
-import { restoreBackup, type RestoreRequest } from './backup';
+import { recordBeforeRun, restoreBackup, type RestoreRequest } from './backup';
 import { checkCluster, pauseCluster, unpauseCluster } from './cluster';
 import { startTemporaryServer, stopTemporaryServer, type TemporaryServerSpec } from './mysqld';
 import { planPerconaRecovery } from './percona';
 import { replayBinlogs, type ReplayRequest } from './replay';
 import { proveRestoredReplay, type ProveRequest } from './replay-proof';
+import { recoveryState } from './recovery-state';
+import { removeRunFiles } from './run-files';
+import { putPreviousDatadirBack, setRestoredDatadirAside, verifyClusterBack } from './rollback';
 import { ndbPitrActivities } from './ndb-pitr';
 import { ndbFailoverActivities } from './ndb-failover';
 import { keepAlive } from './command';
@@ -32,7 +35,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
     planPerconaRecovery: (input: PerconaPitrInput & { recoveryId: string }) =>
       keepAlive({ step: 'locate-binlogs' }, () => planPerconaRecovery(sql, input)),
     checkCluster: (cluster: Cluster) => checkCluster(sql, cluster),
-    pauseCluster: (cluster: Cluster) => pauseCluster(cluster),
+    pauseCluster: (cluster: Cluster) => pauseCluster(sql, cluster),
     unpauseCluster: (cluster: Cluster) => unpauseCluster(sql, cluster),
     restoreBackup: (req: RestoreRequest) => restoreBackup(req),
     startTemporaryServer: (spec: TemporaryServerSpec & { backupGtid: string }) =>
@@ -46,6 +49,13 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
       endpoint: Endpoint,
       verify: { schemas?: string[]; expected?: Record<string, TableFingerprint> },
     ) => verifyRestore(sql, endpoint, verify),
+    recordBeforeRun: (req: Parameters<typeof recordBeforeRun>[0]) => recordBeforeRun(req),
+    removeRunFiles: (req: Parameters<typeof removeRunFiles>[0]) => removeRunFiles(req),
+    recoveryState: (req: { recoveryId: string; datadir: string }) => recoveryState(req),
+    setRestoredDatadirAside: (req: { recoveryId: string; datadir: string }) => setRestoredDatadirAside(req),
+    putPreviousDatadirBack: (req: { recoveryId: string; datadir: string }) => putPreviousDatadirBack(req),
+    verifyClusterBack: (req: { recoveryId: string; datadir: string; cluster: Cluster }) =>
+      verifyClusterBack(sql, req),
     ...ndbPitrActivities(sql),
     ...ndbFailoverActivities(sql),
     ...tungstenActivities(sql),
@@ -72,6 +82,13 @@ export const ACTIVITY_PLACEMENT = {
   replayBinlogs: 'host', // mariadb-binlog | mariadb, staging files
   proveReplay: 'host', // reads the restored datadir's binlog and the staged archive files
   verifyRestore: 'sql', // row counts and CHECKSUM TABLE
+  // Percona rollback (and the state a failed recovery reports)
+  recordBeforeRun: 'host', // the ledger beside the restore datadir
+  removeRunFiles: 'host', // the run's staging and runtime directories
+  recoveryState: 'host', // the ledger beside the datadir, the datadirs, the temporary mysqld's pid file
+  setRestoredDatadirAside: 'host',
+  putPreviousDatadirBack: 'host',
+  verifyClusterBack: 'host', // the cluster's GTID state, then the ledger beside the datadir
   // NDB PITR
   takeNdbBackup: 'host', // ndb_mgm
   backupBinlogIndex: 'host', // mariadb-dump and binlog files into the archive dir

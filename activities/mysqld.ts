@@ -2,13 +2,14 @@
 // (only this recovery can reach it, over a private socket), binlog on and GTID strict mode, so the
 // replay is logged with its original GTIDs and a second application of any GTID is refused.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import type { Dialect, Endpoint, SecretRef } from '../workflows/schemas';
 import type { StepOutcome } from '../workflows/kit';
 import { ApplicationFailure } from '@temporalio/activity';
 import { dialectOf } from './dialect';
+import { failpoint } from './failpoints';
 import { Ledger } from './ledger';
 import { isAlive, livePid, spawnDetached, terminate, waitUntil } from './processes';
 import type { SqlPools } from './sql';
@@ -108,6 +109,7 @@ export async function startTemporaryServer(
       );
     }
     evidence.push(`temporary mysqld pid ${pid} on socket ${endpoint.socket} (networking off)`);
+    failpoint('start-temporary-mysqld');
   }
 
   // A restored datadir carries no binlog, so the server would not know the backup's GTID state:
@@ -157,5 +159,8 @@ export async function stopTemporaryServer(sql: SqlPools, spec: TemporaryServerSp
   await sql.forget(temporaryEndpoint(spec));
   if (!pid) return { skipped: true, evidence: ['temporary mysqld is not running'] };
   await terminate(pid, 10 * 60_000);
-  return { evidence: [`temporary mysqld pid ${pid} shut down cleanly`] };
+  failpoint('stop-temporary-mysqld');
+  // Shut down cleanly: its private socket, pid and temporary files have served their purpose.
+  await rm(runtimeDir(spec), { recursive: true, force: true });
+  return { evidence: [`temporary mysqld pid ${pid} shut down cleanly; its runtime directory removed`] };
 }

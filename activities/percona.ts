@@ -4,9 +4,10 @@ import { replayStrategyOf, type PerconaPitrInput } from '../workflows/schemas';
 import { refreshIndex } from './archive-index';
 import { archiveReader } from './archive-read';
 import { openArchive, stagingDirFor } from './archives';
-import { inspectBackup, type BackupInfo } from './backup';
+import { inspectBackup, refuseRolledBack, type BackupInfo } from './backup';
 import { checkCluster } from './cluster';
 import { checkSecretsResolve } from './preflight';
+import { checkRoom, dirBytes } from './room';
 import { PlanError, planReplay, refuseUnsafeStrategy, type ReplayPlan } from './replay-plan';
 import type { SqlPools } from './sql';
 
@@ -18,6 +19,8 @@ export interface PerconaPlan {
   cluster: string;
   archive: string;
   stagingDir: string;
+  /** The room the restore needs and has, per filesystem. */
+  room?: string[];
 }
 
 /** Step 1 of the procedure: find the binlogs for the target and check them for gaps, touching nothing. */
@@ -31,6 +34,7 @@ export async function planPerconaRecovery(
   await checkSecretsResolve(input, {
     readElsewhere: (path) => path.startsWith('cluster.') && input.cluster.host !== input.restore.host,
   });
+  await refuseRolledBack(input.recoveryId, input.restore.datadir);
   const backup = await inspectBackup(input.backup.dir, input.dialect, input.backup.tool);
   // A cluster on another host is checked there (the workflow asks that host's agent).
   const cluster =
@@ -52,7 +56,27 @@ export async function planPerconaRecovery(
       dialect: input.dialect,
     });
     refuseUnsafeStrategy(replay, replayStrategyOf(input), input.force);
-    return { backup, backupTime: replay.backupTime, replay, cluster, archive: archive.location, stagingDir };
+    // The old datadir stays (moved aside on its filesystem): the restore needs room beside it.
+    const room = await checkRoom([
+      {
+        path: input.restore.datadir,
+        parts: [
+          { what: 'the backup copied back', bytes: await dirBytes(input.backup.dir) },
+          { what: "the restored server's binlog", bytes: replay.bytes },
+          { what: 'data growth, estimated as the replayed bytes', bytes: replay.bytes },
+        ],
+      },
+    ]);
+    if (room.refusal) throw new PlanError(room.refusal);
+    return {
+      backup,
+      backupTime: replay.backupTime,
+      replay,
+      cluster,
+      archive: archive.location,
+      stagingDir,
+      room: room.evidence,
+    };
   } catch (err) {
     if (err instanceof PlanError) throw ApplicationFailure.nonRetryable(err.message, err.kind);
     throw err;

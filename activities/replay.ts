@@ -16,6 +16,7 @@ import {
   type ReplayResult,
 } from './replay-common';
 import { applyWithPipe } from './replay-pipe';
+import { failpoint } from './failpoints';
 import type { BinlogArchive } from './archive';
 import type { SqlPools } from './sql';
 
@@ -73,6 +74,7 @@ export async function replayBinlogs(
     how.push(...(await cleanupApplier(sql, req)));
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  failpoint('replay-binlogs'); // applied, not yet checked
 
   const stateAfter = await gtidState(sql, endpoint, dialect);
   // Under force a failed transaction commits nothing and logs no GTID, so the state may end short.

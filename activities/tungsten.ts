@@ -245,12 +245,15 @@ export async function purgeThl(req: ReplicaStepRequest): Promise<StepOutcome> {
 }
 
 /** Step 3 (before the copy-back): stop the Replica's server, unless this backup was already restored. */
-export async function stopDatabaseForRestore(req: {
-  recoveryId: string;
-  backupId: string;
-  datadir: string;
-  cluster: Cluster;
-}): Promise<StepOutcome> {
+export async function stopDatabaseForRestore(
+  sql: SqlPools,
+  req: {
+    recoveryId: string;
+    backupId: string;
+    datadir: string;
+    cluster: Cluster;
+  },
+): Promise<StepOutcome> {
   const done = await Ledger.besideDatadir(req.datadir).read(req.recoveryId, 'restore-backup');
   if (done?.backupId === req.backupId)
     return {
@@ -259,7 +262,8 @@ export async function stopDatabaseForRestore(req: {
         `backup ${req.backupId} was already restored at ${done.at}; the server is not stopped again`,
       ],
     };
-  return pauseCluster(req.cluster);
+  const { gtidBefore: _g, ...outcome } = await pauseCluster(sql, req.cluster);
+  return outcome;
 }
 
 export interface CommitSeqnoRow {
@@ -469,8 +473,8 @@ export function tungstenActivities(sql: SqlPools) {
     inspectPrimaryThl: (req: PrimaryThlRequest) => inspectPrimaryThl(req),
     replicatorOffline: (req: ReplicaStepRequest) => replicatorOffline(req),
     purgeThl: (req: ReplicaStepRequest) => purgeThl(req),
-    stopDatabaseForRestore: (req: Parameters<typeof stopDatabaseForRestore>[0]) =>
-      stopDatabaseForRestore(req),
+    stopDatabaseForRestore: (req: Parameters<typeof stopDatabaseForRestore>[1]) =>
+      stopDatabaseForRestore(sql, req),
     resetCommitSeqno: (req: ResetRequest) => resetCommitSeqno(sql, req),
     replicatorOnline: (req: ReplicaStepRequest) => replicatorOnline(req),
     awaitReplicatorOnline: (req: Parameters<typeof awaitReplicatorOnline>[0]) => awaitReplicatorOnline(req),

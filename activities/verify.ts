@@ -3,6 +3,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Endpoint, TableFingerprint } from '../workflows/schemas';
 import { keepAlive } from './command';
+import { failpoint } from './failpoints';
 import type { SqlPools } from './sql';
 
 const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys', 'runbook_ledger'];
@@ -57,6 +58,7 @@ export async function verifyRestore(
   e: Endpoint,
   verify: { schemas?: string[]; expected?: Record<string, TableFingerprint> },
 ): Promise<{ tables: Record<string, TableFingerprint>; evidence: string[] }> {
+  failpoint('verify');
   const tables = await keepAlive({ step: 'verify' }, () => fingerprintTables(sql, e, verify.schemas));
   const total = Object.values(tables).reduce((n, t) => n + t.rows, 0);
   const evidence = [`${Object.keys(tables).length} table(s), ${total} row(s) fingerprinted`];

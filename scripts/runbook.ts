@@ -23,6 +23,7 @@ import {
 import { RUNBOOKS, runbookOf } from '../workflows/registry';
 import { TASK_QUEUE } from '../workflows/routing';
 import { describeIssues } from '../workflows/schemas';
+import { PerconaRollbackInput } from '../workflows/schemas-rollback';
 import { dataConverterFromEnv } from '../workers/codec';
 import { renderBar, renderSteps, sampleFrom, type ProgressSample } from './lib/progress-view';
 
@@ -290,6 +291,63 @@ export function buildCli(): Command {
       } catch (err) {
         const e = err as Error;
         throw new CliError(`approval refused: ${e.cause instanceof Error ? e.cause.message : e.message}`, 2);
+      } finally {
+        await connection.close();
+      }
+    });
+
+  program
+    .command('rollback <workflowId>')
+    .description(
+      'put production back as it was before a Percona recovery run, failed or completed (starts perconaRollback; approval-gated)',
+    )
+    .option('--id <workflowId>', 'workflow id of the rollback (default: <run>-rollback)')
+    .option('--no-require-approval', 'move production without waiting for approvals')
+    .option('--wait', 'wait for the result and print it')
+    .action(async (id: string, o: { id?: string; requireApproval: boolean; wait?: boolean }) => {
+      const { client, connection } = await connect(g());
+      try {
+        const run = client.workflow.getHandle(id);
+        const d = await run.describe().catch((err: unknown) => {
+          if (err instanceof WorkflowNotFoundError) throw new CliError(`no run with workflow id ${id}`, 2);
+          throw err;
+        });
+        if (d.type !== 'perconaPointInTimeRecovery')
+          throw new CliError(`${id} is a ${d.type} run: rollback undoes perconaPointInTimeRecovery runs`, 2);
+        // The run's own input (through the codec): the same cluster and restore datadir.
+        const history = await run.fetchHistory();
+        const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+        const original = (
+          payload ? await decodeOptionalSinglePayload(client.options.loadedDataConverter, payload) : null
+        ) as Record<string, unknown> | null;
+        if (!original) throw new CliError(`cannot read the input of ${id} from its history`, 2);
+        const parsed = PerconaRollbackInput.safeParse({
+          recoveryId: original.recoveryId ?? id,
+          requireApproval: o.requireApproval,
+          dialect: original.dialect,
+          cluster: original.cluster,
+          restore: original.restore,
+          ...(original.heartbeatTimeout ? { heartbeatTimeout: original.heartbeatTimeout } : {}),
+          ...(original.hostTimeout ? { hostTimeout: original.hostTimeout } : {}),
+        });
+        if (!parsed.success) throw new CliError(`cannot roll back ${id}: ${describeIssues(parsed.error)}`, 2);
+        const handle = await client.workflow.start('perconaRollback', {
+          taskQueue: g().taskQueue,
+          workflowId: o.id ?? `${id}-rollback`,
+          args: [parsed.data],
+        });
+        console.log(
+          `started perconaRollback ${handle.workflowId} for ${id}` +
+            (o.requireApproval
+              ? ` — each move of production waits for: runbook approve ${handle.workflowId} --step <step> --reason <why>`
+              : ''),
+        );
+        if (o.wait) {
+          const result = await handle.result().catch(async (err) => {
+            throw new CliError(`${handle.workflowId} failed: ${await failureMessage(err)}`, 1);
+          });
+          console.log(JSON.stringify(result, null, 2));
+        }
       } finally {
         await connection.close();
       }

@@ -62,6 +62,8 @@ export interface RunbookProgress {
   mode: 'run' | 'plan';
   currentStep: string | null;
   steps: StepState[];
+  /** What the run has changed so far, in sentences (cluster paused, datadir moved aside, …). */
+  changed?: string[];
 }
 
 /** What an activity reports about a step: done now, or found already done (checkpoint). */
@@ -134,6 +136,7 @@ export class Runbook {
   private readonly steps: StepState[];
   private current: string | null = null;
   private readonly approvals = new Map<string, Approval>();
+  private readonly changed: string[] = [];
 
   constructor(
     readonly kind: string,
@@ -176,7 +179,18 @@ export class Runbook {
       mode: this.opts.mode,
       currentStep: this.current,
       steps: this.steps.map((s) => ({ ...s, evidence: [...s.evidence] })),
+      ...(this.changed.length ? { changed: [...this.changed] } : {}),
     };
+  }
+
+  /** Records a change to the world the run has made (shown in progress and in a failure message). */
+  noteChange(sentence: string): void {
+    this.changed.push(sentence);
+  }
+
+  /** Everything the run has changed so far. */
+  changes(): string[] {
+    return [...this.changed];
   }
 
   /** The destructive steps still ahead (what a plan warns about). */

@@ -11,9 +11,9 @@
 import type { PerconaPlan } from '../activities/percona';
 import type { ReplayResult } from '../activities/replay';
 import type { ReplayProof } from '../activities/replay-proof';
-import { patched } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
 import { parseInput, PROOF_PATCH, Runbook, type StepState } from './kit';
-import { long } from './routing';
+import { long, quick } from './routing';
 import { PerconaPitrInput, replayStrategyOf, type TableFingerprint } from './schemas';
 import { describeCut, describeTargetBrief } from './targets';
 
@@ -73,6 +73,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
           ? `replay ${r.files.length} file(s) (${r.files[0]} … ${r.files.at(-1)}), ${r.bytes} bytes, through ${r.stopGtid}`
           : 'nothing to replay: the backup is the target',
         ...describeCut(input.target, r),
+        ...(p.room ?? []),
         `cluster: ${p.cluster}`,
         ...r.warnings,
       ],
@@ -94,48 +95,82 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
   });
   if (input.mode === 'plan') return result();
 
-  await rb.destructive('pause-cluster', () => clusterHost.pauseCluster(input.cluster));
-  await rb.destructive('restore-backup', () =>
-    targetHost.restoreBackup({ recoveryId, backup: plan.backup, datadir: input.restore.datadir }),
-  );
-  const { endpoint } = await rb.step('start-temporary-mysqld', () =>
-    targetHost.startTemporaryServer({ ...server, backupGtid: plan.backup.gtid }),
-  );
-  const replay = await rb.step('replay-binlogs', () =>
-    targetHost.replayBinlogs(input.archive, {
-      recoveryId,
-      dialect: input.dialect,
-      endpoint,
-      plan: plan.replay,
-      backupPosition: { file: plan.backup.file, position: plan.backup.position },
-      force: input.force,
-      stagingDir: plan.stagingDir,
-      server: { ...server, backupGtid: plan.backup.gtid },
-      replay: { strategy: replayStrategyOf(input), parallelThreads: input.replay.parallelThreads },
-    }),
-  );
-  const verification = await rb.step('verify', async () => {
-    // No proof, no success: the proof fails the step when the restored binlog differs from the window.
-    // (Runs started before the proof existed replay their history without it.)
-    const proof =
-      plan.replay.stopGtid && patched(PROOF_PATCH)
-        ? await targetHost.proveReplay(input.archive, {
-            plan: plan.replay,
-            stagingDir: plan.stagingDir,
-            server,
-            endpoint,
-            forced: replay.forcedErrors,
-          })
-        : null;
-    const v = await targetHost.verifyRestore(endpoint, input.verify);
-    return {
-      ...v,
-      proof,
-      evidence: [...(proof?.evidence ?? ['nothing was replayed: the backup is the target']), ...v.evidence],
-    };
+  // From the pause on, production is changed: each change is noted (progress shows them), and a
+  // failure says what the world looks like and how to put production back.
+  const { replay, verification } = await failingWithState(rb, input, async () => {
+    await rb.destructive('pause-cluster', async () => {
+      const paused = await clusterHost.pauseCluster(input.cluster);
+      if (!paused.skipped) rb.noteChange(`cluster ${input.cluster.name} paused by this run`);
+      // What a rollback must find again, beside the datadir, before anything else changes.
+      if (!patched(BEFORE_RUN_PATCH)) return paused;
+      const noted = await targetHost.recordBeforeRun({
+        recoveryId,
+        datadir: input.restore.datadir,
+        clusterGtidBefore: paused.gtidBefore ?? null,
+        stagingDir: plan.stagingDir,
+      });
+      return { ...paused, evidence: [...(paused.evidence ?? []), ...(noted.evidence ?? [])] };
+    });
+    const restored = await rb.destructive('restore-backup', () =>
+      targetHost.restoreBackup({
+        recoveryId,
+        backup: plan.backup,
+        datadir: input.restore.datadir,
+      }),
+    );
+    rb.noteChange(
+      `backup restored into ${input.restore.datadir}${restored.previousDatadir ? `; the datadir that was there is kept at ${restored.previousDatadir}` : ''}`,
+    );
+    const { endpoint } = await rb.step('start-temporary-mysqld', () =>
+      targetHost.startTemporaryServer({ ...server, backupGtid: plan.backup.gtid }),
+    );
+    const replay = await rb.step('replay-binlogs', () =>
+      targetHost.replayBinlogs(input.archive, {
+        recoveryId,
+        dialect: input.dialect,
+        endpoint,
+        plan: plan.replay,
+        backupPosition: { file: plan.backup.file, position: plan.backup.position },
+        force: input.force,
+        stagingDir: plan.stagingDir,
+        server: { ...server, backupGtid: plan.backup.gtid },
+        replay: { strategy: replayStrategyOf(input), parallelThreads: input.replay.parallelThreads },
+      }),
+    );
+    const verification = await rb.step('verify', async () => {
+      // No proof, no success: the proof fails the step when the restored binlog differs from the window.
+      // (Runs started before the proof existed replay their history without it.)
+      const proof =
+        plan.replay.stopGtid && patched(PROOF_PATCH)
+          ? await targetHost.proveReplay(input.archive, {
+              plan: plan.replay,
+              stagingDir: plan.stagingDir,
+              server,
+              endpoint,
+              forced: replay.forcedErrors,
+            })
+          : null;
+      const v = await targetHost.verifyRestore(endpoint, input.verify);
+      return {
+        ...v,
+        proof,
+        evidence: [...(proof?.evidence ?? ['nothing was replayed: the backup is the target']), ...v.evidence],
+      };
+    });
+    await rb.step('stop-temporary-mysqld', async () => {
+      const stopped = await targetHost.stopTemporaryServer(server);
+      if (!patched(RUN_FILES_PATCH)) return stopped;
+      // Proved and verified: the run's staging and runtime files have served their purpose.
+      const removed = await targetHost.removeRunFiles({
+        recoveryId,
+        datadir: input.restore.datadir,
+        stagingDir: plan.stagingDir,
+      });
+      return { ...stopped, evidence: [...(stopped.evidence ?? []), ...(removed.evidence ?? [])] };
+    });
+    await rb.step('unpause-cluster', () => clusterHost.unpauseCluster(input.cluster));
+    return { replay, verification };
   });
-  await rb.step('stop-temporary-mysqld', () => targetHost.stopTemporaryServer(server));
-  await rb.step('unpause-cluster', () => clusterHost.unpauseCluster(input.cluster));
 
   return {
     ...result(),
@@ -155,3 +190,42 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
 
 const withoutProblems = ({ problems: _p, evidence: _e, ...rest }: ReplayProof & { evidence?: string[] }) =>
   rest;
+
+/** Workflow patch: the pause step records the cluster's GTID state beside the datadir (for rollback). */
+const BEFORE_RUN_PATCH = 'record-before-run';
+/** Workflow patch: stopping the temporary mysqld also removes the run's staging and runtime files. */
+const RUN_FILES_PATCH = 'remove-run-files';
+
+/**
+ * Runs the steps that change production; when one fails, the failure also says what this run changed
+ * and what the restore host looks like now (read from it, at most a minute), and how to roll back.
+ */
+async function failingWithState<T>(rb: Runbook, input: PerconaPitrInput, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const pauseFailed = err instanceof ApplicationFailure && /^pause-cluster:/.test(err.message);
+    if (pauseFailed && !rb.changes().length)
+      rb.noteChange(`cluster ${input.cluster.name}: its pause failed part way, so it may be stopped`);
+    const host = quick(input.restore.host);
+    const seen = await CancellationScope.withTimeout(60_000, () =>
+      host.recoveryState({ recoveryId: rb.recoveryId, datadir: input.restore.datadir }),
+    ).then(
+      (s) => s.lines,
+      () => [`the restore host did not say what it holds: its state is unknown`],
+    );
+    const state = [...rb.changes(), ...seen];
+    for (const line of seen) rb.noteChange(line);
+    const cause = err instanceof Error ? err : new Error(String(err));
+    throw ApplicationFailure.create({
+      message:
+        `${cause.message}\nState now: ${state.join('; ')}.\n` +
+        `To put production back as it was before this run: runbook rollback ${workflowInfo().workflowId} ` +
+        `(or start perconaRollback with recoveryId ${rb.recoveryId}, the same cluster and restore); it is approval-gated`,
+      type: cause instanceof ApplicationFailure ? (cause.type ?? 'StepFailed') : 'StepFailed',
+      nonRetryable: true,
+      details: [{ changed: state }],
+      cause,
+    });
+  }
+}

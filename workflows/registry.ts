@@ -1,10 +1,12 @@
-// The five runbooks, in one table: their input schema, their steps (destructive ones marked) and the
+// The runbooks, in one table: their input schema, their steps (destructive ones marked) and the
 // procedure each follows. The CLI and the webhook read it; workflows do not import it.
 import type { z } from 'zod';
 import type { StepSpec } from './kit';
 import { NDB_FAILOVER_STEPS } from './ndb-channel-failover';
 import { NDB_PITR_STEPS } from './ndb-point-in-time-recovery';
 import { PERCONA_STEPS } from './percona-point-in-time-recovery';
+import { ROLLBACK_STEPS } from './percona-rollback';
+import { PerconaRollbackInput } from './schemas-rollback';
 import { PerconaPitrInput } from './schemas';
 import { NdbChannelFailoverInput } from './schemas-ndb-failover';
 import { NdbPitrInput } from './schemas-ndb-pitr';
@@ -26,6 +28,12 @@ export const RUNBOOKS: RunbookSpec[] = [
     procedure: 'Percona operator point-in-time recovery',
     schema: PerconaPitrInput,
     steps: PERCONA_STEPS,
+  },
+  {
+    kind: 'perconaRollback',
+    procedure: 'Rollback of a Percona point-in-time recovery (production back as it was before it)',
+    schema: PerconaRollbackInput,
+    steps: ROLLBACK_STEPS,
   },
   {
     kind: 'ndbPointInTimeRecovery',

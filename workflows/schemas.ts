@@ -176,6 +176,8 @@ export const KubernetesCluster = z
     resource: Slug,
     context: Slug.optional(),
     kubeconfig: AbsolutePath.optional(),
+    /** When given, the cluster's GTID state is read before it is paused, so a rollback can prove it. */
+    connection: Endpoint.optional(),
   })
   .strict();
 
@@ -236,6 +238,23 @@ export function replayStrategyOf(v: {
   return v.replay.strategy ?? (v.dialect === 'mariadb' && !v.force ? 'applier' : 'pipe');
 }
 
+/** Where a recovery restores to: the datadir (moved aside, never deleted) and its temporary server. */
+export const RestoreTarget = z
+  .object({
+    host: HostName,
+    /** Datadir to restore into; an existing one is moved aside, never deleted. */
+    datadir: AbsolutePath,
+    /** Binlog basename the server uses inside the datadir (the cluster's --log-bin). */
+    binlogBasename: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/)
+      .default('mysql-bin'),
+    serverId: z.number().int().min(1).max(4294967295).default(1),
+    user: text(80).default('root'),
+    password: SecretRef.optional(),
+  })
+  .strict();
+
 export const PerconaPitrInput = z
   .object({
     ...RunbookCommon,
@@ -244,21 +263,7 @@ export const PerconaPitrInput = z
     backup: z
       .object({ dir: AbsolutePath, tool: z.enum(['mariadb-backup', 'xtrabackup']).optional() })
       .strict(),
-    restore: z
-      .object({
-        host: HostName,
-        /** Datadir to restore into; an existing one is moved aside, never deleted. */
-        datadir: AbsolutePath,
-        /** Binlog basename the server uses inside the datadir (the cluster's --log-bin). */
-        binlogBasename: z
-          .string()
-          .regex(/^[A-Za-z0-9_.-]{1,64}$/)
-          .default('mysql-bin'),
-        serverId: z.number().int().min(1).max(4294967295).default(1),
-        user: text(80).default('root'),
-        password: SecretRef.optional(),
-      })
-      .strict(),
+    restore: RestoreTarget,
     archive: Archive,
     target: RecoveryTarget,
     allowGaps: z.boolean().default(false),

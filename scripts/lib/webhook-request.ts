@@ -11,6 +11,7 @@ import { TungstenExternalRestoreInput } from '../../workflows/schemas-tungsten';
 import { VitessSnapshotRestoreInput } from '../../workflows/schemas-vitess';
 import { describeTargetBrief } from '../../workflows/targets';
 import { RUNBOOKS } from '../../workflows/registry';
+import { PerconaRollbackInput } from '../../workflows/schemas-rollback';
 
 /** The search attributes a run of this kind will carry, known before it starts (the workflow upserts the same). */
 export interface RunbookFacts {
@@ -35,6 +36,10 @@ const FACTS = new Map<string, (input: unknown) => RunbookFacts>([
   [
     'perconaPointInTimeRecovery',
     facts(PerconaPitrInput, (i) => ({ cluster: i.cluster.name, target: describeTargetBrief(i.target) })),
+  ],
+  [
+    'perconaRollback',
+    facts(PerconaRollbackInput, (i) => ({ cluster: i.cluster.name, target: `rollback:${i.recoveryId}` })),
   ],
   [
     'ndbPointInTimeRecovery',

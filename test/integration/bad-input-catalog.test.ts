@@ -57,7 +57,19 @@ describe(
     describe('perconaPointInTimeRecovery', { concurrency: false }, () => {
       let w: PerconaCatalogWorld;
       before(async () => (w = await PerconaCatalogWorld.build()));
-      after(async () => w?.cleanup());
+      const mounts: string[] = [];
+      after(async () => {
+        for (const m of mounts) await execa('umount', [m]).catch(() => {});
+        await w?.cleanup();
+      });
+      /** A 16 MiB filesystem of its own (tmpfs; the tests run as root, as CI does). */
+      const smallDisk = async (w: PerconaCatalogWorld) => {
+        const dir = w.dir('small-disk');
+        await mkdir(dir, { recursive: true });
+        await execa('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir]);
+        mounts.push(dir);
+        return dir;
+      };
       const unprepared = async (dir: string) => {
         await execa('mariadb-backup', [
           '--no-defaults',
@@ -216,6 +228,13 @@ describe(
           input: async (w) =>
             w.input({ type: 'latest' }, { archive: { kind: 'fs', dir: await foreignBinlogs(w) } }),
           expect: /does not hold this backup's history|does not continue|not in the archive/,
+        },
+        {
+          name: 'a restore datadir on a filesystem without room for the backup beside the old datadir',
+          input: async (w) =>
+            w.input({ type: 'latest' }, { restore: { datadir: join(await smallDisk(w), 'data') } }),
+          expect:
+            /^locate-binlogs: not enough room: .* needed on the filesystem of .*small-disk\/data \(the backup copied back .*free\. .*nothing was touched/,
         },
         {
           name: 'unknown Kubernetes cluster',

@@ -197,17 +197,22 @@ describe('a recovery across two hosts', () => {
     for (const step of ['pause-cluster', 'restore-backup'])
       await handle.executeUpdate(approveUpdate, { args: [{ step, approver: 'test', reason: 'multi-host' }] });
 
-    const waiting = await waitForStep(handle, 'restore-backup', (s) => s.status === 'waiting-host');
+    // Host a paused its cluster; the pause is then recorded beside the datadir on host b, which is down.
+    const waiting = await waitForStep(
+      handle,
+      'pause-cluster',
+      (s) => s.status === 'waiting-host' && !!s.waitingOn?.startsWith('host b'),
+    );
     assert.equal(waiting.waitingOn, `host b (task queue ${queue}.host.b)`);
     assert.deepEqual(
       waiting.hostWork?.map((w) => [w.host, w.activity, w.state]),
-      [['b', 'restoreBackup', 'waiting']],
+      [['b', 'recordBeforeRun', 'waiting']],
     );
     const sa = (await handle.describe()).typedSearchAttributes;
-    assert.equal(sa.get(RunbookStepKey), 'restore-backup:waiting-host:b');
+    assert.equal(sa.get(RunbookStepKey), 'pause-cluster:waiting-host:b');
     // It keeps waiting: the controller and host a's agent are up, and neither takes it.
     await acc.sleep(3000);
-    const still = (await handle.query(progressQuery)).steps.find((s) => s.name === 'restore-backup')!;
+    const still = (await handle.query(progressQuery)).steps.find((s) => s.name === 'pause-cluster')!;
     assert.equal(still.status, 'waiting-host');
     assert.equal((await handle.describe()).raw.pendingActivities?.[0]?.state, 1); // SCHEDULED, not started
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import {
   approveUpdate,
@@ -17,7 +17,13 @@ import type { PerconaResult } from '../../workflows/percona-point-in-time-recove
 import { Ledger } from '../../activities/ledger';
 import { S3Archive } from '../../activities/archive-s3';
 import { refreshIndex } from '../../activities/archive-index';
-import { recordAccident, standInCluster, useStandIns, type Accident } from '../support/percona-scenario';
+import {
+  recordAccident,
+  standInCluster,
+  temporaryServerOf,
+  useStandIns,
+  type Accident,
+} from '../support/percona-scenario';
 import { startSeaweedS3, type SeaweedS3 } from '../support/seaweedfs';
 import {
   startWorker,
@@ -120,6 +126,10 @@ describe('recovers to the point just before the accident', () => {
     const r = await runWorkflow<PerconaResult>(client, TYPE, worker.taskQueue, input, id);
     assert.deepEqual(r.tables, acc.truth);
     assert.equal(r.replay?.stateAfter, acc.lastGoodGtid);
+    // A completed run leaves no temporary directory: staging and the temporary mysqld's runtime dir.
+    assert.equal(await stat(r.plan.stagingDir).catch(() => null), null, `${r.plan.stagingDir} is left`);
+    const runtime = dirname(temporaryServerOf(id, input.restore.datadir).socket!);
+    assert.equal(await stat(runtime).catch(() => null), null, `${runtime} is left`);
     await recordHistory(id, 'percona-pitr-gtid-exclusive');
   });
 
