@@ -2,7 +2,7 @@
 // (ndb_mgm, ndbd/ndbmtd, ndb_restore) are called by their real names; the SQL is the procedure's.
 import { ApplicationFailure } from '@temporalio/activity';
 import { mkdir, readdir, rename, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { StepOutcome } from '../workflows/kit';
 import type { Endpoint } from '../workflows/schemas';
 import type { NdbDataNode, NdbFailurePoint, NdbPitrInput } from '../workflows/schemas-ndb-pitr';
@@ -11,9 +11,13 @@ import type { z } from 'zod';
 import { BINLOG_NAME, binlogSequence } from './archive';
 import { FsArchive } from './archive-fs';
 import { refreshIndex, sha256File } from './archive-index';
+import { archiveReader } from './archive-read';
 import { eventBoundaries, scanBinlog } from './binlog-scan';
 import { clientOptions } from './client-options';
-import { keepAlive, runCommand, runPipe } from './command';
+import { keepAlive, runCommand } from './command';
+import { verifyAgainstPlan } from './replay-common';
+import { runBinlogPipe } from './replay-pipe';
+import { PlanError, verifyPositionWindow, type VerifiedFile } from './replay-window';
 import { Ledger } from './ledger';
 import { waitUntil } from './processes';
 import { SqlLedger } from './sql-ledger';
@@ -229,7 +233,7 @@ export async function resolveFailurePoint(
 export async function locateNdbBackup(
   sql: SqlPools,
   req: { cluster: Cluster; backupDataDir: string; wantedId?: number; stop: NdbStopPoint; archiveDir: string },
-): Promise<StepOutcome & { backup: NdbBackup }> {
+): Promise<StepOutcome & { backup: NdbBackup; window: VerifiedFile[] }> {
   const root = join(req.backupDataDir, 'BACKUP');
   const ids = (await readdir(root).catch(() => [] as string[]))
     .map((d) => /^BACKUP-(\d+)$/.exec(d)?.[1])
@@ -269,13 +273,42 @@ export async function locateNdbBackup(
   const start = await startPositionAfter(sql, req.cluster.sqlNode, chosen.restoreEpoch);
   if (start && !(await stat(join(req.archiveDir, start.file)).catch(() => null)))
     throw refuse(`the replay would start in ${start.file}, which is not in the archive ${req.archiveDir}`);
+  // Every byte the replay will read is verified now, before anything is cleared (the shared engine's
+  // window check: each event's CRC32, sha256 against the index, truncation, gaps).
+  const window = start ? await verifyNdbWindow(req.archiveDir, start, req.stop) : null;
   return {
     backup: chosen,
+    window: window?.verified ?? [],
     evidence: [
       `backup ${chosen.id} (StopGCP ${chosen.stopGcp}, epoch ${chosen.restoreEpoch}) is the last before the failure point`,
       ...(unreadable.length ? [`incomplete backup(s) left aside: ${unreadable.join(', ')}`] : []),
+      ...(window
+        ? [
+            `replay window ${start!.file}:${start!.position} … ${req.stop.file}:${req.stop.position} verified: ${window.verified.length} file(s), ${window.transactions} transaction(s), every event's checksum`,
+            ...window.warnings,
+          ]
+        : []),
     ],
   };
+}
+
+/** The window from the replay's start to the failure point, read and verified (refused when unfit). */
+async function verifyNdbWindow(
+  archiveDir: string,
+  from: { file: string; position: number },
+  stop: NdbStopPoint,
+): Promise<{ verified: VerifiedFile[]; transactions: number; warnings: string[] }> {
+  const archive = new FsArchive(archiveDir);
+  const index = await refreshIndex(archive, archiveDir);
+  return verifyPositionWindow({
+    files: index.files,
+    read: archiveReader(archive, archiveDir),
+    from,
+    to: { file: stop.file, position: stop.position },
+  }).catch((err: unknown) => {
+    if (err instanceof PlanError) throw refuse(err.message, err.kind);
+    throw err;
+  });
 }
 
 /** Checkpoint names of clearing round `round` (1: step 5; later: after an interrupted ndb_restore). */
@@ -498,14 +531,22 @@ async function oneReplayAtATime<T>(sql: SqlPools, e: Endpoint, work: () => Promi
 // at a time, from reading MAX(epoch) to the end.
 export function replayNdbBinlogs(
   sql: SqlPools,
-  req: { sqlNode: Endpoint; archiveDir: string; stop: NdbStopPoint },
+  req: NdbReplayRequest,
 ): Promise<StepOutcome & { latestAfter: string }> {
   return oneReplayAtATime(sql, req.sqlNode, () => replayFromLatestEpoch(sql, req));
 }
 
+export interface NdbReplayRequest {
+  sqlNode: Endpoint;
+  archiveDir: string;
+  stop: NdbStopPoint;
+  /** The window's files as the plan (locate-backup) verified them; absent in runs planned before it did. */
+  window?: VerifiedFile[];
+}
+
 async function replayFromLatestEpoch(
   sql: SqlPools,
-  req: { sqlNode: Endpoint; archiveDir: string; stop: NdbStopPoint },
+  req: NdbReplayRequest,
 ): Promise<StepOutcome & { latestAfter: string }> {
   const latest = (await findLatestEpoch(sql, req.sqlNode)).latest;
   if (BigInt(latest) >= BigInt(req.stop.lastEpoch))
@@ -517,51 +558,47 @@ async function replayFromLatestEpoch(
   const start = await startPositionAfter(sql, req.sqlNode, latest);
   if (!start)
     throw refuse(`no epoch after ${latest} in mysql.ndb_binlog_index: cannot find where to start`, 'NoStart');
-  const index = await new FsArchive(req.archiveDir).readIndex();
-  const window = index.files.filter(
-    (f) =>
-      binlogSequence(f.name) >= binlogSequence(start.file) &&
-      binlogSequence(f.name) <= binlogSequence(req.stop.file),
-  );
-  for (let i = 0; i < window.length; i++) {
-    const want = binlogSequence(start.file) + i;
-    if (binlogSequence(window[i]!.name) !== want)
-      throw refuse(
-        `the archive misses binlog number ${want} between ${start.file} and ${req.stop.file}`,
-        'ArchiveGap',
-      );
-    const f = window[i]!;
-    if (f.complete && (await sha256File(join(req.archiveDir, f.name))) !== f.sha256)
-      throw refuse(
-        `archive file ${f.name} is damaged: its checksum no longer matches the index`,
-        'ArchiveDamaged',
-      );
-  }
-  if (window.at(-1)?.name !== req.stop.file)
-    throw refuse(`${req.stop.file} is not in the archive ${req.archiveDir}`, 'ArchiveGap');
-  const client = await clientOptions(req.sqlNode);
-  try {
-    await runPipe(
-      [
-        'mariadb-binlog',
-        '--no-defaults',
-        `--start-position=${start.position}`,
-        `--stop-position=${req.stop.position}`,
-        ...window.map((f) => join(req.archiveDir, f.name)),
-      ],
-      ['mariadb', ...client.args, '--binary-mode', '--batch'],
-      {
-        secrets: client.secrets,
-        progress: () => ({
-          step: 'replay-binlogs',
-          from: `${start.file}:${start.position}`,
-          to: `${req.stop.file}:${req.stop.position}`,
-        }),
-      },
+  // Resume by epoch: the files from where the next epoch starts to the failure point, verified again.
+  const archive = new FsArchive(req.archiveDir);
+  const files = req.window
+    ? await verifyAgainstPlan(
+        archive,
+        req.window.filter(
+          (f) =>
+            binlogSequence(f.name) >= binlogSequence(start.file) &&
+            binlogSequence(f.name) <= binlogSequence(req.stop.file),
+        ),
+        req.archiveDir,
+      )
+    : await checkedAgainstIndex(req.archiveDir, start.file, req.stop.file);
+  if (!files.length || basename(files[0]!) !== start.file || basename(files.at(-1)!) !== req.stop.file)
+    throw refuse(
+      `the verified window does not hold ${start.file} … ${req.stop.file}: the replay cannot start at ${start.file}:${start.position}`,
+      'ArchiveGap',
     );
-  } finally {
-    await client.cleanup();
-  }
+  const position = `${start.file}:${start.position} … ${req.stop.file}:${req.stop.position}`;
+  const epochNow = async () =>
+    `epoch ${(await findLatestEpoch(sql, req.sqlNode).catch(() => null))?.latest ?? 'unknown'}`;
+  await runBinlogPipe({
+    endpoint: req.sqlNode,
+    dialect: 'mariadb',
+    window: [`--start-position=${start.position}`, `--stop-position=${req.stop.position}`],
+    files,
+    force: false,
+    progress: () => ({
+      step: 'replay-binlogs',
+      from: `${start.file}:${start.position}`,
+      to: `${req.stop.file}:${req.stop.position}`,
+    }),
+    stopTarget: `${req.stop.file}:${req.stop.position}`,
+    whereNow: epochNow,
+    stoppedOnSqlError: async (error) =>
+      ApplicationFailure.nonRetryable(
+        `replay of ${position} stopped at ${await epochNow()}: ${error}; the failure point is epoch ${req.stop.lastEpoch}. ` +
+          'The error is deterministic: a retry would stop at the same epoch. Fix its cause on the SQL node and retry (the replay resumes after its latest epoch), or restore to an earlier failure point',
+        'ReplayFailed',
+      ),
+  });
   const after = (await findLatestEpoch(sql, req.sqlNode)).latest;
   if (after !== req.stop.lastEpoch)
     throw ApplicationFailure.nonRetryable(
@@ -571,10 +608,31 @@ async function replayFromLatestEpoch(
   return {
     latestAfter: after,
     evidence: [
-      `replayed ${start.file}:${start.position} … ${req.stop.file}:${req.stop.position} from ${window.length} file(s)`,
-      `ndb_apply_status now at epoch ${after} (${formatEpoch(after)})`,
+      `replayed ${position} from ${files.length} file(s), every event's checksum verified again`,
+      // NDB has no GTIDs: the proof is the epoch the SQL node reached, exactly the failure point's.
+      `proof by epoch: ndb_apply_status now at epoch ${after} (${formatEpoch(after)}), the failure point's; NDB binlogs carry no GTIDs, so the transactions are not compared one by one`,
     ],
   };
+}
+
+/** Runs planned before the window was verified: the files checked against the index, as then. */
+async function checkedAgainstIndex(archiveDir: string, first: string, last: string): Promise<string[]> {
+  const index = await new FsArchive(archiveDir).readIndex();
+  const window = index.files.filter(
+    (f) => binlogSequence(f.name) >= binlogSequence(first) && binlogSequence(f.name) <= binlogSequence(last),
+  );
+  for (let i = 0; i < window.length; i++) {
+    const want = binlogSequence(first) + i;
+    if (binlogSequence(window[i]!.name) !== want)
+      throw refuse(`the archive misses binlog number ${want} between ${first} and ${last}`, 'ArchiveGap');
+    const f = window[i]!;
+    if (f.complete && (await sha256File(join(archiveDir, f.name))) !== f.sha256)
+      throw refuse(
+        `archive file ${f.name} is damaged: its checksum no longer matches the index`,
+        'ArchiveDamaged',
+      );
+  }
+  return window.map((f) => join(archiveDir, f.name));
 }
 
 /** Plan-time check that a file the run will need exists (before anything destructive). */
@@ -608,6 +666,6 @@ export function ndbPitrActivities(sql: SqlPools) {
       keepAlive({ step: 'find-latest-epoch' }, () => findLatestEpoch(sql, sqlNode)),
     findStartPosition: (req: Parameters<typeof findStartPosition>[1]) =>
       keepAlive({ step: 'find-start-position' }, () => findStartPosition(sql, req)),
-    replayNdbBinlogs: (req: Parameters<typeof replayNdbBinlogs>[1]) => replayNdbBinlogs(sql, req),
+    replayNdbBinlogs: (req: NdbReplayRequest) => replayNdbBinlogs(sql, req),
   };
 }

@@ -20,6 +20,7 @@ import { localCopy, sha256File } from './archive-index';
 import { BinlogDamaged, binlogTransactions, scanBinlogStream } from './binlog-scan';
 import { dialectOf } from './dialect';
 import type { ReplayPlan } from './replay-plan';
+import type { VerifiedFile } from './replay-window';
 import type { TemporaryServerSpec } from './mysqld';
 import type { SqlPools } from './sql';
 
@@ -102,42 +103,56 @@ export function reached(state: string, stopGtid: string, dialect: Dialect): bool
 export async function verifiedLocalFiles(archive: BinlogArchive, req: ReplayRequest): Promise<string[]> {
   const planned = req.plan.window?.files;
   if (!planned) return indexCheckedFiles(archive, req); // a plan made before plans verified the window
+  return verifyAgainstPlan(archive, planned, req.stagingDir);
+}
+
+/** Each planned file's local copy, read again in full and checked to be the bytes the plan verified. */
+export async function verifyAgainstPlan(
+  archive: BinlogArchive,
+  planned: VerifiedFile[],
+  stagingDir: string,
+): Promise<string[]> {
   const paths: string[] = [];
   for (const f of planned) {
-    const path = await localCopy(archive, f.name, req.stagingDir);
-    const digest = createHash('sha256');
-    let hashed = 0;
-    const prefix = async function* (chunks: AsyncIterable<Buffer>) {
-      for await (const c of chunks) {
-        const take = Math.min(c.length, f.size - hashed);
-        if (take > 0) digest.update(c.subarray(0, take));
-        hashed += take;
-        yield c;
-      }
-    };
-    const s = await scanBinlogStream(
-      prefix(createReadStream(path, { highWaterMark: 1 << 20 })),
-      f.size,
-      undefined,
-      {
-        name: f.name,
-      },
-    ).catch((err: unknown) => {
-      if (err instanceof BinlogDamaged)
-        throw ApplicationFailure.nonRetryable(
-          `archive file ${f.name} is damaged at offset ${err.offset} (${err.what}) although the plan verified it: it changed on disk since. Re-fetch it and start the recovery again; nothing was replayed`,
-          'ArchiveDamaged',
-        );
-      throw err;
-    });
-    if (hashed < f.size || digest.digest('hex') !== f.sha256)
-      throw ApplicationFailure.nonRetryable(
-        `archive file ${f.name} is not the file the plan verified (now ${s.size} bytes, planned ${f.size}; sha256 differs): it changed since the plan. Nothing was replayed; start the recovery again to plan over what the archive holds now`,
-        'ArchiveChanged',
-      );
+    const path = await localCopy(archive, f.name, stagingDir);
+    await reverify(path, f);
     paths.push(path);
   }
   return paths;
+}
+
+/** Every event's CRC32, and sha256 of the first `size` bytes (an active file may have grown since). */
+async function reverify(path: string, f: VerifiedFile): Promise<void> {
+  const digest = createHash('sha256');
+  let hashed = 0;
+  const prefix = async function* (chunks: AsyncIterable<Buffer>) {
+    for await (const c of chunks) {
+      const take = Math.min(c.length, f.size - hashed);
+      if (take > 0) digest.update(c.subarray(0, take));
+      hashed += take;
+      yield c;
+    }
+  };
+  const s = await scanBinlogStream(
+    prefix(createReadStream(path, { highWaterMark: 1 << 20 })),
+    f.size,
+    undefined,
+    {
+      name: f.name,
+    },
+  ).catch((err: unknown) => {
+    if (err instanceof BinlogDamaged)
+      throw ApplicationFailure.nonRetryable(
+        `archive file ${f.name} is damaged at offset ${err.offset} (${err.what}) although the plan verified it: it changed on disk since. Re-fetch it and start the recovery again; nothing was replayed`,
+        'ArchiveDamaged',
+      );
+    throw err;
+  });
+  if (hashed < f.size || digest.digest('hex') !== f.sha256)
+    throw ApplicationFailure.nonRetryable(
+      `archive file ${f.name} is not the file the plan verified (now ${s.size} bytes, planned ${f.size}; sha256 differs): it changed since the plan. Nothing was replayed; start the recovery again to plan over what the archive holds now`,
+      'ArchiveChanged',
+    );
 }
 
 /** The check of plans made before the window was verified: each file's sha256 against the index. */

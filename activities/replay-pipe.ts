@@ -6,6 +6,7 @@ import { clientOptions } from './client-options';
 import { CommandError, runPipe } from './command';
 import { dialectOf } from './dialect';
 import { gtidState, stoppedAt, type ReplayProgress, type ReplayRequest } from './replay-common';
+import type { Dialect, Endpoint } from '../workflows/schemas';
 import { errorsByTransaction, InputLines } from './replay-input-lines';
 import type { SqlPools } from './sql';
 
@@ -30,35 +31,69 @@ export async function applyWithPipe(
 ): Promise<PipeOutcome> {
   const { plan, endpoint, dialect } = req;
   const stopGtid = plan.stopGtid!;
-  const d = dialectOf(dialect);
-  const client = await clientOptions(endpoint);
-  const producer = [
-    d.binlogTool,
-    '--no-defaults',
-    '--verify-binlog-checksum',
-    ...d.replayWindowArgs(stateBefore, { gtid: stopGtid, endPos: plan.stopEndPos }, req.backupPosition),
-    ...files,
-  ];
+  return runBinlogPipe({
+    endpoint,
+    dialect,
+    window: dialectOf(dialect).replayWindowArgs(
+      stateBefore,
+      { gtid: stopGtid, endPos: plan.stopEndPos },
+      req.backupPosition,
+    ),
+    files,
+    force: req.force,
+    progress: () => progress.details(),
+    stopTarget: stopGtid,
+    whereNow: async () => `the GTID state ${await gtidState(sql, endpoint, dialect).catch(() => 'unknown')}`,
+    stoppedOnSqlError: (error) => stoppedAt(sql, req, files, error),
+  });
+}
+
+/** One `mysqlbinlog | mysql` run over a window of files, with its failures classified. */
+export interface BinlogPipe {
+  endpoint: Endpoint;
+  dialect: Dialect;
+  /** mysqlbinlog arguments that select the window (start and stop). */
+  window: string[];
+  files: string[];
+  force: boolean;
+  progress: () => unknown;
+  /** What the replay must reach (for messages). */
+  stopTarget: string;
+  /** Where the target stands now (for messages), e.g. its GTID state or epoch. */
+  whereNow: () => Promise<string>;
+  /** The final failure of a SQL error, saying where the replay stopped and what to do. */
+  stoppedOnSqlError: (error: string) => Promise<ApplicationFailure>;
+}
+
+/**
+ * The pipe every runbook replays with: checksums verified by mysqlbinlog as it reads, packets up to
+ * 1 GiB, both exit codes checked. A SQL error is final at once (a retry would stop at the same
+ * transaction); a damaged file is final; a lost connection is retried (the replay resumes).
+ */
+export async function runBinlogPipe(p: BinlogPipe): Promise<PipeOutcome> {
+  const d = dialectOf(p.dialect);
+  const client = await clientOptions(p.endpoint);
+  const producer = [d.binlogTool, '--no-defaults', '--verify-binlog-checksum', ...p.window, ...p.files];
   const consumer = [
     d.client,
     ...client.args,
     '--binary-mode',
     '--batch',
     '--max-allowed-packet=1G',
-    ...(req.force ? ['--force'] : []),
+    ...(p.force ? ['--force'] : []),
   ];
   // Under force the client goes on past errors: follow its input to name each one's transaction.
-  const lines = req.force ? new InputLines() : null;
+  const lines = p.force ? new InputLines() : null;
   try {
     const r = await runPipe(producer, consumer, {
       secrets: client.secrets,
       env: { ...process.env, TZ: 'UTC' },
-      progress: () => progress.details(),
+      progress: p.progress,
       ...(lines ? { onProducerData: (chunk: Buffer) => lines.feed(chunk) } : {}),
     });
     if (/Did not reach stop position|WARNING/i.test(r.producer.stderr))
       throw ApplicationFailure.nonRetryable(
-        `${d.binlogTool} did not reach ${stopGtid}: ${r.producer.stderr.trim()}`,
+        `${d.binlogTool} did not reach ${p.stopTarget}: ${r.producer.stderr.trim()}`,
         'TargetNotReached',
       );
     return { forced: lines ? errorsByTransaction(r.consumer.stderr, lines) : [] };
@@ -66,12 +101,12 @@ export async function applyWithPipe(
     if (!(err instanceof CommandError)) throw err;
     if (err.program === d.binlogTool && DAMAGE.test(err.message))
       throw ApplicationFailure.nonRetryable(
-        `${err.message}: an archived file changed after it was verified; nothing past the GTID state ${await gtidState(sql, endpoint, dialect).catch(() => 'unknown')} was applied`,
+        `${err.message}: an archived file changed after it was verified; nothing past ${await p.whereNow()} was applied`,
         'ArchiveDamaged',
       );
     if (err.program !== d.client || TRANSIENT_CLIENT_ERRORS.test(err.message)) throw err;
     // A SQL error is deterministic: a retry would stop at the same transaction. Final, and where.
-    throw await stoppedAt(sql, req, files, err.message);
+    throw await p.stoppedOnSqlError(err.message);
   } finally {
     await client.cleanup();
   }

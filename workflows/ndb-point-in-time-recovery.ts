@@ -2,7 +2,8 @@
 //   1. backup-cluster              ndb_mgm "START BACKUP WAIT COMPLETED" (skipped when the input names a backup)
 //   2. backup-binlog-index         dump mysql.ndb_binlog_index, copy the binary logs into the archive
 //   3. failure-point               the failure point from the input (epoch, time or position), made exact
-//   4. locate-backup               the last good backup before the failure point
+//   4. locate-backup               the last good backup before the failure point; every byte of the
+//                                  replay window verified (checksums, index, gaps) before anything is cleared
 //   5. initial-restart-data-nodes  ndbd/ndbmtd --initial on every data node (clears their file systems)
 //   6. truncate-binlog-index       TRUNCATE TABLE mysql.ndb_binlog_index
 //   7. restore-backup              ndb_restore: metadata once, data per node, --restore-epoch (cut short:
@@ -10,7 +11,8 @@
 //   8. restore-binlog-index        ndb_binlog_index from the dump (binlog files stay in the archive)
 //   9. find-latest-epoch           SELECT MAX(epoch) FROM mysql.ndb_apply_status
 //  10. find-start-position         SELECT Position, File … WHERE epoch > @LATEST_EPOCH ORDER BY epoch LIMIT 1
-//  11. replay-binlogs              mysqlbinlog from there to the failure point, resumable exactly once
+//  11. replay-binlogs              mysqlbinlog from there to the failure point (the shared replay engine:
+//                                  files verified again, SQL errors final), resumable exactly once by epoch
 //  12. verify                      row counts and checksums (compared with the expected ones, if given)
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { NdbBackup, NdbStopPoint } from '../activities/ndb-pitr';
@@ -94,7 +96,7 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
       failurePoint: fp,
     }),
   );
-  const { backup } = await rb.step('locate-backup', async () => {
+  const { backup, window } = await rb.step('locate-backup', async () => {
     const located = await mgmHost.locateNdbBackup({
       cluster,
       backupDataDir: input.backup.dataDir,
@@ -148,7 +150,7 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
     onSqlNode.findStartPosition({ sqlNode: cluster.sqlNode, latest }),
   );
   const replay = await rb.step('replay-binlogs', () =>
-    sqlHost.replayNdbBinlogs({ sqlNode: cluster.sqlNode, archiveDir: input.archiveDir, stop }),
+    sqlHost.replayNdbBinlogs({ sqlNode: cluster.sqlNode, archiveDir: input.archiveDir, stop, window }),
   );
   const verification = await rb.step('verify', () =>
     long(sqlRunsOn(cluster.sqlNodeHost, cluster.sqlNode), input.heartbeatTimeout).verifyRestore(

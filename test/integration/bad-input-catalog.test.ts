@@ -9,7 +9,7 @@
 // A table of every case is printed at the end.
 import { after, before, describe } from 'node:test';
 import { createServer, type Server, type Socket } from 'node:net';
-import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { execa } from 'execa';
@@ -428,6 +428,18 @@ describe(
             archiveDir: await w.archiveCopy(['mysql-bin.000001']),
           }),
           expect: /the replay would start in mysql-bin\.000001, which is not in the archive/,
+        },
+        {
+          name: 'an event body damaged in the replay window (only its CRC32 shows it)',
+          input: async (w) => {
+            const archiveDir = await w.archiveCopy();
+            const files = (await readdir(archiveDir)).filter((f) => /^mysql-bin\.\d+$/.test(f)).sort();
+            await flipBitInEventBody(join(archiveDir, files[0]!));
+            // Two epochs before the hostile index rows (the last two), which other cases use.
+            const epoch = w.ndb.epochs[w.ndb.epochs.indexOf(w.hostileFile) - 2]!.epoch.toString();
+            return { ...(await w.input({ failurePoint: { type: 'epoch', epoch } })), archiveDir };
+          },
+          expect: /^locate-backup: archive file mysql-bin\.\d+ is damaged at offset \d+: CRC32 mismatch/,
         },
         {
           name: 'failure time beyond the archive',
