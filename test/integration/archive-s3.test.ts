@@ -11,6 +11,9 @@ import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { S3Archive } from '../../activities/archive-s3';
 import { emptyIndex, type ArchiveIndex } from '../../activities/archive';
 import { startSeaweedS3, type SeaweedS3 } from '../support/seaweedfs';
+import { archiveReader } from '../../activities/archive-read';
+import { planReplay } from '../../activities/replay-plan';
+import { binlogName, chainFile, MemoryArchive, T0 } from '../support/memory-archive';
 
 let s3: SeaweedS3;
 let raw: S3Client; // writes objects behind the archive's back, as ground truth
@@ -192,4 +195,49 @@ void test('a wrong secret key fails readably without leaking the secret', async 
       return true;
     });
   }
+});
+
+void test('a plan over S3 stages each window file as it verifies it; a damaged one is refused and not kept', async () => {
+  const a = archive('staged-verify');
+  const mem = new MemoryArchive([1, 2, 3, 4].map((n) => chainFile(n, 4)));
+  for (const [name, f] of mem.files) {
+    const local = join(work, `up-${name}`);
+    await writeFile(local, f.bytes);
+    await a.putFile(name, local);
+  }
+  await a.writeIndex(mem.index());
+  const backup = { file: binlogName(2), position: mem.file(binlogName(2)).txs[2]!.endPos, gtid: '0-1-13' };
+  const plan = (staging: string) =>
+    planReplay({
+      index: mem.index(),
+      backup,
+      target: { type: 'latest' },
+      allowGaps: false,
+      nowSeconds: T0 + 100_000,
+      read: archiveReader(a, staging),
+    });
+
+  const clean = join(work, 'staging-clean');
+  const p = await plan(clean);
+  assert.deepEqual(p.files, [binlogName(2), binlogName(3), binlogName(4)]);
+  for (const name of p.files)
+    assert.deepEqual(await readFile(join(clean, name)), mem.file(name).bytes, `${name} staged byte for byte`);
+
+  // One bit flipped inside an event body of file 3 in the bucket, behind the archive's back.
+  const damaged = Buffer.from(mem.file(binlogName(3)).bytes);
+  damaged[mem.file(binlogName(3)).txs[4]!.startPos + 80]! ^= 0x08;
+  await raw.send(
+    new PutObjectCommand({ Bucket: s3.bucket, Key: `staged-verify/${binlogName(3)}`, Body: damaged }),
+  );
+  const staging = join(work, 'staging-damaged');
+  await assert.rejects(plan(staging), (err: Error) => {
+    assert.match(
+      err.message,
+      new RegExp(`archive file ${binlogName(3)} is damaged at offset \\d+: CRC32 mismatch`),
+    );
+    return true;
+  });
+  assert.equal(existsSync(join(staging, binlogName(3))), false, 'the damaged file is not staged');
+  assert.equal(existsSync(join(staging, `${binlogName(3)}.part`)), false, 'nor half of it');
+  assert.equal(existsSync(join(staging, binlogName(2))), true, 'the good file before it is');
 });

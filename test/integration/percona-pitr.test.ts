@@ -276,6 +276,12 @@ describe('latest and force', () => {
     assert.doesNotMatch(f.message, /BINLOG|\n'/, 'the echoed statement is not in the message');
     assert.match(f.message, /GTID state 0-1-\d+/);
     assert.match(f.message, /deterministic: a retry would stop at the same transaction/);
+    // Final at its first occurrence: the replay activity ran once, no retry re-applied anything.
+    const history = await client.workflow.getHandle(f.workflowId).fetchHistory();
+    const attempts = (history.events ?? [])
+      .filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt ?? 1);
+    assert.equal(Math.max(...attempts), 1, 'no activity was retried');
   });
 
   test('latest with force goes past the failing update and reports it', async () => {
