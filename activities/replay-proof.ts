@@ -56,7 +56,9 @@ export interface ProofRequest {
 }
 
 type Tx = BinlogTransaction;
-const domainOf = (gtid: string) => (isMariadbGtid(gtid) ? parseMariadbGtid(gtid).domain : 0);
+/** Where a GTID's sequence runs: a MariaDB domain, or a MySQL server uuid. */
+const domainOf = (gtid: string) =>
+  isMariadbGtid(gtid) ? `d${parseMariadbGtid(gtid).domain}` : (gtid.split(':')[0] ?? '').toLowerCase();
 const seqOf = (gtid: string) =>
   isMariadbGtid(gtid) ? parseMariadbGtid(gtid).seq : BigInt(gtid.split(':')[1] ?? 0);
 
@@ -78,8 +80,8 @@ function contentDiffers(a: Tx, r: Tx, packing: ProofRequest['rowPacking']): stri
 }
 
 class Comparison {
-  private readonly archive = new Map<number, Tx[]>();
-  private readonly restored = new Map<number, Tx[]>();
+  private readonly archive = new Map<string, Tx[]>();
+  private readonly restored = new Map<string, Tx[]>();
   readonly proof: ReplayProof;
   private readonly forced: Map<string, string>;
 
@@ -114,7 +116,7 @@ class Comparison {
     this.queue(this.restored, t);
   }
 
-  private queue(m: Map<number, Tx[]>, t: Tx): void {
+  private queue(m: Map<string, Tx[]>, t: Tx): void {
     const d = domainOf(t.gtid);
     let q = m.get(d);
     if (!q) m.set(d, (q = []));
@@ -123,7 +125,7 @@ class Comparison {
   }
 
   /** Pairs the heads of one domain's queues: equal GTIDs are compared, the lower one is missing or extra. */
-  private match(d: number): void {
+  private match(d: string): void {
     const a = this.archive.get(d);
     const r = this.restored.get(d);
     while (a?.length && r?.length) {

@@ -17,7 +17,15 @@ import { runtimeDir } from '../../activities/mysqld';
 import { livePid } from '../../activities/processes';
 import { fingerprint, gtidPos } from '../../scripts/lib/scenario';
 import { recordAccident, useStandIns, type Accident } from '../support/percona-scenario';
-import { startWorker, testClient, uniqueQueue, type RunningWorker } from '../support/temporal';
+import {
+  startWorker,
+  temporalAddress,
+  testClient,
+  uniqueQueue,
+  type RunningWorker,
+} from '../support/temporal';
+import { saveHistory } from '../../scripts/lib/history';
+import { historiesDir } from '../support/histories';
 import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
 
 useStandIns();
@@ -74,14 +82,25 @@ async function productionIsBack(): Promise<void> {
   assert.deepEqual(await fingerprint(acc.source.sql, acc.source.endpoint), acc.finalTruth);
 }
 
-async function rollBack(recoveryId: string): Promise<RollbackResult> {
-  return runWorkflow<RollbackResult>(client, 'perconaRollback', worker.taskQueue, {
-    recoveryId,
-    cluster: cluster(),
-    restore: { datadir: acc.source.server.datadir },
-    requireApproval: false,
-    heartbeatTimeout: '10s',
-  });
+async function rollBack(recoveryId: string, history?: string): Promise<RollbackResult> {
+  const workflowId = `${recoveryId}-rollback`;
+  const r = await runWorkflow<RollbackResult>(
+    client,
+    'perconaRollback',
+    worker.taskQueue,
+    {
+      recoveryId,
+      cluster: cluster(),
+      restore: { datadir: acc.source.server.datadir },
+      requireApproval: false,
+      heartbeatTimeout: '10s',
+    },
+    workflowId,
+  );
+  // With RECORD_HISTORIES=1, the history is saved for the replay suite (test/histories).
+  if (history && process.env.RECORD_HISTORIES === '1')
+    await saveHistory(temporalAddress(), workflowId, join(historiesDir, `${history}.json`));
+  return r;
 }
 
 const temporaryMysqld = (recoveryId: string) =>

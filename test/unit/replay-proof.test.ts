@@ -8,7 +8,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compareWithArchive, describeProof } from '../../activities/replay-proof';
 import { buildFile, T0, txEvents, type FileSpec, type Gtid, type TxSpec } from '../support/memory-archive';
-import { buildBinlog, fde, mariadbGtid, mariadbGtidList, query, type Ev } from '../support/binlog-writer';
+import {
+  buildBinlog,
+  fde,
+  mariadbGtid,
+  mariadbGtidList,
+  mysqlGtid,
+  mysqlPreviousGtids,
+  query,
+  tableMap,
+  writeRows,
+  xid,
+  type Ev,
+} from '../support/binlog-writer';
 
 let dir = '';
 let n = 0;
@@ -233,3 +245,56 @@ describe('what the replay accounts for', () => {
 
 /** Events of transactions as the memory archive lays them out (without the file header). */
 const buildEvents = (txs: TxSpec[]): Ev[] => txs.flatMap(txEvents);
+
+describe('MySQL GTIDs', () => {
+  const A = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+  const B = 'b9b4712a-df64-11e3-b391-60672090eb04';
+  /** A MySQL binlog of row transactions with the given GTIDs, in that order. */
+  async function mysqlBinlog(gtids: [string, number][]): Promise<string> {
+    const evs: Ev[] = [fde('8.0.36', 1), mysqlPreviousGtids([])];
+    for (const [uuid, n] of gtids)
+      evs.push(mysqlGtid(uuid, n, T0 + n), query('BEGIN'), tableMap(), writeRows(), xid(n));
+    return write(buildBinlog(evs, true).bytes);
+  }
+
+  test('each server uuid is its own sequence: two uuids interleaved differently still prove', async () => {
+    const archive = await mysqlBinlog([
+      [A, 1],
+      [B, 1],
+      [A, 2],
+      [B, 2],
+      [A, 3],
+    ]);
+    const restored = await mysqlBinlog([
+      [B, 1],
+      [B, 2],
+      [A, 1],
+      [A, 2],
+      [A, 3],
+    ]);
+    const p = await compareWithArchive(
+      { startGtid: '', stopGtid: `${A}:3`, rowPacking: 'default', archiveFiles: [archive] },
+      [restored],
+    );
+    assert.equal(p.holds, true, p.problems.join('; '));
+    assert.equal(p.applied, 5);
+  });
+
+  test('a missing transaction of one uuid is named', async () => {
+    const archive = await mysqlBinlog([
+      [A, 1],
+      [B, 1],
+      [A, 2],
+    ]);
+    const restored = await mysqlBinlog([
+      [A, 1],
+      [A, 2],
+    ]);
+    const p = await compareWithArchive(
+      { startGtid: '', stopGtid: `${A}:2`, rowPacking: 'default', archiveFiles: [archive] },
+      [restored],
+    );
+    assert.equal(p.holds, false);
+    assert.match(p.problems[0]!, new RegExp(`^${B}:1 .*never applied`));
+  });
+});
