@@ -239,7 +239,7 @@ describe(
         recovery(id),
       );
       assert.deepEqual(done.tables, acc.truth);
-      const r = await rollBack(id);
+      const r = await rollBack(id, 'percona-rollback');
       assert.ok(r.steps.every((s) => s.status === 'done' || s.status === 'skipped-by-checkpoint'));
       await productionIsBack();
     });
