@@ -73,6 +73,14 @@ export async function recoveryState(req: { recoveryId: string; datadir: string }
       ? `the temporary mysqld is running on the restored datadir (pid ${pid}, socket ${socket})`
       : 'no temporary mysqld is running',
   );
+  // What else of this run is on the host: named, so a failed run leaves only what its message names.
+  const staging = (all[BEFORE_RUN]?.stagingDir as string | null | undefined) ?? null;
+  if (staging && (await exists(staging)))
+    lines.push(`this run's staging files are at ${staging} (removed when it completes or is rolled back)`);
+  if (!pid && (await exists(runtimeDir({ recoveryId, datadir }))))
+    lines.push(
+      `the temporary mysqld's runtime directory ${runtimeDir({ recoveryId, datadir })} remains (its error log is there)`,
+    );
   const rolledBackAt = (all[ROLLED_BACK]?.at as string | undefined) ?? null;
   if (rolledBackAt) lines.push(`this recovery was rolled back at ${rolledBackAt}`);
   return {

@@ -155,7 +155,11 @@ const cases: {
   {
     at: 'verify',
     failpoint: 'verify',
-    says: [/^verify: failpoint/, /the temporary mysqld is running/],
+    says: [
+      /^verify: failpoint/,
+      /the temporary mysqld is running/,
+      /this run's staging files are at .*runbook-staging\/rb-verify/,
+    ],
     restored: true,
   },
   {
