@@ -381,6 +381,13 @@ function mysqlGtidSet(b: Buffer): string {
   return parts.join(',');
 }
 
+/** A reading error that names the file it is about. */
+function naming(err: unknown, file: string | undefined): unknown {
+  if (err instanceof BinlogDamaged && file) return err.in(file);
+  if (err instanceof NotABinlog) return new NotABinlog(`${file ?? 'the file'}: ${err.message}`);
+  return err;
+}
+
 /**
  * Walks a binlog given as a stream of chunks, calling `onTransaction` for each complete transaction.
  * Tolerates a file that ends mid-event (the active file of a live archiver): it stops at the last
@@ -411,9 +418,7 @@ export async function scanBinlogStream(
     }
     if (!grouper.stop) walker.end();
   } catch (err) {
-    if (err instanceof BinlogDamaged && opts.name) throw err.in(opts.name);
-    if (err instanceof NotABinlog) throw new NotABinlog(`${opts.name ?? 'the file'}: ${err.message}`);
-    throw err;
+    throw naming(err, opts.name);
   }
   const s = grouper.summary;
   s.checksums = walker.checksums;
@@ -447,9 +452,7 @@ export async function eventBoundaries(path: string): Promise<Set<number>> {
   try {
     for await (const chunk of stream) walker.push(chunk as Buffer);
   } catch (err) {
-    if (err instanceof BinlogDamaged) throw err.in(path);
-    if (err instanceof NotABinlog) throw new NotABinlog(`${path}: ${err.message}`);
-    throw err;
+    throw naming(err, path);
   } finally {
     stream.destroy();
   }
@@ -477,9 +480,7 @@ export async function* binlogTransactions(
     }
     walker.end();
   } catch (err) {
-    if (err instanceof BinlogDamaged) throw err.in(path);
-    if (err instanceof NotABinlog) throw new NotABinlog(`${path}: ${err.message}`);
-    throw err;
+    throw naming(err, path);
   } finally {
     stream.destroy();
   }

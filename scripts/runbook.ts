@@ -138,6 +138,14 @@ async function heartbeats(handle: WorkflowHandle): Promise<unknown[]> {
   );
 }
 
+/** Waits for a run's result and prints it; a failed run exits 1 with its message. */
+async function printResult(handle: WorkflowHandle): Promise<void> {
+  const result = await handle.result().catch(async (err) => {
+    throw new CliError(`${handle.workflowId} failed: ${await failureMessage(err)}`, 1);
+  });
+  console.log(JSON.stringify(result, null, 2));
+}
+
 async function status(handle: WorkflowHandle, watch: boolean, intervalMs: number): Promise<number> {
   let first: ProgressSample | null = null;
   for (;;) {
@@ -246,12 +254,7 @@ export function buildCli(): Command {
         console.log(
           `started ${kind} ${handle.workflowId} (namespace ${namespace}, task queue ${g().taskQueue})`,
         );
-        if (o.wait) {
-          const result = await handle.result().catch(async (err) => {
-            throw new CliError(`${handle.workflowId} failed: ${await failureMessage(err)}`, 1);
-          });
-          console.log(JSON.stringify(result, null, 2));
-        }
+        if (o.wait) await printResult(handle);
       } finally {
         await connection.close();
       }
@@ -342,12 +345,7 @@ export function buildCli(): Command {
               ? ` — each move of production waits for: runbook approve ${handle.workflowId} --step <step> --reason <why>`
               : ''),
         );
-        if (o.wait) {
-          const result = await handle.result().catch(async (err) => {
-            throw new CliError(`${handle.workflowId} failed: ${await failureMessage(err)}`, 1);
-          });
-          console.log(JSON.stringify(result, null, 2));
-        }
+        if (o.wait) await printResult(handle);
       } finally {
         await connection.close();
       }

@@ -12,10 +12,11 @@ import type { PerconaPlan } from '../activities/percona';
 import type { ReplayResult } from '../activities/replay';
 import type { ReplayProof } from '../activities/replay-proof';
 import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
-import { parseInput, PROOF_PATCH, Runbook, type StepState } from './kit';
+import { parseInput, Runbook, type StepState } from './kit';
 import { long, quick } from './routing';
 import { PerconaPitrInput, replayStrategyOf, type TableFingerprint } from './schemas';
 import { describeCut, describeTargetBrief } from './targets';
+import { proveAndVerify } from './verify-step';
 
 export const PERCONA_STEPS = [
   { name: 'locate-binlogs' },
@@ -137,26 +138,15 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
         replay: { strategy: replayStrategyOf(input), parallelThreads: input.replay.parallelThreads },
       }),
     );
-    const verification = await rb.step('verify', async () => {
-      // No proof, no success: the proof fails the step when the restored binlog differs from the window.
-      // (Runs started before the proof existed replay their history without it.)
-      const proof =
-        plan.replay.stopGtid && patched(PROOF_PATCH)
-          ? await targetHost.proveReplay(input.archive, {
-              plan: plan.replay,
-              stagingDir: plan.stagingDir,
-              server,
-              endpoint,
-              forced: replay.forcedErrors,
-            })
-          : null;
-      const v = await targetHost.verifyRestore(endpoint, input.verify);
-      return {
-        ...v,
-        proof,
-        evidence: [...(proof?.evidence ?? ['nothing was replayed: the backup is the target']), ...v.evidence],
-      };
-    });
+    const verification = await rb.step('verify', () =>
+      proveAndVerify(
+        targetHost,
+        input.archive,
+        { plan: plan.replay, stagingDir: plan.stagingDir, server, endpoint, forced: replay.forcedErrors },
+        input.verify,
+        endpoint,
+      ),
+    );
     await rb.step('stop-temporary-mysqld', async () => {
       const stopped = await targetHost.stopTemporaryServer(server);
       if (!patched(RUN_FILES_PATCH)) return stopped;

@@ -16,10 +16,11 @@
 // Plan first: check-keyspaces, choose-backups and find-snapshot-gtids only read, and run before the
 // keyspace is created, so every refusal (keyspace exists, no backup before the time, no GTID within the
 // timeout) leaves the topology and the hosts as they were. `mode: "plan"` stops there.
-import { executeChild, patched } from '@temporalio/workflow';
+import { executeChild } from '@temporalio/workflow';
 import type { ChosenBackup, GtidLookup, TabletSpec } from '../activities/vitess';
 import type { ReplayResult } from '../activities/replay';
-import { parseInput, PROOF_PATCH, Runbook, rootMessage, type StepState } from './kit';
+import { parseInput, Runbook, rootMessage, type StepState } from './kit';
+import { proveAndVerify } from './verify-step';
 import { long, quick } from './routing';
 import type { Archive, Dialect, Endpoint, SecretRef, TableFingerprint } from './schemas';
 import { keyspaceLedgerDir, shardDir, tabletAlias, VitessSnapshotRestoreInput } from './schemas-vitess';
@@ -324,23 +325,15 @@ export async function vitessShardRestore(input: VitessShardRestoreInput): Promis
       server: { ...server, backupGtid: input.backup.info.gtid },
     }),
   );
-  const verification = await rb.step('verify', async () => {
-    // No proof, no success: the shard's restored binlog must hold exactly the window it replayed.
-    const proof =
-      input.replay.stopGtid && patched(PROOF_PATCH)
-        ? await host.proveReplay(input.archive, {
-            plan: input.replay,
-            stagingDir: input.stagingDir,
-            server,
-            endpoint,
-          })
-        : null;
-    const v = await host.verifyRestore(endpoint, { schemas: input.schemas });
-    return {
-      ...v,
-      evidence: [...(proof?.evidence ?? ['nothing was replayed: the backup is the snapshot']), ...v.evidence],
-    };
-  });
+  const verification = await rb.step('verify', () =>
+    proveAndVerify(
+      host,
+      input.archive,
+      { plan: input.replay, stagingDir: input.stagingDir, server, endpoint },
+      { schemas: input.schemas },
+      endpoint,
+    ),
+  );
   return {
     shard: input.shard,
     tablet: input.tablet.alias,

@@ -54,11 +54,12 @@ after(async () => {
 });
 
 describe('runbook CLI', () => {
-  test('list names the five runbooks and their destructive steps', async () => {
+  test('list names the runbooks (the five procedures and the Percona rollback) and their destructive steps', async () => {
     const r = await runbook('list');
     assert.equal(r.exitCode, 0);
     for (const kind of [
       'perconaPointInTimeRecovery',
+      'perconaRollback',
       'ndbPointInTimeRecovery',
       'ndbChannelFailover',
       'tungstenExternalRestore',
@@ -169,6 +170,47 @@ describe('runbook CLI', () => {
       assert.match(listed.stdout, new RegExp(`"${name}"`));
     const again = await runbook('setup-namespace', '--namespace', ns);
     assert.match(again.stdout, /already has/);
+  });
+
+  test('rollback <run>: a recovery that failed after the pause is rolled back from its own input', async () => {
+    // The update of a row the binlog never had cannot apply: the replay fails after pause and restore.
+    const cluster = {
+      adapter: 'kubernetes',
+      name: 'shop',
+      namespace: 'db',
+      resource: 'shop',
+      connection: acc.source.endpoint,
+    };
+    const file = await inputFile({ cluster, target: { type: 'latest' } });
+    const failed = await runbook(
+      'start',
+      'perconaPointInTimeRecovery',
+      '--input',
+      file,
+      '--id',
+      'cli-to-roll-back',
+      '--wait',
+    );
+    assert.equal(failed.exitCode, 1);
+    assert.match(
+      failed.stderr,
+      /To put production back as it was before this run: runbook rollback cli-to-roll-back/,
+    );
+    const r = await runbook('rollback', 'cli-to-roll-back', '--no-require-approval', '--wait');
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.match(r.stdout, /^started perconaRollback cli-to-roll-back-rollback for cli-to-roll-back/m);
+    const result = JSON.parse(r.stdout.slice(r.stdout.indexOf('{'))) as {
+      steps: { name: string; status: string; evidence: string[] }[];
+    };
+    assert.ok(result.steps.every((s) => s.status === 'done' || s.status === 'skipped-by-checkpoint'));
+    assert.match(result.steps.at(-1)!.evidence.join(' '), /as when the recovery paused it/);
+    // Refused before anything starts: an unknown run, and a run that is not a Percona recovery.
+    const unknown = await runbook('rollback', 'no-such-run');
+    assert.equal(unknown.exitCode, 2);
+    assert.match(unknown.stderr, /no run with workflow id no-such-run/);
+    const again = await runbook('rollback', 'cli-to-roll-back-rollback');
+    assert.equal(again.exitCode, 2);
+    assert.match(again.stderr, /is a perconaRollback run: rollback undoes perconaPointInTimeRecovery runs/);
   });
 
   test('cancel ends a run waiting for approval', async () => {
