@@ -2,10 +2,11 @@
 // size, checksum). Files already indexed with the same size are not read again.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { binlogSequence, type ArchiveIndex, type ArchivedFile, type BinlogArchive } from './archive';
 import { scanBinlog } from './binlog-scan';
+import { ensureStaging } from './state-dir';
 
 export async function sha256File(path: string): Promise<string> {
   const h = createHash('sha256');
@@ -22,7 +23,7 @@ export async function localCopy(
 ): Promise<string> {
   const direct = archive.localPath(name);
   if (direct) return direct;
-  await mkdir(stagingDir, { recursive: true });
+  await ensureStaging(stagingDir);
   const dest = join(stagingDir, name);
   const have = await stat(dest).catch(() => null);
   if (

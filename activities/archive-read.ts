@@ -3,10 +3,11 @@
 // what is verified is exactly what the replay will later read. A read that is abandoned (damage
 // found, or the caller stopped early) leaves no staged file behind.
 import { createReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ArchivedFile, BinlogArchive } from './archive';
+import { ensureStaging } from './state-dir';
 
 export interface ArchiveRead {
   chunks: AsyncIterable<Buffer>;
@@ -56,7 +57,7 @@ export function archiveReader(archive: BinlogArchive, stagingDir: string): ReadA
     const dest = join(stagingDir, f.name);
     const have = await stat(dest).catch(() => null);
     if (have && have.size >= f.size) return fromDisk(dest);
-    await mkdir(stagingDir, { recursive: true, mode: 0o700 });
+    await ensureStaging(stagingDir);
     let staged: string | null = null;
     const chunks = stagedWhileRead(await archive.openFile(f.name), dest, (p) => (staged = p));
     return { chunks, path: () => staged };

@@ -1,11 +1,11 @@
 // Opens the archive an input describes, resolving its credentials on this worker.
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Archive } from '../workflows/schemas';
 import type { BinlogArchive } from './archive';
 import { FsArchive } from './archive-fs';
 import { S3Archive } from './archive-s3';
 import { resolveSecret } from './secrets';
+import { statePath } from './state-dir';
 
 export async function openArchive(a: Archive): Promise<BinlogArchive> {
   if (a.kind === 'fs') return new FsArchive(a.dir);
@@ -25,7 +25,5 @@ export async function openArchive(a: Archive): Promise<BinlogArchive> {
 
 /** Where remote archive files are copied before they are read (per recovery, on this host). */
 export function stagingDirFor(a: Archive, recoveryId: string): string {
-  return a.kind === 's3' && a.stagingDir
-    ? join(a.stagingDir, recoveryId)
-    : join(tmpdir(), 'runbook-staging', recoveryId);
+  return a.kind === 's3' && a.stagingDir ? join(a.stagingDir, recoveryId) : statePath('staging', recoveryId);
 }

@@ -1,10 +1,10 @@
 // Command-line clients get credentials through a private option file, never argv (argv is visible
 // to every user in `ps`). Without a password, `--no-defaults` keeps /etc/mysql out of the way.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Endpoint } from '../workflows/schemas';
 import { resolveSecret } from './secrets';
+import { ensureStateDir } from './state-dir';
 
 export interface ClientOptions {
   /** Arguments to put right after the program name (the defaults option must come first). */
@@ -26,7 +26,7 @@ export async function clientOptions(e: Endpoint): Promise<ClientOptions> {
   const user = [`--user=${e.user}`];
   if (password === undefined)
     return { args: ['--no-defaults', ...target, ...user], secrets: [], cleanup: async () => {} };
-  const dir = await mkdtemp(join(tmpdir(), 'runbook-auth-'));
+  const dir = await mkdtemp(join(await ensureStateDir('auth'), 'client-'));
   const file = join(dir, 'client.cnf');
   await writeFile(
     file,

@@ -2,9 +2,10 @@
 // (only this recovery can reach it, over a private socket), binlog on and GTID strict mode, so the
 // replay is logged with its original GTIDs and a second application of any GTID is refused.
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { readFile, rm } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { basename, join } from 'node:path';
+import { ensureStateDir, statePath } from './state-dir';
 import type { Dialect, Endpoint, SecretRef } from '../workflows/schemas';
 import type { StepOutcome } from '../workflows/kit';
 import { ApplicationFailure } from '@temporalio/activity';
@@ -27,7 +28,7 @@ export interface TemporaryServerSpec {
 /** Short private runtime directory (a unix socket path must stay under 108 bytes). */
 export function runtimeDir(spec: Pick<TemporaryServerSpec, 'recoveryId' | 'datadir'>): string {
   const h = createHash('sha256').update(`${spec.datadir}\0${spec.recoveryId}`).digest('hex').slice(0, 12);
-  return join(tmpdir(), `runbook-${h}`);
+  return statePath('run', h);
 }
 
 export function temporaryEndpoint(spec: TemporaryServerSpec): Endpoint {
@@ -88,7 +89,7 @@ export async function startTemporaryServer(
     skipped = true;
     evidence.push(`temporary mysqld already running (pid ${running}, socket ${endpoint.socket})`);
   } else {
-    await mkdir(join(run, 'tmp'), { recursive: true, mode: 0o700 });
+    await ensureStateDir('run', basename(run), 'tmp');
     await sql.forget(endpoint);
     const pid = await spawnDetached(temporaryServerArgv(spec), join(run, 'stdout.log'));
     try {

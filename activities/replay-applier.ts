@@ -5,12 +5,13 @@
 // lives only in this activity, and is never in argv, histories or logs.
 import { ApplicationFailure } from '@temporalio/activity';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Endpoint } from '../workflows/schemas';
 import { parseMariadbGtidList } from '../workflows/gtid';
 import { withHeartbeat } from './command';
 import { Ledger } from './ledger';
+import { ensureStaging } from './state-dir';
 import { redact } from './secrets';
 import { replaySourceAlive, removeReplaySource, startReplaySource, type ReplaySource } from './replay-source';
 import { gtidState, stoppedAt, type ReplayProgress, type ReplayRequest } from './replay-common';
@@ -50,7 +51,7 @@ export class ApplierOwner {
   private constructor(private readonly file: string) {}
 
   static async claim(req: ReplayRequest): Promise<ApplierOwner> {
-    await mkdir(req.stagingDir, { recursive: true });
+    await ensureStaging(req.stagingDir);
     const owner = new ApplierOwner(join(req.stagingDir, `applier-owner-${req.recoveryId}`));
     await writeFile(`${owner.file}.tmp`, owner.token);
     await rename(`${owner.file}.tmp`, owner.file);

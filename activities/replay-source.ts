@@ -6,7 +6,8 @@ import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { copyFile, cp, mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { freePort } from './ports';
-import { tmpdir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
+import { ensureStateDir, ensureStaging } from './state-dir';
 import { basename, join } from 'node:path';
 import type { Endpoint } from '../workflows/schemas';
 import { runCommand } from './command';
@@ -95,7 +96,7 @@ export function binlogBasenameOf(files: readonly string[]): string {
 async function systemTemplate(): Promise<string> {
   const { stdout: version } = await runCommand(['mariadbd', '--version']);
   const key = createHash('sha256').update(`${version}\0${userInfo().username}`).digest('hex').slice(0, 12);
-  const dir = join(tmpdir(), `runbook-source-template-${key}`);
+  const dir = join(await ensureStateDir('templates'), `source-${key}`);
   if (await stat(join(dir, 'READY')).catch(() => null)) return join(dir, 'data');
   const work = await mkdtemp(`${dir}.tmp-`);
   await mkdir(join(work, 'tmp'));
@@ -149,10 +150,10 @@ export async function startReplaySource(
 ): Promise<ReplaySource & { replaced: number | null }> {
   const replaced = await removeReplaySource(sql, opts.stagingDir, opts.recoveryId);
   const l = layout(opts.stagingDir, opts.recoveryId);
+  await ensureStaging(opts.stagingDir);
+  await ensureStateDir('run', basename(join(l.socket, '..')));
   await Promise.all(
-    [l.datadir, l.binlogDir, l.tmpdir, join(l.socket, '..')].map((d) =>
-      mkdir(d, { recursive: true, mode: 0o700 }),
-    ),
+    [l.datadir, l.binlogDir, l.tmpdir].map((d) => mkdir(d, { recursive: true, mode: 0o700 })),
   );
   const base = binlogBasenameOf(opts.files);
   const copies = opts.files.map((f) => join(l.binlogDir, basename(f)));

@@ -34,6 +34,8 @@ async function main(): Promise<number> {
   const base = join(projectRoot, '.run', 'demo');
   await rm(base, { recursive: true, force: true });
   await mkdir(base, { recursive: true });
+  // What the worker creates on this host (sockets, staging) stays in the demo's own state directory.
+  process.env.RUNBOOK_STATE_DIR ??= join(base, 'state');
 
   const temporal = await startDevServer({ dbFilename: join(base, 'temporal.db') });
   say(`Temporal dev server ${temporal.address} — Web UI ${temporal.uiUrl}   (${temporal.version})`);

@@ -2,7 +2,8 @@
 // TEMPORAL_ADDRESS), then node's test runner over the test files, two at a time (2 cores).
 // Usage: tsx scripts/run-tests.ts [unit|integration|replay|faults|<file>…]
 import { execa } from 'execa';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { mariadbVersion } from './lib/mariadb-server';
 import { startDevServer } from './lib/temporal-dev-server';
@@ -33,6 +34,8 @@ async function main(): Promise<number> {
     (r) => r.stdout.trim(),
     () => 'not installed',
   );
+  // Everything the workers create on this host goes to a state directory of this run (0700).
+  const stateDir = process.env.RUNBOOK_STATE_DIR ?? (await mkdtemp(join(tmpdir(), 'runbook-state-')));
   const temporal = await startDevServer();
   console.log(`# real servers: ${temporal.version}; ${await mariadbVersion()}; SeaweedFS ${weed}`);
   console.log(`# Temporal dev server ${temporal.address}; ${files.length} test file(s)`);
@@ -52,13 +55,18 @@ async function main(): Promise<number> {
         cwd: projectRoot,
         stdio: 'inherit',
         reject: false,
-        env: { TEMPORAL_ADDRESS: temporal.address, TEMPORAL_UI_URL: temporal.uiUrl },
+        env: {
+          TEMPORAL_ADDRESS: temporal.address,
+          TEMPORAL_UI_URL: temporal.uiUrl,
+          RUNBOOK_STATE_DIR: stateDir,
+        },
       },
     );
     console.log(`# tests finished in ${((Date.now() - t0) / 1000).toFixed(0)} s (exit ${r.exitCode})`);
     return r.exitCode ?? 1;
   } finally {
     await temporal.stop();
+    if (!process.env.RUNBOOK_STATE_DIR) await rm(stateDir, { recursive: true, force: true });
   }
 }
 

@@ -9,11 +9,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
 import type { Client } from '@temporalio/client';
 import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
 import type { RollbackResult } from '../../workflows/percona-rollback';
 import { runtimeDir } from '../../activities/mysqld';
+import { statePath } from '../../activities/state-dir';
 import { livePid } from '../../activities/processes';
 import { fingerprint, gtidPos } from '../../scripts/lib/scenario';
 import { recordAccident, useStandIns, type Accident } from '../support/percona-scenario';
@@ -158,7 +158,7 @@ const cases: {
     says: [
       /^verify: failpoint/,
       /the temporary mysqld is running/,
-      /this run's staging files are at .*runbook-staging\/rb-verify/,
+      /this run's staging files are at .*\/staging\/rb-verify/,
     ],
     restored: true,
   },
@@ -212,7 +212,7 @@ describe(
         assert.equal(await temporaryMysqld(id), null, 'no temporary mysqld left');
         const runtime = runtimeDir({ recoveryId: id, datadir: acc.source.server.datadir });
         assert.equal(await stat(runtime).catch(() => null), null, `${runtime} is left`);
-        const staging = join(tmpdir(), 'runbook-staging', id);
+        const staging = statePath('staging', id);
         assert.equal(await stat(staging).catch(() => null), null, `${staging} is left`);
         const aside = `${acc.source.server.datadir}.restored-${id}`;
         if (c.restored) assert.ok((await readdir(aside)).length > 0, 'the restored datadir is kept aside');
