@@ -63,8 +63,16 @@ export function sortIndex(files: ArchivedFile[]): ArchivedFile[] {
   );
 }
 
-/** Brings the index up to date with what the archive stores; returns it (and saves it when it changed). */
-export async function refreshIndex(archive: BinlogArchive, stagingDir: string): Promise<ArchiveIndex> {
+/**
+ * Brings the index up to date with what the archive stores; returns it (and saves it when it changed).
+ * `alreadyLocal` names a file's local copy when the caller holds one (the archiver's spool, which it
+ * has just pushed): no download, and no staging directory needed for it.
+ */
+export async function refreshIndex(
+  archive: BinlogArchive,
+  stagingDir: string,
+  alreadyLocal?: (name: string) => string | undefined,
+): Promise<ArchiveIndex> {
   const [stored, index] = await Promise.all([archive.listFiles(), archive.readIndex()]);
   const known = new Map(index.files.map((f) => [f.name, f]));
   let changed = stored.length !== index.files.length;
@@ -82,7 +90,8 @@ export async function refreshIndex(archive: BinlogArchive, stagingDir: string): 
       continue;
     }
     changed = true;
-    files.push(await describeFile(name, await localCopy(archive, name, stagingDir)));
+    const path = alreadyLocal?.(name) ?? (await localCopy(archive, name, stagingDir));
+    files.push(await describeFile(name, path));
   }
   const out: ArchiveIndex = { version: 1, files: sortIndex(files) };
   if (changed) await archive.writeIndex(out);

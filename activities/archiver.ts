@@ -177,7 +177,10 @@ export class BinlogArchiver {
       await this.o.archive.putFile(name, join(this.o.spoolDir, name));
       this.pushed.set(name, size);
     }
-    await refreshIndex(this.o.archive, this.o.spoolDir);
+    // The spool holds every file just pushed: index those copies (the operator's directory, not staging).
+    await refreshIndex(this.o.archive, this.o.spoolDir, (name) =>
+      this.pushed.has(name) ? join(this.o.spoolDir, name) : undefined,
+    );
   }
 
   /** Waits until the local copy has everything the source has written so far. */
