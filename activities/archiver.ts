@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import type { Dialect, Endpoint } from '../workflows/schemas';
 import { BINLOG_NAME, type BinlogArchive } from './archive';
 import { refreshIndex } from './archive-index';
+import { childEnv } from './child-env';
 import { clientOptions } from './client-options';
 import { tail } from './command';
 import { dialectOf } from './dialect';
@@ -136,7 +137,12 @@ export class BinlogArchiver {
         ];
         this.log(`streaming from ${first}`);
         const started = Date.now();
-        this.proc = execa(d.binlogTool, argv, { reject: false, stdin: 'ignore' });
+        this.proc = execa(d.binlogTool, argv, {
+          reject: false,
+          stdin: 'ignore',
+          env: childEnv(),
+          extendEnv: false,
+        });
         if (this.proc.pid) await writeFile(join(this.o.spoolDir, STREAMER_PID), String(this.proc.pid));
         const r = await this.proc;
         this.proc = null;

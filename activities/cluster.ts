@@ -2,11 +2,11 @@
 // - process: a mariadbd/mysqld managed by pid file and the argv that starts it;
 // - kubernetes: the Percona operator's PerconaServerMySQL resource, via `kubectl patch … spec.pause`.
 import { ApplicationFailure } from '@temporalio/activity';
-import { join, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Cluster } from '../workflows/schemas';
 import type { StepOutcome } from '../workflows/kit';
 import { runCommand } from './command';
-import { livePid, spawnDetached, terminate, waitUntil } from './processes';
+import { livePid, spawnDetached, terminate, verifiedPid, waitUntil, type Expected } from './processes';
 import type { SqlPools } from './sql';
 import { describeEndpoint } from './sql';
 import { failpoint } from './failpoints';
@@ -75,6 +75,13 @@ export async function checkCluster(sql: SqlPools, c: Cluster): Promise<string> {
   return pid ? `${c.name}: running (pid ${pid})` : `${c.name}: not running`;
 }
 
+/** What the pid file of a process cluster must name: the program it is started with, on its --datadir. */
+function clusterProcess(c: ProcessCluster): Expected {
+  const program = basename(c.start[0] ?? '');
+  const datadir = c.start.find((a) => a.startsWith('--datadir='))?.slice('--datadir='.length);
+  return { programs: [program, 'mariadbd', 'mysqld'], datadir, what: `the server of cluster ${c.name}` };
+}
+
 /** The cluster's GTID state while it still runs (null when no connection is configured or it does not answer). */
 async function gtidStateOf(sql: SqlPools, c: Cluster): Promise<string | null> {
   if (!c.connection) return null;
@@ -95,7 +102,7 @@ export async function pauseCluster(
     const r = await setKubernetesPause(c, true);
     return { ...r, evidence: [...noted, ...(r.evidence ?? [])], gtidBefore };
   }
-  const pid = await livePid(c.pidFile);
+  const pid = await verifiedPid(c.pidFile, clusterProcess(c));
   if (!pid)
     return { skipped: true, evidence: [`${c.name} is not running (pid file ${c.pidFile})`], gtidBefore };
   await terminate(pid, 30 * 60_000);

@@ -5,6 +5,7 @@ import { Context } from '@temporalio/activity';
 import { execa, type Options } from 'execa';
 import { appendFile } from 'node:fs/promises';
 import { basename } from 'node:path';
+import { childEnv } from './child-env';
 import { redact } from './secrets';
 
 export interface RunOptions {
@@ -67,7 +68,8 @@ export function errorLines(stderr: string): string {
 
 function baseOptions(opts: RunOptions, signal: AbortSignal | undefined): Options {
   return {
-    env: opts.env,
+    env: childEnv(opts.env),
+    extendEnv: false,
     cwd: opts.cwd,
     reject: false,
     stripFinalNewline: true,

@@ -12,7 +12,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { dialectOf } from './dialect';
 import { failpoint } from './failpoints';
 import { Ledger } from './ledger';
-import { isAlive, livePid, spawnDetached, terminate, waitUntil } from './processes';
+import { isAlive, livePid, mysqldOn, spawnDetached, terminate, verifiedPid, waitUntil } from './processes';
 import type { SqlPools } from './sql';
 
 export interface TemporaryServerSpec {
@@ -84,7 +84,7 @@ export async function startTemporaryServer(
   const evidence: string[] = [];
   let skipped = false;
   await refuseAfterHostReboot(spec);
-  const running = await livePid(pidFile);
+  const running = await verifiedPid(pidFile, mysqldOn(spec.datadir, 'the temporary mysqld'));
   if (running) {
     skipped = true;
     evidence.push(`temporary mysqld already running (pid ${running}, socket ${endpoint.socket})`);
@@ -156,7 +156,7 @@ async function refuseAfterHostReboot(spec: TemporaryServerSpec): Promise<void> {
 
 export async function stopTemporaryServer(sql: SqlPools, spec: TemporaryServerSpec): Promise<StepOutcome> {
   const pidFile = join(runtimeDir(spec), 'mysqld.pid');
-  const pid = await livePid(pidFile);
+  const pid = await verifiedPid(pidFile, mysqldOn(spec.datadir, 'the temporary mysqld'));
   await sql.forget(temporaryEndpoint(spec));
   if (!pid) return { skipped: true, evidence: ['temporary mysqld is not running'] };
   await terminate(pid, 10 * 60_000);

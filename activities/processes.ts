@@ -1,8 +1,10 @@
 // Long-lived server processes: started detached (they must outlive the worker that started them,
 // so a worker crash never takes a database down) and tracked by pid file.
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { spawn } from 'node:child_process';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, readlink, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { childEnv } from './child-env';
 import { timed } from './command';
 
 export async function readPid(pidFile: string): Promise<number | null> {
@@ -68,7 +70,7 @@ export async function spawnDetached(argv: readonly string[], logFile: string): P
   if (!cmd) throw new Error('empty command');
   const log = await open(logFile, 'a');
   try {
-    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', log.fd, log.fd], env: childEnv() });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('error', (err) => reject(new Error(`cannot start ${cmd}: ${err.message}`)));
       child.once('spawn', () => resolve(child.pid!));
@@ -78,4 +80,52 @@ export async function spawnDetached(argv: readonly string[], logFile: string): P
   } finally {
     await log.close();
   }
+}
+
+/** What a pid must be before it is signalled: one of these programs, and (for a mysqld) in this datadir. */
+export interface Expected {
+  programs: string[];
+  datadir?: string;
+  /** For messages: what the process should be. */
+  what: string;
+}
+
+/** A mysqld (MariaDB or MySQL) whose working directory is `datadir` (mysqld changes into it). */
+export const mysqldOn = (datadir: string | undefined, what: string): Expected => ({
+  programs: ['mariadbd', 'mysqld'],
+  datadir,
+  what,
+});
+
+/**
+ * The live pid in `pidFile`, checked to be the expected process before anyone signals it: its
+ * executable (/proc/<pid>/exe) and working directory (/proc/<pid>/cwd, as device and inode). A pid
+ * file naming another process (recycled pid, or planted) is refused; so is a host whose /proc cannot
+ * be read (fail closed). Null when there is no live pid.
+ */
+export async function verifiedPid(pidFile: string, expect: Expected): Promise<number | null> {
+  const pid = await livePid(pidFile);
+  if (pid === null) return null;
+  const exe = await readlink(`/proc/${pid}/exe`).catch(() => null);
+  if (exe === null)
+    throw ApplicationFailure.nonRetryable(
+      `cannot read /proc/${pid}/exe to check that pid ${pid} (from ${pidFile}) is ${expect.what}: refusing to signal it`,
+      'UnverifiedProcess',
+    );
+  const program = basename(exe.replace(/ \(deleted\)$/, ''));
+  let where = '';
+  if (expect.datadir) {
+    const [cwd, dir] = await Promise.all([
+      stat(`/proc/${pid}/cwd`).catch(() => null),
+      stat(expect.datadir).catch(() => null),
+    ]);
+    if (!cwd || !dir || cwd.dev !== dir.dev || cwd.ino !== dir.ino)
+      where = ` in ${(await readlink(`/proc/${pid}/cwd`).catch(() => 'an unreadable directory')) || '?'}`;
+  }
+  if (!expect.programs.includes(program) || where)
+    throw ApplicationFailure.nonRetryable(
+      `${pidFile} names pid ${pid}, which is ${program}${where}, not ${expect.what}${expect.datadir ? ` on ${expect.datadir}` : ''}: refusing to signal it. Look at the pid file`,
+      'UnverifiedProcess',
+    );
+  return pid;
 }

@@ -87,7 +87,7 @@ export async function runBinlogPipe(p: BinlogPipe): Promise<PipeOutcome> {
   try {
     const r = await runPipe(producer, consumer, {
       secrets: client.secrets,
-      env: { ...process.env, TZ: 'UTC' },
+      env: { TZ: 'UTC' },
       progress: p.progress,
       ...(lines ? { onProducerData: (chunk: Buffer) => lines.feed(chunk) } : {}),
     });

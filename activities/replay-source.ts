@@ -12,7 +12,7 @@ import { basename, join } from 'node:path';
 import type { Endpoint } from '../workflows/schemas';
 import { runCommand } from './command';
 import { runtimeDir } from './mysqld';
-import { isAlive, livePid, spawnDetached, waitUntil } from './processes';
+import { isAlive, livePid, mysqldOn, spawnDetached, verifiedPid, waitUntil } from './processes';
 import type { SqlPools } from './sql';
 
 export interface ReplaySource {
@@ -124,7 +124,7 @@ export async function removeReplaySource(
 ): Promise<number | null> {
   const l = layout(stagingDir, recoveryId);
   await sql.forget(sourceEndpoint(l));
-  const pid = await livePid(l.pidFile);
+  const pid = await verifiedPid(l.pidFile, mysqldOn(l.datadir, 'the replay source server'));
   if (pid) {
     // Nothing in it is kept, so no clean shutdown to wait for.
     process.kill(pid, 'SIGKILL');

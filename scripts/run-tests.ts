@@ -9,6 +9,14 @@ import { mariadbVersion } from './lib/mariadb-server';
 import { startDevServer } from './lib/temporal-dev-server';
 import { projectRoot, weedBin } from './lib/tools';
 
+/** Where each stand-in (test/fixtures/bin) keeps the world it simulates. */
+const STANDIN_VARIABLES = [
+  'NDB_STANDIN_STATE',
+  'KUBECTL_STANDIN_STATE',
+  'VITESS_STANDIN_STATE',
+  'TUNGSTEN_STANDIN_STATE',
+];
+
 async function testFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
@@ -59,6 +67,9 @@ async function main(): Promise<number> {
           TEMPORAL_ADDRESS: temporal.address,
           TEMPORAL_UI_URL: temporal.uiUrl,
           RUNBOOK_STATE_DIR: stateDir,
+          // Children get a minimal environment (activities/child-env.ts); the stand-ins find their
+          // simulated world through these, as the real tools find theirs through configuration.
+          RUNBOOK_CHILD_ENV: STANDIN_VARIABLES.join(','),
         },
       },
     );
