@@ -1,12 +1,13 @@
 // Base backups: reading what a prepared mariadb-backup/xtrabackup directory says about itself, and
 // restoring it with --copy-back. The restore is check-then-act and writes its checkpoint last.
 import { ApplicationFailure } from '@temporalio/activity';
-import { readdir, readFile, readlink, rename, rm, stat, mkdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Dialect } from '../workflows/schemas';
 import type { StepOutcome } from '../workflows/kit';
 import { runCommand } from './command';
 import { dialectOf } from './dialect';
+import { checkDatadir } from './datadir-guard';
 import { failpoint } from './failpoints';
 import { Ledger } from './ledger';
 
@@ -63,13 +64,25 @@ export async function inspectBackup(dir: string, dialect: Dialect, tool?: string
   };
 }
 
-/** Any running process whose working directory is `datadir` (mysqld chdirs into its datadir). */
+/**
+ * Any running process whose working directory is `datadir` (mysqld changes into its datadir),
+ * compared by device and inode (`/./`, `//` and symlinks do not hide one). Fails closed: a host whose
+ * /proc cannot be read cannot say the datadir is free.
+ */
 export async function processesUsingDatadir(datadir: string): Promise<number[]> {
+  const dir = await stat(datadir).catch(() => null);
+  if (!dir) return [];
+  const entries = await readdir('/proc').catch(() => null);
+  if (!entries)
+    throw ApplicationFailure.nonRetryable(
+      `cannot read /proc to check that no process uses ${datadir}: refusing to touch it`,
+      'UnverifiedProcess',
+    );
   const pids: number[] = [];
-  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+  for (const entry of entries) {
     if (!/^\d+$/.test(entry)) continue;
-    const cwd = await readlink(`/proc/${entry}/cwd`).catch(() => null);
-    if (cwd === datadir || cwd === `${datadir}/`) pids.push(Number(entry));
+    const cwd = await stat(`/proc/${entry}/cwd`).catch(() => null);
+    if (cwd && cwd.dev === dir.dev && cwd.ino === dir.ino) pids.push(Number(entry));
   }
   return pids;
 }
@@ -130,6 +143,12 @@ export async function recordBeforeRun(req: {
 export const ROLLED_BACK = 'rolled-back';
 export const previousDatadirOf = (datadir: string, recoveryId: string) => `${datadir}.before-${recoveryId}`;
 
+/** Is `dir` the directory a started copy recorded (same device and inode)? */
+async function sameDirectory(dir: string, started: Record<string, unknown>): Promise<boolean> {
+  const st = await stat(dir).catch(() => null);
+  return !!st && typeof started.ino === 'number' && st.dev === started.dev && st.ino === started.ino;
+}
+
 /** A recovery that was rolled back is spent: its recoveryId never restores again (checked by the plan too). */
 export async function refuseRolledBack(recoveryId: string, datadir: string): Promise<void> {
   const rolledBack = await Ledger.besideDatadir(datadir).read(recoveryId, ROLLED_BACK);
@@ -150,6 +169,7 @@ export async function restoreBackup(
 ): Promise<StepOutcome & { previousDatadir?: string }> {
   const ledger = Ledger.besideDatadir(req.datadir);
   await refuseRolledBack(req.recoveryId, req.datadir);
+  await checkDatadir(req.datadir, [{ what: 'the backup directory', path: req.backup.dir }]);
   const done = await ledger.read(req.recoveryId, 'restore-backup');
   if (done?.backupId === req.backup.id && (await isEmptyDir(req.datadir)) === false) {
     return {
@@ -177,24 +197,41 @@ export async function restoreBackup(
     await ledger.write(req.recoveryId, BEFORE_RESTORE, { ...before });
   }
   if (empty === false) {
-    if (started) {
+    if (started && (await sameDirectory(req.datadir, started))) {
+      // The very directory an earlier attempt created for its copy (same device and inode): ours.
       await rm(req.datadir, { recursive: true, force: true });
       evidence.push(`removed the partial copy left by an interrupted attempt (started ${started.at})`);
     } else {
-      previousDatadir = previousDatadirOf(req.datadir, req.recoveryId);
-      if (await stat(previousDatadir).catch(() => null))
+      // Not ours (or the first attempt): kept, moved aside, never deleted.
+      const aside = started
+        ? `${req.datadir}.moved-${req.recoveryId}-${Date.now()}`
+        : previousDatadirOf(req.datadir, req.recoveryId);
+      if (await stat(aside).catch(() => null))
         throw ApplicationFailure.nonRetryable(
-          `cannot move ${req.datadir} aside: ${previousDatadir} already exists`,
+          `cannot move ${req.datadir} aside: ${aside} already exists`,
           'DatadirInUse',
         );
-      await rename(req.datadir, previousDatadir);
-      evidence.push(`previous datadir kept at ${previousDatadir}`);
+      await rename(req.datadir, aside);
+      if (started)
+        evidence.push(
+          `${req.datadir} held a directory this recovery did not create (not its partial copy): moved aside to ${aside}, kept`,
+        );
+      else {
+        previousDatadir = aside;
+        evidence.push(`previous datadir kept at ${previousDatadir}`);
+      }
     }
   } else if (empty === true) {
-    await rm(req.datadir, { recursive: true, force: true });
+    await rmdir(req.datadir);
   }
-  await ledger.write(req.recoveryId, 'restore-backup-started', { backupId: req.backup.id });
-  await mkdir(join(req.datadir, '..'), { recursive: true });
+  // The copy goes into a directory this attempt creates; its identity marks it as ours.
+  await mkdir(req.datadir, { recursive: true });
+  const made = await stat(req.datadir);
+  await ledger.write(req.recoveryId, 'restore-backup-started', {
+    backupId: req.backup.id,
+    dev: made.dev,
+    ino: made.ino,
+  });
   failpoint('restore-backup'); // the old datadir is aside, nothing copied yet
 
   const t0 = Date.now();

@@ -8,6 +8,8 @@ import { inspectBackup, refuseRolledBack, type BackupInfo } from './backup';
 import { checkCluster } from './cluster';
 import { checkSecretsResolve } from './preflight';
 import { checkRoom, dirBytes } from './room';
+import { checkDatadir } from './datadir-guard';
+import { stateRoot } from './state-dir';
 import { PlanError, planReplay, refuseUnsafeStrategy, type ReplayPlan } from './replay-plan';
 import type { SqlPools } from './sql';
 
@@ -35,6 +37,12 @@ export async function planPerconaRecovery(
     readElsewhere: (path) => path.startsWith('cluster.') && input.cluster.host !== input.restore.host,
   });
   await refuseRolledBack(input.recoveryId, input.restore.datadir);
+  await checkDatadir(input.restore.datadir, [
+    { what: 'the backup directory', path: input.backup.dir },
+    { what: 'the binlog archive', path: input.archive.kind === 'fs' ? input.archive.dir : undefined },
+    { what: 'the staging directory', path: stagingDirFor(input.archive, input.recoveryId) },
+    { what: "the workers' state directory", path: stateRoot() },
+  ]);
   const backup = await inspectBackup(input.backup.dir, input.dialect, input.backup.tool);
   // A cluster on another host is checked there (the workflow asks that host's agent).
   const cluster =

@@ -8,6 +8,7 @@ import type { Cluster } from '../workflows/schemas';
 import type { StepOutcome } from '../workflows/kit';
 import { parseMariadbGtidList } from '../workflows/gtid';
 import { BEFORE_RESTORE, BEFORE_RUN, processesUsingDatadir, ROLLED_BACK, type BeforeRestore } from './backup';
+import { checkDatadir } from './datadir-guard';
 import { Ledger } from './ledger';
 import { describeEndpoint, type SqlPools } from './sql';
 
@@ -38,6 +39,7 @@ export async function setRestoredDatadirAside(req: {
   recoveryId: string;
   datadir: string;
 }): Promise<StepOutcome> {
+  await checkDatadir(req.datadir, []);
   const ledger = Ledger.besideDatadir(req.datadir);
   const done = await ledger.read(req.recoveryId, RESTORED_ASIDE);
   if (done)
@@ -75,6 +77,7 @@ export async function putPreviousDatadirBack(req: {
   recoveryId: string;
   datadir: string;
 }): Promise<StepOutcome> {
+  await checkDatadir(req.datadir, []);
   const ledger = Ledger.besideDatadir(req.datadir);
   const done = await ledger.read(req.recoveryId, PREVIOUS_BACK);
   if (done)

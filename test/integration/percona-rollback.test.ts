@@ -7,7 +7,7 @@
 // the restored data cannot apply).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { readdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
@@ -293,3 +293,26 @@ describe(
     });
   },
 );
+
+describe('a stale checkpoint never deletes what is now at the datadir', () => {
+  test('after an interrupted copy, production moved back into the datadir is moved aside, not deleted', async () => {
+    const { inspectBackup, restoreBackup } = await import('../../activities/backup');
+    const backup = await inspectBackup(acc.backupDir, 'mariadb');
+    const datadir = join(acc.base, 'stale', 'data');
+    const recoveryId = 'stale-checkpoint';
+    // An attempt creates the datadir for its copy and is cut short there (its checkpoint stays).
+    process.env.RUNBOOK_FAILPOINTS = 'restore-backup';
+    await assert.rejects(restoreBackup({ recoveryId, backup, datadir }), /failpoint restore-backup/);
+    delete process.env.RUNBOOK_FAILPOINTS;
+    // An operator puts production back there meanwhile: another directory at the same path.
+    await rm(datadir, { recursive: true });
+    await mkdir(datadir);
+    await writeFile(join(datadir, 'PRODUCTION'), 'the only copy');
+    const r = await restoreBackup({ recoveryId, backup, datadir });
+    const evidence = (r.evidence ?? []).join(' ');
+    const aside = /moved aside to (\S+), kept/.exec(evidence)?.[1];
+    assert.ok(aside, evidence);
+    assert.equal(await readFile(join(aside, 'PRODUCTION'), 'utf8'), 'the only copy');
+    assert.ok((await readdir(datadir)).includes('ibdata1'), 'the backup was copied back');
+  });
+});

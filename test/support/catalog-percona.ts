@@ -3,8 +3,8 @@
 // changed = the restore datadir (and its ledger) never created, the source running as the same
 // process with the same tables and GTID position, the cluster not paused.
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { gtidPos, fingerprint } from '../../scripts/lib/scenario';
 import type { CatalogWorld } from './catalog-case';
 import { recordAccident, standInCluster, type Accident } from './percona-scenario';
@@ -17,6 +17,8 @@ const exists = (p: string) =>
 
 export class PerconaCatalogWorld implements CatalogWorld {
   private n = 0;
+  /** Directories that existed before a case named them as the datadir: their identity and entries. */
+  private readonly kept = new Map<string, string>();
   private constructor(
     readonly acc: Accident,
     readonly kubectlState: string,
@@ -49,6 +51,17 @@ export class PerconaCatalogWorld implements CatalogWorld {
     };
   }
 
+  /** Notes an existing directory a case names as the datadir: afterwards it must be exactly as it was. */
+  async keep(dir: string): Promise<string> {
+    this.kept.set(dir, await this.identity(dir));
+    return dir;
+  }
+
+  private async identity(dir: string): Promise<string> {
+    const st = await stat(dir);
+    return `${st.dev}:${st.ino}:${(await readdir(dir)).sort().join(',')}`;
+  }
+
   /** A directory of this world's own (for a case's prepared backup or archive). */
   dir(name: string): string {
     return join(this.acc.base, name);
@@ -57,7 +70,14 @@ export class PerconaCatalogWorld implements CatalogWorld {
   async nothingChanged(input: unknown): Promise<string[]> {
     const datadir = (input as { restore?: { datadir?: unknown } }).restore?.datadir;
     const checks: string[] = [];
-    if (typeof datadir === 'string' && datadir.startsWith('/')) {
+    const kept = typeof datadir === 'string' ? this.kept.get(datadir) : undefined;
+    if (typeof datadir === 'string' && kept) {
+      assert.equal(await this.identity(datadir), kept, `${datadir} was changed (moved, or its entries)`);
+      const parent = dirname(datadir.replace(/\/+$/, ''));
+      const moved = (await readdir(parent)).filter((e) => /\.(before|restored|moved)-/.test(e));
+      assert.deepEqual(moved, [], `something was moved aside beside ${datadir}`);
+      checks.push('the named directory unchanged, nothing moved aside');
+    } else if (typeof datadir === 'string' && datadir.startsWith('/')) {
       assert.equal(await exists(datadir), false, `the restore datadir ${datadir} was created`);
       assert.equal(await exists(`${datadir}.runbook-ledger`), false, 'a ledger was written');
       checks.push('restore datadir and ledger absent');
