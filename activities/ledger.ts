@@ -3,6 +3,8 @@
 // checkpoint only after its work is complete: a half-done step has no checkpoint and is redone.
 import { mkdir, readFile, rename, writeFile, appendFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
+import { ApplicationFailure } from '@temporalio/activity';
+import { SLUG_PATTERN } from '../workflows/schemas';
 
 export type CheckpointRecord = Record<string, unknown> & { at: string };
 
@@ -15,6 +17,11 @@ export class Ledger {
   }
 
   private file(recoveryId: string): string {
+    if (!SLUG_PATTERN.test(recoveryId))
+      throw ApplicationFailure.nonRetryable(
+        `not a recoveryId: ${JSON.stringify(recoveryId.slice(0, 120))}; no ledger file is named by it`,
+        'InvalidInput',
+      );
     return join(this.dir, `${recoveryId}.json`);
   }
 

@@ -16,7 +16,7 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, TimeoutType } from '@temporalio/common';
 import type { z } from 'zod';
-import { describeIssues } from './schemas';
+import { describeIssues, SLUG_PATTERN } from './schemas';
 
 export const RunbookKindKey = defineSearchAttributeKey('RunbookKind', SearchAttributeType.KEYWORD);
 export const RunbookStepKey = defineSearchAttributeKey('RunbookStep', SearchAttributeType.KEYWORD);
@@ -144,6 +144,13 @@ export class Runbook {
     specs: StepSpec[],
   ) {
     this.recoveryId = opts.recoveryId ?? workflowInfo().workflowId;
+    // The recoveryId names ledger and staging files on hosts: a workflow id such as "a/../../etc"
+    // (any caller may choose one) must never become a path.
+    if (!SLUG_PATTERN.test(this.recoveryId))
+      throw ApplicationFailure.nonRetryable(
+        `invalid input: the workflow id ${JSON.stringify(this.recoveryId.slice(0, 120))} cannot name a recovery (letters, digits, ".", "_" or "-", at most 100); pass a recoveryId or start the run with such a workflow id`,
+        'InvalidInput',
+      );
     becomeActive(this);
     this.steps = specs.map((s) => ({
       name: s.name,

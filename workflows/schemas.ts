@@ -10,15 +10,13 @@ export const AbsolutePath = z
   .string()
   .max(1024)
   .regex(/^\/[^\0\n\r]*$/, 'must be an absolute path without newlines');
-/** Names that end up in file names, task queues and search attributes. */
+/** Names that end up in file names, task queues and search attributes: never a path, never "..". */
+export const SLUG_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 export const Slug = z
   .string()
   .min(1)
   .max(100)
-  .regex(
-    /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
-    'use letters, digits, ".", "_" or "-" (must start with a letter or digit)',
-  );
+  .regex(SLUG_PATTERN, 'use letters, digits, ".", "_" or "-" (must start with a letter or digit)');
 export const Duration = z
   .string()
   .regex(/^\d+(ms|s|m|h|d)$/, 'use a duration like "30s", "10m", "2h" or "1d"');

@@ -314,6 +314,24 @@ describe(
           expect: /restore.datadir: must be an absolute path/,
         },
         {
+          name: 'a system directory as the datadir (/etc)',
+          input: async (w) => ({
+            ...w.input({ type: 'latest' }),
+            restore: { datadir: await w.keep('/etc') },
+          }),
+          expect: /^locate-binlogs: refusing \/etc as a datadir: it is a system directory/,
+        },
+        {
+          name: 'a datadir that is the backup directory through `..` and `//`',
+          input: async (w) => ({
+            ...w.input({ type: 'latest' }),
+            restore: {
+              datadir: await w.keep(`${w.acc.backupDir}/../${w.acc.backupDir.split('/').at(-1)}//`),
+            },
+          }),
+          expect: /^locate-binlogs: refusing .* as a datadir: it overlaps the backup directory/,
+        },
+        {
           name: 'an unknown field',
           input: (w) => ({ ...w.input({ type: 'latest' }), restor: {} }),
           expect: /restor/,
@@ -331,6 +349,12 @@ describe(
           name: 'a 1 MB GTID',
           input: (w) => w.input({ type: 'gtid', gtid: ONE_MB }),
           expect: /target.gtid: .*200/,
+        },
+        {
+          name: 'no recoveryId and a workflow id that is a path ("a/../../etc")',
+          workflowId: 'a/../../etc',
+          input: (w) => w.input({ type: 'latest' }),
+          expect: /workflow id "a\/\.\.\/\.\.\/etc" cannot name a recovery/,
         },
         {
           name: 'a 10 MB backup path (over the payload limit)',

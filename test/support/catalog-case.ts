@@ -94,8 +94,8 @@ export async function runRefusal(
   type: string,
   taskQueue: string,
   input: unknown,
+  workflowId = `${type}-catalog-${randomUUID().slice(0, 8)}`,
 ): Promise<Refusal> {
-  const workflowId = `${type}-catalog-${randomUUID().slice(0, 8)}`;
   const handle = await client.workflow.start(type, { taskQueue, workflowId, args: [input] });
   let finished = false;
   let failure: WorkflowFailedError | undefined;
@@ -216,6 +216,8 @@ export interface CatalogCase<W> {
   expect: RegExp;
   /** Temporal refuses the request at the door (no run): e.g. a payload over its size limit. */
   atStart?: boolean;
+  /** The run's workflow id, when the case is about it (default: a fresh, well-formed one). */
+  workflowId?: string;
   /** Puts back what `input` damaged on purpose (before the world is checked). */
   restore?: (world: W) => Promise<void>;
   /** A product bug this case reveals: it still runs and shows in the table, as a todo, not a pass. */
@@ -248,10 +250,11 @@ export function catalogTests<W extends CatalogWorld>(spec: {
         // Every request asks for approval: one that wrongly gets past the plan stops at the gate.
         const raw = await c.input(world);
         const input = raw && typeof raw === 'object' ? { requireApproval: true, ...raw } : raw;
-        const run = c.atStart ? startRefusal : runRefusal;
-        const refusal = await run(spec.client(), spec.runbook, spec.taskQueue(), input).finally(() =>
-          c.restore?.(world),
-        );
+        const refusal = await (
+          c.atStart
+            ? startRefusal(spec.client(), spec.runbook, spec.taskQueue(), input)
+            : runRefusal(spec.client(), spec.runbook, spec.taskQueue(), input, c.workflowId)
+        ).finally(() => c.restore?.(world));
         row.error = refusal.message;
         assert.match(refusal.message, c.expect);
         for (const s of spec.secrets?.() ?? [])
