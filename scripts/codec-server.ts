@@ -7,7 +7,8 @@
 //   npm run codec-server   (env: RUNBOOK_CODEC_KEY, RUNBOOK_CODEC_KEYS, RUNBOOK_CODEC_PORT (8888),
 //                           RUNBOOK_CODEC_HOST (127.0.0.1), RUNBOOK_CODEC_CORS_ORIGIN (the Web UI's
 //                           origin(s), comma-separated; default the dev server's http://localhost:8233),
-//                           RUNBOOK_CODEC_AUTH_TOKEN (when set, requests need `Authorization: Bearer <it>`))
+//                           RUNBOOK_CODEC_AUTH_TOKEN (required: requests need `Authorization: Bearer <it>`;
+//                           only RUNBOOK_CODEC_NO_AUTH=local-dev on a loopback address runs without one))
 //
 // Then `temporal server start-dev --ui-codec-endpoint http://127.0.0.1:8888`, or the Web UI's
 // "Data Encoder" settings, or `temporal workflow show --codec-endpoint … [--codec-auth 'Bearer …']`.
@@ -36,8 +37,8 @@ export interface CodecServerOptions {
   codec: PayloadCodec;
   /** Origins the browser may call from (the Web UI's); `*` allows any. */
   corsOrigins?: readonly string[];
-  /** When set, /encode and /decode need `Authorization: Bearer <token>`. */
-  authToken?: string;
+  /** /encode and /decode need `Authorization: Bearer <token>`; `null` only for a local dev server. */
+  authToken: string | null;
   maxBodyBytes?: number;
   log?: CodecLogger;
 }
@@ -93,6 +94,50 @@ function tokenMatches(header: string | undefined, token: string): boolean {
   return given.length === want.length && timingSafeEqual(given, want);
 }
 
+export class CodecServerConfigError extends Error {
+  override name = 'CodecServerConfigError';
+}
+
+export const MIN_TOKEN_LENGTH = 24;
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/**
+ * Where the server listens and who may use it, from the environment. A server that decrypts history
+ * for anyone who reaches it is refused: a token is required, unless RUNBOOK_CODEC_NO_AUTH=local-dev
+ * says so explicitly for a server on a loopback address.
+ */
+export function codecServerSettings(env: NodeJS.ProcessEnv): {
+  host: string;
+  port: number;
+  corsOrigins: string[];
+  authToken: string | null;
+} {
+  const host = env.RUNBOOK_CODEC_HOST ?? '127.0.0.1';
+  const port = Number(env.RUNBOOK_CODEC_PORT ?? 8888);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new CodecServerConfigError('RUNBOOK_CODEC_PORT must be a port number');
+  const corsOrigins = (env.RUNBOOK_CODEC_CORS_ORIGIN ?? DEFAULT_CORS_ORIGINS.join(','))
+    .split(',')
+    .map((s) => s.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+  const token = env.RUNBOOK_CODEC_AUTH_TOKEN || null;
+  if (token && token.length < MIN_TOKEN_LENGTH)
+    throw new CodecServerConfigError(
+      `RUNBOOK_CODEC_AUTH_TOKEN is too short (at least ${MIN_TOKEN_LENGTH} characters, e.g. openssl rand -hex 32)`,
+    );
+  if (!token) {
+    if (env.RUNBOOK_CODEC_NO_AUTH !== 'local-dev')
+      throw new CodecServerConfigError(
+        'RUNBOOK_CODEC_AUTH_TOKEN is not set: the codec server decrypts history for whoever reaches it, so it needs a bearer token (RUNBOOK_CODEC_NO_AUTH=local-dev runs without one on a loopback address, for a dev machine)',
+      );
+    if (!LOOPBACK.test(host))
+      throw new CodecServerConfigError(
+        `RUNBOOK_CODEC_NO_AUTH=local-dev only listens on a loopback address, not ${host}: set RUNBOOK_CODEC_AUTH_TOKEN`,
+      );
+  }
+  return { host, port, corsOrigins, authToken: token };
+}
+
 export function createCodecServer(o: CodecServerOptions): CodecServer {
   const origins = o.corsOrigins ?? DEFAULT_CORS_ORIGINS;
   const maxBody = o.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -140,7 +185,7 @@ export function createCodecServer(o: CodecServerOptions): CodecServer {
     }
     if (!action) return reply(404, { error: 'POST …/encode or …/decode' });
     if (req.method !== 'POST') return reply(405, { error: 'use POST' });
-    if (o.authToken && !tokenMatches(req.headers.authorization, o.authToken))
+    if (o.authToken !== null && !tokenMatches(req.headers.authorization, o.authToken))
       return reply(401, { error: 'missing or wrong bearer token' });
 
     let payloads: Payload[];
@@ -159,8 +204,13 @@ export function createCodecServer(o: CodecServerOptions): CodecServer {
       const out = action === 'encode' ? await o.codec.encode(payloads) : await o.codec.decode(payloads);
       reply(200, { payloads: out.map(payloadToJson) }, { payloads: payloads.length });
     } catch (err) {
-      // The codec's messages name key ids and what failed, never plaintext or keys.
-      reply(400, { error: err instanceof Error ? err.message : String(err) }, { payloads: payloads.length });
+      // The caller learns that the payloads could not be handled, not which key ids exist: those are
+      // in the server's own log (the codec's messages carry no plaintext and no key).
+      reply(
+        400,
+        { error: `cannot ${action} these payloads (the codec server's log says why)` },
+        { payloads: payloads.length, error: err instanceof Error ? err.message : String(err) },
+      );
     }
   }
 
@@ -178,21 +228,14 @@ export function createCodecServer(o: CodecServerOptions): CodecServer {
 async function main(): Promise<void> {
   const codec = codecFromEnv();
   if (!codec) throw new Error('RUNBOOK_CODEC_KEY is not set: there is nothing to encrypt or decrypt with');
-  const corsOrigins = (process.env.RUNBOOK_CODEC_CORS_ORIGIN ?? DEFAULT_CORS_ORIGINS.join(','))
-    .split(',')
-    .map((s) => s.trim().replace(/\/+$/, ''))
-    .filter(Boolean);
-  const authToken = process.env.RUNBOOK_CODEC_AUTH_TOKEN || undefined;
+  const { host, port, corsOrigins, authToken } = codecServerSettings(process.env);
   const codecServer = createCodecServer({ codec, corsOrigins, authToken });
-  const url = await codecServer.listen(
-    Number(process.env.RUNBOOK_CODEC_PORT ?? 8888),
-    process.env.RUNBOOK_CODEC_HOST ?? '127.0.0.1',
-  );
+  const url = await codecServer.listen(port, host);
   jsonLogger('info', 'codec server listening', {
     url,
     keyId: codec.keyId,
     corsOrigins: corsOrigins.join(','),
-    auth: authToken ? 'bearer' : 'none',
+    auth: authToken ? 'bearer' : 'none (local dev)',
     webUi: `temporal server start-dev --ui-codec-endpoint ${url}`,
   });
   await untilStopSignal();

@@ -15,6 +15,7 @@ import {
   type CodecKey,
 } from '../../workers/codec';
 import {
+  codecServerSettings,
   createCodecServer,
   payloadFromJson,
   payloadToJson,
@@ -265,6 +266,44 @@ describe('codec server', () => {
     bytes[20] = bytes[20]! ^ 0xff;
     const r = await post('/decode', { payloads: [{ ...j, data: bytes.toString('base64') }] }, auth);
     assert.equal(r.status, 400);
-    assert.match(((await r.json()) as { error: string }).error, /failed authentication/);
+    const error = ((await r.json()) as { error: string }).error;
+    assert.match(error, /cannot decode these payloads/);
+    // The caller is not told which key ids exist; the server's log says what failed.
+    assert.ok(!error.includes(codec.keyId), 'the reply names a key id');
+    assert.match(logs.at(-1)!, /failed authentication/);
+  });
+});
+
+describe('codec server settings', () => {
+  const TOKEN = 'a'.repeat(32);
+  test('a token is required: without one the server does not start', () => {
+    assert.throws(() => codecServerSettings({}), /RUNBOOK_CODEC_AUTH_TOKEN is not set/);
+  });
+  test('a short token is refused, and the message does not echo it', () => {
+    assert.throws(
+      () => codecServerSettings({ RUNBOOK_CODEC_AUTH_TOKEN: 'short-tok' }),
+      (e: Error) => /too short/.test(e.message) && !e.message.includes('short-tok'),
+    );
+  });
+  test('no token only with RUNBOOK_CODEC_NO_AUTH=local-dev, and only on a loopback address', () => {
+    assert.equal(codecServerSettings({ RUNBOOK_CODEC_NO_AUTH: 'local-dev' }).authToken, null);
+    assert.throws(
+      () => codecServerSettings({ RUNBOOK_CODEC_NO_AUTH: 'local-dev', RUNBOOK_CODEC_HOST: '0.0.0.0' }),
+      /only listens on a loopback address, not 0\.0\.0\.0/,
+    );
+    assert.throws(() => codecServerSettings({ RUNBOOK_CODEC_NO_AUTH: '1' }), /is not set/);
+  });
+  test('with a token: any address, the configured origins', () => {
+    const s = codecServerSettings({
+      RUNBOOK_CODEC_AUTH_TOKEN: TOKEN,
+      RUNBOOK_CODEC_HOST: '0.0.0.0',
+      RUNBOOK_CODEC_CORS_ORIGIN: 'https://ui.example/, https://ui2.example',
+    });
+    assert.deepEqual(s, {
+      host: '0.0.0.0',
+      port: 8888,
+      corsOrigins: ['https://ui.example', 'https://ui2.example'],
+      authToken: TOKEN,
+    });
   });
 });
