@@ -207,12 +207,15 @@ function isNotFound(err: unknown): boolean {
   );
 }
 
-/** "NoSuchKey: The specified key does not exist. (HTTP 404)"; SDK errors without a body only carry the status. */
+/**
+ * "NoSuchKey (HTTP 404)": the error code and status only. The server's own message text is not
+ * repeated: an endpoint is not trusted to write into our errors (it could echo request headers).
+ */
 function describe(err: unknown): string {
   if (err instanceof S3ServiceException) {
     const status = err.$metadata.httpStatusCode;
-    const msg = err.message && err.message !== err.name ? `${err.name}: ${err.message}` : err.name;
-    return status ? `${msg} (HTTP ${status})` : msg;
+    const code = /^[A-Za-z][A-Za-z0-9.]{0,63}$/.test(err.name) ? err.name : 'S3 error';
+    return status ? `${code} (HTTP ${status})` : code;
   }
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
