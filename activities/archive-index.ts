@@ -66,7 +66,7 @@ export function sortIndex(files: ArchivedFile[]): ArchivedFile[] {
 /**
  * Brings the index up to date with what the archive stores; returns it (and saves it when it changed).
  * `alreadyLocal` names a file's local copy when the caller holds one (the archiver's spool, which it
- * has just pushed): no download, and no staging directory needed for it.
+ * has just pushed): no download, and no staging directory needed for it, while it has the size stored.
  */
 export async function refreshIndex(
   archive: BinlogArchive,
@@ -90,7 +90,11 @@ export async function refreshIndex(
       continue;
     }
     changed = true;
-    const path = alreadyLocal?.(name) ?? (await localCopy(archive, name, stagingDir));
+    // The archive's own file when it has one; else the caller's copy if it still has the stored size
+    // (a spool file may have grown since it was pushed); else a download.
+    const local = archive.localPath(name) ? undefined : alreadyLocal?.(name);
+    const sameSize = local && (await stat(local).catch(() => null))?.size === size;
+    const path = sameSize ? local : await localCopy(archive, name, stagingDir);
     files.push(await describeFile(name, path));
   }
   const out: ArchiveIndex = { version: 1, files: sortIndex(files) };

@@ -18,6 +18,7 @@ import { dialectOf } from './dialect';
 import { livePid, terminate } from './processes';
 import { redact } from './secrets';
 import { SqlPools } from './sql';
+import { statePath } from './state-dir';
 
 export interface ArchiverOptions {
   source: Endpoint;
@@ -183,8 +184,9 @@ export class BinlogArchiver {
       await this.o.archive.putFile(name, join(this.o.spoolDir, name));
       this.pushed.set(name, size);
     }
-    // The spool holds every file just pushed: index those copies (the operator's directory, not staging).
-    await refreshIndex(this.o.archive, this.o.spoolDir, (name) =>
+    // The spool holds every file just pushed: the index reads those copies while they have the size
+    // pushed; one that grew since is read back from the archive into the state directory.
+    await refreshIndex(this.o.archive, statePath('staging', 'archiver'), (name) =>
       this.pushed.has(name) ? join(this.o.spoolDir, name) : undefined,
     );
   }
