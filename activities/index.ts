@@ -10,6 +10,7 @@ import { openArchive } from './archives';
 import type { Archive } from '../workflows/schemas';
 import { recordBeforeRun, restoreBackup, type RestoreRequest } from './backup';
 import { checkCluster, pauseCluster, unpauseCluster } from './cluster';
+import { resolveRequest } from './fleet-catalog';
 import { startTemporaryServer, stopTemporaryServer, type TemporaryServerSpec } from './mysqld';
 import { planPerconaRecovery } from './percona';
 import { replayBinlogs, type ReplayRequest } from './replay';
@@ -32,6 +33,7 @@ export interface ActivityDeps {
 export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
   const { sql } = deps;
   return {
+    resolveRequest: (req: { kind: string; request: unknown }) => resolveRequest(req.kind, req.request),
     planPerconaRecovery: (input: PerconaPitrInput & { recoveryId: string }) =>
       keepAlive({ step: 'locate-binlogs' }, () => planPerconaRecovery(sql, input)),
     checkCluster: (cluster: Cluster) => checkCluster(sql, cluster),
@@ -66,11 +68,15 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
 export type Activities = ReturnType<typeof createActivities>;
 export type ActivityName = keyof Activities;
 
-/** `host`: files, processes or commands of one host. `sql`: SQL only, from wherever the server is reachable. */
-export type Placement = 'host' | 'sql';
+/**
+ * `host`: files, processes or commands of one host. `sql`: SQL only, from wherever the server is
+ * reachable. `controller`: only where workflows run (the fleet catalog is read there), never on an agent.
+ */
+export type Placement = 'host' | 'sql' | 'controller';
 
 /** Every activity, classified; a new activity does not compile until it is placed here. */
 export const ACTIVITY_PLACEMENT = {
+  resolveRequest: 'controller', // a request + the fleet catalog on the controller = the runbook's input
   // Percona PITR
   planPerconaRecovery: 'host', // reads the backup dir, stages and scans archived binlogs (restore host)
   checkCluster: 'host', // the cluster's pid file, or kubectl
@@ -131,6 +137,7 @@ export const ACTIVITY_PLACEMENT = {
 
 export const HOST_ACTIVITIES = placed('host');
 export const SQL_ACTIVITIES = placed('sql');
+export const CONTROLLER_ACTIVITIES = placed('controller');
 
 function placed(p: Placement): ActivityName[] {
   return (Object.keys(ACTIVITY_PLACEMENT) as ActivityName[]).filter((n) => ACTIVITY_PLACEMENT[n] === p);

@@ -6,7 +6,7 @@
 // `npm run demo -- --exit` ends by itself: exit code 0 only when every checksum matches.
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TableFingerprint } from '../workflows/schemas';
 import type { PerconaResult } from '../workflows/percona-point-in-time-recovery';
@@ -72,7 +72,12 @@ async function main(): Promise<number> {
     const running = worker.run();
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
 
-    const baseInput = {
+    // The demo's world in the fleet catalog, as an operator would describe it (approval waived: a
+    // drill on scratch servers); the request only names the cluster, the target and what to verify.
+    const catalog = join(base, 'catalog');
+    await mkdir(catalog, { recursive: true, mode: 0o700 });
+    process.env.RUNBOOK_CATALOG = catalog;
+    const shop = {
       cluster: {
         adapter: 'process',
         name: 'demo-source',
@@ -83,8 +88,15 @@ async function main(): Promise<number> {
       backup: { dir: join(base, 'backup') },
       restore: { datadir: source.server.datadir },
       archive: { kind: 'fs', dir: source.archiveDir },
-      verify: { schemas: ['shop'], expected: truth },
     };
+    await writeFile(
+      join(catalog, 'demo-source.json'),
+      JSON.stringify({
+        runbooks: { perconaPointInTimeRecovery: { input: shop } },
+        approval: { required: false },
+      }),
+      { mode: 0o600 },
+    );
     const runs: { label: string; target: object }[] = [
       { label: 'by time', target: { type: 'time', time: beforeAccident } },
       { label: 'by GTID', target: { type: 'gtid', gtid: dropGtid, exclusive: true } },
@@ -99,7 +111,9 @@ async function main(): Promise<number> {
       const handle = await client.workflow.start('perconaPointInTimeRecovery', {
         taskQueue: 'mysql-runbooks',
         workflowId: id,
-        args: [{ ...baseInput, target: run.target }],
+        args: [
+          { cluster: 'demo-source', target: run.target, verify: { schemas: ['shop'], expected: truth } },
+        ],
       });
       const r = (await handle.result()) as PerconaResult;
       for (const s of r.steps) say(`  ${s.name.padEnd(24)} ${s.status.padEnd(22)} ${s.evidence.join('; ')}`);

@@ -44,6 +44,7 @@ async function main(): Promise<number> {
   );
   // Everything the workers create on this host goes to a state directory of this run (0700).
   const stateDir = process.env.RUNBOOK_STATE_DIR ?? (await mkdtemp(join(tmpdir(), 'runbook-state-')));
+  const catalogDir = await mkdtemp(join(tmpdir(), 'runbook-catalog-'));
   const temporal = await startDevServer();
   console.log(`# real servers: ${temporal.version}; ${await mariadbVersion()}; SeaweedFS ${weed}`);
   console.log(`# Temporal dev server ${temporal.address}; ${files.length} test file(s)`);
@@ -67,6 +68,8 @@ async function main(): Promise<number> {
           TEMPORAL_ADDRESS: temporal.address,
           TEMPORAL_UI_URL: temporal.uiUrl,
           RUNBOOK_STATE_DIR: stateDir,
+          // The fleet catalog the tests' workers read; each test adds the entries it needs.
+          RUNBOOK_CATALOG: catalogDir,
           // Children get a minimal environment (activities/child-env.ts); the stand-ins find their
           // simulated world through these, as the real tools find theirs through configuration.
           RUNBOOK_CHILD_ENV: STANDIN_VARIABLES.join(','),
@@ -78,6 +81,7 @@ async function main(): Promise<number> {
   } finally {
     await temporal.stop();
     if (!process.env.RUNBOOK_STATE_DIR) await rm(stateDir, { recursive: true, force: true });
+    await rm(catalogDir, { recursive: true, force: true });
   }
 }
 

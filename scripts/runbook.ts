@@ -22,8 +22,7 @@ import {
 } from '../workflows/kit';
 import { RUNBOOKS, runbookOf } from '../workflows/registry';
 import { TASK_QUEUE } from '../workflows/routing';
-import { describeIssues } from '../workflows/schemas';
-import { PerconaRollbackInput } from '../workflows/schemas-rollback';
+import { requestShapeIssues } from '../workflows/requests';
 import { dataConverterFromEnv } from '../workers/codec';
 import { renderBar, renderSteps, sampleFrom, type ProgressSample } from './lib/progress-view';
 
@@ -66,7 +65,11 @@ async function connect(
   }
 }
 
-/** Reads and validates an input file with the runbook's own schema: nothing starts on bad input. */
+/**
+ * Reads a request file and checks its shape: a cluster of the fleet catalog and only the fields a
+ * request may set (the workers merge the catalog's part and validate the whole). Nothing starts on
+ * a bad request.
+ */
 async function loadInput(kind: string, file: string): Promise<Record<string, unknown>> {
   const spec = runbookOf(kind);
   if (!spec)
@@ -80,8 +83,8 @@ async function loadInput(kind: string, file: string): Promise<Record<string, unk
   } catch (err) {
     throw new CliError(`cannot read the input ${file}: ${(err as Error).message}`, 2);
   }
-  const r = spec.schema.safeParse(raw);
-  if (!r.success) throw new CliError(`invalid input for ${kind}: ${describeIssues(r.error)}`, 2);
+  const issues = requestShapeIssues(kind, raw);
+  if (issues.length) throw new CliError(`invalid request for ${kind}: ${issues.join('; ')}`, 2);
   return raw as Record<string, unknown>;
 }
 
@@ -324,20 +327,25 @@ export function buildCli(): Command {
           payload ? await decodeOptionalSinglePayload(client.options.loadedDataConverter, payload) : null
         ) as Record<string, unknown> | null;
         if (!original) throw new CliError(`cannot read the input of ${id} from its history`, 2);
-        const parsed = PerconaRollbackInput.safeParse({
+        // The same catalog entry (it must serve perconaRollback too); a run from before the catalog
+        // named its cluster inside its input.
+        const cluster =
+          typeof original.cluster === 'string'
+            ? original.cluster
+            : (original.cluster as { name?: unknown } | undefined)?.name;
+        const request = {
+          cluster,
           recoveryId: original.recoveryId ?? id,
           requireApproval: o.requireApproval,
-          dialect: original.dialect,
-          cluster: original.cluster,
-          restore: original.restore,
           ...(original.heartbeatTimeout ? { heartbeatTimeout: original.heartbeatTimeout } : {}),
           ...(original.hostTimeout ? { hostTimeout: original.hostTimeout } : {}),
-        });
-        if (!parsed.success) throw new CliError(`cannot roll back ${id}: ${describeIssues(parsed.error)}`, 2);
+        };
+        const issues = requestShapeIssues('perconaRollback', request);
+        if (issues.length) throw new CliError(`cannot roll back ${id}: ${issues.join('; ')}`, 2);
         const handle = await client.workflow.start('perconaRollback', {
           taskQueue: g().taskQueue,
           workflowId: o.id ?? `${id}-rollback`,
-          args: [parsed.data],
+          args: [request],
         });
         console.log(
           `started perconaRollback ${handle.workflowId} for ${id}` +

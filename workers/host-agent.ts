@@ -5,6 +5,7 @@
 // The Temporal connection and the payload codec are configured exactly as for the controller
 // (workers/worker-config.ts, workers/codec.ts); RUNBOOK_HOST is required. Stops on SIGINT/SIGTERM.
 import { Runtime } from '@temporalio/worker';
+import { catalogDir, loadCatalog } from '../activities/fleet-catalog';
 import { dataConverterFromEnv } from './codec';
 import { runMain, serveUntilStopped } from './serve';
 import { createHostAgentWorker } from './agent-worker';
@@ -14,6 +15,8 @@ async function main(): Promise<void> {
   const target = loadTemporalTarget();
   const agent = hostAgentSettings();
   const dataConverter = dataConverterFromEnv();
+  // A catalog with any invalid entry stops the worker here, naming each problem.
+  const catalog = await loadCatalog();
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
   const connection = await connectWorker(target);
   const { worker, deps, taskQueue } = await createHostAgentWorker({
@@ -25,7 +28,8 @@ async function main(): Promise<void> {
     dataConverter,
   });
   console.log(
-    `host agent ${agent.host} polling ${taskQueue} on ${target.describe} as ${agent.identity}` +
+    `host agent ${agent.host} polling ${taskQueue} on ${target.describe} as ${agent.identity}, ` +
+      `fleet catalog ${catalogDir()} (${catalog.size} cluster(s))` +
       (dataConverter ? ', payloads encrypted' : ''),
   );
   await serveUntilStopped(worker, deps, connection);

@@ -17,6 +17,9 @@ export async function serveUntilStopped(
 }
 
 export function runMain(label: string, main: () => Promise<void>): void {
+  // What a worker creates (ledgers, staged binlogs, option files, logs) is its user's alone; a
+  // mysqld it starts keeps its own modes within this (it runs as the files' owner).
+  process.umask(0o077);
   main().then(
     () => process.exit(0),
     (err: unknown) => {

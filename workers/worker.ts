@@ -6,6 +6,7 @@
 // host work of inputs that name no host; with RUNBOOK_ROLE=controller host work runs only on the
 // host agents (workers/host-agent.ts). Stops gracefully on SIGINT/SIGTERM.
 import { Runtime } from '@temporalio/worker';
+import { catalogDir, loadCatalog } from '../activities/fleet-catalog';
 import { dataConverterFromEnv } from './codec';
 import { runMain, serveUntilStopped } from './serve';
 import { createRunbookWorker } from './runbook-worker';
@@ -16,6 +17,8 @@ async function main(): Promise<void> {
   const target = loadTemporalTarget();
   const { taskQueue, role } = controllerSettings();
   const dataConverter = dataConverterFromEnv(); // a malformed key stops the worker here, before it polls
+  // A catalog with any invalid entry stops the worker here, naming each problem.
+  const catalog = await loadCatalog();
   Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
   const connection = await connectWorker(target);
   const { worker, deps } = await createRunbookWorker({
@@ -26,7 +29,8 @@ async function main(): Promise<void> {
     role,
   });
   console.log(
-    `runbook worker polling ${taskQueue} on ${target.describe}, pid ${process.pid}` +
+    `runbook worker polling ${taskQueue} on ${target.describe}, pid ${process.pid}, ` +
+      `fleet catalog ${catalogDir()} (${catalog.size} cluster(s))` +
       (role === 'controller' ? ', controller only (host work on host agents)' : '') +
       (dataConverter ? ', payloads encrypted' : ''),
   );

@@ -21,7 +21,8 @@ import type {
   StartPoint,
 } from '../activities/ndb-failover';
 import { formatEpoch } from './epoch';
-import { parseInput, Runbook, type StepState } from './kit';
+import { Runbook, type StepState } from './kit';
+import { catalogInput } from './request-input';
 import { long, quick, sqlRunsOn } from './routing';
 import { NdbChannelFailoverInput } from './schemas-ndb-failover';
 
@@ -64,7 +65,7 @@ const refuse = (message: string) => ApplicationFailure.nonRetryable(message, 'Fa
 const chName = (c: string) => (c ? `'${c}'` : 'the default channel');
 
 export async function ndbChannelFailover(raw: unknown): Promise<NdbFailoverResult> {
-  const input = parseInput(NdbChannelFailoverInput, raw);
+  const input = await catalogInput('ndbChannelFailover', NdbChannelFailoverInput, raw, NDB_FAILOVER_STEPS);
   const { dialect, form } = input;
   const rb = new Runbook(
     'ndbChannelFailover',

@@ -16,7 +16,8 @@
 //  12. verify                      row counts and checksums (compared with the expected ones, if given)
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { NdbBackup, NdbStopPoint } from '../activities/ndb-pitr';
-import { parseInput, Runbook, type StepState } from './kit';
+import { Runbook, type StepState } from './kit';
+import { catalogInput } from './request-input';
 import { long, sqlRunsOn } from './routing';
 import type { TableFingerprint } from './schemas';
 import { NdbPitrInput } from './schemas-ndb-pitr';
@@ -50,7 +51,7 @@ export interface NdbPitrResult {
 }
 
 export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResult> {
-  const input = parseInput(NdbPitrInput, raw);
+  const input = await catalogInput('ndbPointInTimeRecovery', NdbPitrInput, raw, NDB_PITR_STEPS);
   const { cluster } = input;
   const fp = input.failurePoint;
   const target =

@@ -12,7 +12,8 @@ import type { PerconaPlan } from '../activities/percona';
 import type { ReplayResult } from '../activities/replay';
 import type { ReplayProof } from '../activities/replay-proof';
 import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
-import { parseInput, Runbook, type StepState } from './kit';
+import { Runbook, type StepState } from './kit';
+import { catalogInput } from './request-input';
 import { long, quick } from './routing';
 import { PerconaPitrInput, replayStrategyOf, type TableFingerprint } from './schemas';
 import { describeCut, describeTargetBrief } from './targets';
@@ -42,7 +43,7 @@ export interface PerconaResult {
 }
 
 export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaResult> {
-  const input = parseInput(PerconaPitrInput, raw);
+  const input = await catalogInput('perconaPointInTimeRecovery', PerconaPitrInput, raw, PERCONA_STEPS);
   const rb = new Runbook(
     'perconaPointInTimeRecovery',
     { ...input, cluster: input.cluster.name, target: describeTargetBrief(input.target) },

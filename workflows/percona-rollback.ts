@@ -9,7 +9,8 @@
 //   7. verify-cluster               it must answer with the GTID state it had when the recovery paused it
 import { ApplicationFailure } from '@temporalio/workflow';
 import type { RecoveryState } from '../activities/recovery-state';
-import { parseInput, Runbook, type StepState } from './kit';
+import { Runbook, type StepState } from './kit';
+import { catalogInput } from './request-input';
 import { long, quick } from './routing';
 import { PerconaRollbackInput } from './schemas-rollback';
 
@@ -32,7 +33,7 @@ export interface RollbackResult {
 }
 
 export async function perconaRollback(raw: unknown): Promise<RollbackResult> {
-  const input = parseInput(PerconaRollbackInput, raw);
+  const input = await catalogInput('perconaRollback', PerconaRollbackInput, raw, ROLLBACK_STEPS);
   const rb = new Runbook(
     'perconaRollback',
     { ...input, cluster: input.cluster.name, target: `rollback:${input.recoveryId}` },

@@ -16,7 +16,8 @@
 import type { BackupInfo } from '../activities/backup';
 import type { CommitSeqnoRow } from '../activities/tungsten';
 import type { ThlEvent } from '../activities/tungsten-output';
-import { parseInput, Runbook, type StepState } from './kit';
+import { Runbook, type StepState } from './kit';
+import { catalogInput } from './request-input';
 import { long, quick, sqlRunsOn } from './routing';
 import type { Cluster, TableFingerprint } from './schemas';
 import { TungstenExternalRestoreInput } from './schemas-tungsten';
@@ -56,7 +57,12 @@ export interface TungstenResult {
 }
 
 export async function tungstenExternalRestore(raw: unknown): Promise<TungstenResult> {
-  const input = parseInput(TungstenExternalRestoreInput, raw);
+  const input = await catalogInput(
+    'tungstenExternalRestore',
+    TungstenExternalRestoreInput,
+    raw,
+    TUNGSTEN_STEPS,
+  );
   const rb = new Runbook(
     'tungstenExternalRestore',
     { ...input, cluster: input.replica.name, target: `backup:${input.backup.dir}` },

@@ -19,7 +19,8 @@
 import { executeChild } from '@temporalio/workflow';
 import type { ChosenBackup, GtidLookup, TabletSpec } from '../activities/vitess';
 import type { ReplayResult } from '../activities/replay';
-import { parseInput, Runbook, rootMessage, type StepState } from './kit';
+import { Runbook, rootMessage, type StepState } from './kit';
+import { catalogInput } from './request-input';
 import { proveAndVerify } from './verify-step';
 import { long, quick } from './routing';
 import type { Archive, Dialect, Endpoint, SecretRef, TableFingerprint } from './schemas';
@@ -75,7 +76,7 @@ export interface VitessResult {
 }
 
 export async function vitessSnapshotRestore(raw: unknown): Promise<VitessResult> {
-  const input = parseInput(VitessSnapshotRestoreInput, raw);
+  const input = await catalogInput('vitessSnapshotRestore', VitessSnapshotRestoreInput, raw, VITESS_STEPS);
   const rb = new Runbook(
     'vitessSnapshotRestore',
     { ...input, cluster: input.baseKeyspace, target: `time:${input.snapshotTime}` },

@@ -357,9 +357,9 @@ describe(
           expect: /workflow id "a\/\.\.\/\.\.\/etc" cannot name a recovery/,
         },
         {
-          name: 'a 10 MB backup path (over the payload limit)',
+          name: 'a 10 MB GTID (over the payload limit)',
           atStart: true,
-          input: (w) => w.input({ type: 'latest' }, { backup: { dir: `/${TEN_MB}` } }),
+          input: (w) => w.input({ type: 'gtid', gtid: TEN_MB }),
           expect: /size|limit|large|exceed/i,
         },
       ];

@@ -12,6 +12,7 @@ import { workflowBundle } from '../../workers/runbook-worker';
 import { projectRoot, temporalCli } from '../../scripts/lib/tools';
 import { recordAccident, standInCluster, useStandIns, type Accident } from '../support/percona-scenario';
 import { startWorker, temporalAddress, uniqueQueue, type RunningWorker } from '../support/temporal';
+import { catalogRequest } from '../support/fleet';
 
 useStandIns();
 let acc: Accident;
@@ -26,10 +27,11 @@ function runbook(...args: string[]) {
   });
 }
 
+/** A request file for a catalog entry of its own (serving the recovery and its rollback). */
 async function inputFile(extra: Record<string, unknown> = {}): Promise<string> {
   n++;
   const file = join(acc.base, `input-${n}.json`);
-  const input = {
+  const input: Record<string, unknown> = {
     cluster: { adapter: 'kubernetes', name: 'shop', namespace: 'db', resource: 'shop' },
     backup: { dir: acc.backupDir },
     restore: { datadir: join(acc.base, `cli-restore-${n}`, 'data') },
@@ -38,7 +40,10 @@ async function inputFile(extra: Record<string, unknown> = {}): Promise<string> {
     verify: { schemas: ['shop'] },
     ...extra,
   };
-  await writeFile(file, JSON.stringify(input));
+  const request = await catalogRequest('perconaPointInTimeRecovery', input, {
+    alsoServes: { perconaRollback: { cluster: input.cluster, restore: input.restore } },
+  });
+  await writeFile(file, JSON.stringify(request));
   return file;
 }
 
@@ -69,15 +74,22 @@ describe('runbook CLI', () => {
     assert.match(r.stdout, /destructive: pause-cluster, restore-backup/);
   });
 
-  test('bad input: exit 2, the field named, the secret not echoed, nothing started', async () => {
-    const file = await inputFile({
-      restore: { datadir: join(acc.base, 'inline-secret-cli', 'data'), password: 'hunter2-cli' },
-    });
+  test('a request that sets what the catalog decides: exit 2, the fields named, the secret not echoed, nothing started', async () => {
+    const file = join(acc.base, 'request-with-restore.json');
+    await writeFile(
+      file,
+      JSON.stringify({
+        cluster: 'shop',
+        target: { type: 'latest' },
+        restore: { datadir: '/etc', password: 'hunter2-cli' },
+        backup: { dir: '/' },
+      }),
+    );
     const r = await runbook('start', 'perconaPointInTimeRecovery', '--input', file, '--id', 'cli-bad-input');
     assert.equal(r.exitCode, 2);
     assert.match(
       r.stderr,
-      /invalid input for perconaPointInTimeRecovery: restore.password: secrets are given by reference/,
+      /invalid request for perconaPointInTimeRecovery: restore: set by the fleet catalog on the workers, not by a request; backup: set by the fleet catalog/,
     );
     assert.doesNotMatch(r.stderr + r.stdout, /hunter2/);
     const s = await runbook('status', 'cli-bad-input');

@@ -25,6 +25,7 @@ import { projectRoot, temporalCli } from '../../scripts/lib/tools';
 import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
 import { temporalAddress, uniqueQueue } from '../support/temporal';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { catalogRequest } from '../support/fleet';
 
 const TYPE = 'perconaPointInTimeRecovery';
 const keyText = `it-${Date.now()}:${randomBytes(32).toString('base64')}`;
@@ -83,7 +84,7 @@ before(async () => {
     taskQueue,
     workflowId,
     args: [
-      {
+      await catalogRequest(TYPE, {
         mode: 'plan',
         cluster: {
           adapter: 'process',
@@ -95,7 +96,7 @@ before(async () => {
         restore: { datadir: join(base, 'restore', 'data') },
         archive: { kind: 'fs', dir: source.archiveDir },
         target: { type: 'latest' },
-      },
+      }),
     ],
   });
   result = (await handle.result()) as PerconaResult;
@@ -123,8 +124,12 @@ describe('payloads encrypted in history (RUNBOOK_CODEC_KEY)', () => {
     const json = historyToJSON(history);
     const raw = JSON.parse(json) as unknown;
     const found = payloadsIn(raw);
-    // Search attributes are indexed by the server, so Temporal never passes them through codecs.
-    const data = found.filter((p) => !/searchAttributes/i.test(p.path));
+    // Search attributes are indexed by the server, so Temporal never passes them through codecs; a
+    // patch marker holds only the patch's id, which the SDK writes as plain JSON (checked below).
+    const isPatch = (path: string) => /markerRecordedEventAttributes\.details\.patch-data/.test(path);
+    for (const p of found.filter((f) => isPatch(f.path)))
+      assert.match(b64text(p.payload.data), /^\{"id":"[a-z-]+","deprecated":(true|false)\}$/);
+    const data = found.filter((p) => !/searchAttributes/i.test(p.path) && !isPatch(p.path));
     assert.ok(data.length >= 4, `only ${data.length} payloads in the history`);
     const notEncrypted = data.filter((p) => b64text(p.payload.metadata!.encoding) !== ENCRYPTED_ENCODING);
     assert.deepEqual(
@@ -142,15 +147,17 @@ describe('payloads encrypted in history (RUNBOOK_CODEC_KEY)', () => {
     );
   });
 
-  test('the codec endpoint decodes the input and the result from that history', async () => {
+  test('the codec endpoint decodes the request, the catalog input and the result from that history', async () => {
     const raw = JSON.parse(
       historyToJSON(await plainClient.workflow.getHandle(workflowId).fetchHistory()),
     ) as {
       events: Record<string, { input?: { payloads: JsonPayload[] }; result?: { payloads: JsonPayload[] } }>[];
     };
     const started = raw.events.find((e) => e.workflowExecutionStartedEventAttributes);
+    const resolved = raw.events.find((e) => e.activityTaskCompletedEventAttributes);
     const completed = raw.events.find((e) => e.workflowExecutionCompletedEventAttributes);
     const input = started!.workflowExecutionStartedEventAttributes!.input!.payloads;
+    const catalogInput = resolved!.activityTaskCompletedEventAttributes!.result!.payloads;
     const output = completed!.workflowExecutionCompletedEventAttributes!.result!.payloads;
     const decode = (payloads: JsonPayload[], token = 'codec-it-token') =>
       fetch(`${codecUrl}/decode`, {
@@ -162,13 +169,14 @@ describe('payloads encrypted in history (RUNBOOK_CODEC_KEY)', () => {
         },
         body: JSON.stringify({ payloads }),
       });
-    const r = await decode([...input, ...output]);
+    const r = await decode([...input, ...catalogInput, ...output]);
     assert.equal(r.status, 200);
     const body = (await r.json()) as { payloads: JsonPayload[] };
-    const [inputValue, resultValue] = body.payloads.map((p, i) =>
+    const [inputValue, catalogValue, resultValue] = body.payloads.map((p, i) =>
       defaultPayloadConverter.fromPayload<Record<string, unknown>>(payloadFromJson(p, i) as Payload),
     );
-    assert.deepEqual((inputValue as { backup: unknown }).backup, { dir: backupDir });
+    assert.deepEqual((inputValue as { target: unknown }).target, { type: 'latest' });
+    assert.deepEqual((catalogValue as { backup: unknown }).backup, { dir: backupDir });
     assert.equal((resultValue as unknown as PerconaResult).plan.backup.dir, backupDir);
     assert.equal((await decode(input, 'wrong')).status, 401);
   });
@@ -217,7 +225,7 @@ describe('payloads encrypted in history (RUNBOOK_CODEC_KEY)', () => {
       taskQueue,
       workflowId: id,
       args: [
-        {
+        await catalogRequest(TYPE, {
           mode: 'plan',
           cluster: {
             adapter: 'process',
@@ -229,7 +237,7 @@ describe('payloads encrypted in history (RUNBOOK_CODEC_KEY)', () => {
           restore: { datadir: join(base, 'restore', 'data') },
           archive: { kind: 'fs', dir: source.archiveDir },
           target: { type: 'latest' },
-        },
+        }),
       ],
     });
     const chain = (e: unknown): string[] =>

@@ -18,6 +18,7 @@ import { startWorker, temporalAddress, testClient, uniqueQueue } from '../suppor
 import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
 import { spawnHostAgent, spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { netnsOf, simulateHosts, type SimulatedHost, type SimulatedHosts } from '../support/netns';
+import { catalogRequest } from '../support/fleet';
 
 const TYPE = 'perconaPointInTimeRecovery';
 /** The cluster's work runs where the cluster runs; everything else of a restore where it restores. */
@@ -78,8 +79,11 @@ interface Ran {
   identity: string;
 }
 
-/** Every activity the run started: its task queue and the identity of the worker that took it. */
-async function activitiesRun(handle: WorkflowHandle): Promise<Ran[]> {
+/**
+ * Every activity the run started (`all`: with the controller's own resolveRequest, which merges the
+ * request with the fleet catalog): its task queue and the identity of the worker that took it.
+ */
+async function activitiesRun(handle: WorkflowHandle, all = false): Promise<Ran[]> {
   const scheduled = new Map<string, { activity: string; queue: string }>();
   const ran: Ran[] = [];
   for (const e of (await handle.fetchHistory()).events ?? []) {
@@ -88,7 +92,7 @@ async function activitiesRun(handle: WorkflowHandle): Promise<Ran[]> {
     const st = e.activityTaskStartedEventAttributes;
     if (st) ran.push({ ...scheduled.get(String(st.scheduledEventId))!, identity: st.identity ?? '' });
   }
-  return ran;
+  return all ? ran : ran.filter((x) => x.activity !== 'resolveRequest');
 }
 
 const hostOf = (activity: string) => (CLUSTER_WORK.has(activity) ? 'a' : 'b');
@@ -153,6 +157,9 @@ describe('a recovery across two hosts', () => {
     assert.deepEqual(r.tables, singleHostTables);
     assert.deepEqual(r.tables, acc.truth);
 
+    const resolved = (await activitiesRun(client.workflow.getHandle(id), true))[0];
+    assert.deepEqual([resolved?.activity, resolved?.queue], ['resolveRequest', queue], 'on the controller');
+    assert.doesNotMatch(resolved!.identity, /host-agent/);
     const ran = await activitiesRun(client.workflow.getHandle(id));
     const names = ran.map((x) => x.activity);
     for (const must of [
@@ -190,7 +197,7 @@ describe('a recovery across two hosts', () => {
     const handle = await client.workflow.start(TYPE, {
       taskQueue: queue,
       workflowId: id,
-      args: [input(true, { requireApproval: true, hostTimeout: '5m' })],
+      args: [await catalogRequest(TYPE, input(true, { requireApproval: true, hostTimeout: '5m' }))],
     });
     await waitForStep(handle, 'pause-cluster', (s) => s.status === 'waiting-approval');
     await agents.get('b')!.stop(); // host b goes away after the plan ran there

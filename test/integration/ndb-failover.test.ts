@@ -32,6 +32,7 @@ import {
   type RunningWorker,
 } from '../support/temporal';
 import { runWorkflow, updateRejection } from '../support/workflows';
+import { catalogRequest } from '../support/fleet';
 
 const TYPE = 'ndbChannelFailover';
 const REPL_PW = `repl-${randomUUID()}`;
@@ -392,7 +393,9 @@ describe('failover to the secondary channel', () => {
     const handle = await client.workflow.start(TYPE, {
       taskQueue: worker.taskQueue,
       workflowId,
-      args: [input(R3, 'next-position', { stopPrimary: true, requireApproval: true })],
+      args: [
+        await catalogRequest(TYPE, input(R3, 'next-position', { stopPrimary: true, requireApproval: true })),
+      ],
     });
     const waitFor = async (step: string): Promise<RunbookProgress> => {
       for (let i = 0; i < 200; i++) {

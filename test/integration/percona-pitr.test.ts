@@ -35,6 +35,7 @@ import {
 import { saveHistory } from '../../scripts/lib/history';
 import { historiesDir } from '../support/histories';
 import { runWorkflow, runWorkflowExpectingFailure, updateRejection } from '../support/workflows';
+import { catalogRequest } from '../support/fleet';
 
 useStandIns();
 
@@ -216,7 +217,7 @@ describe('plan mode and approval', () => {
     const handle = await client.workflow.start(TYPE, {
       taskQueue: worker.taskQueue,
       workflowId,
-      args: [input],
+      args: [await catalogRequest(TYPE, input)],
     });
     let p = await handle.query(progressQuery);
     for (let i = 0; i < 100 && p.currentStep !== 'pause-cluster'; i++) {

@@ -27,6 +27,7 @@ import {
 import { saveHistory } from '../../scripts/lib/history';
 import { historiesDir } from '../support/histories';
 import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
+import { catalogRequest } from '../support/fleet';
 
 useStandIns();
 let acc: Accident;
@@ -278,7 +279,13 @@ describe(
       const handle = await client.workflow.start('perconaRollback', {
         taskQueue: worker.taskQueue,
         workflowId: `${id}-rollback`,
-        args: [{ recoveryId: id, cluster: cluster(), restore: { datadir: acc.source.server.datadir } }],
+        args: [
+          await catalogRequest('perconaRollback', {
+            recoveryId: id,
+            cluster: cluster(),
+            restore: { datadir: acc.source.server.datadir },
+          }),
+        ],
       });
       for (const step of ['pause-cluster', 'set-restored-datadir-aside', 'put-back-previous-datadir']) {
         for (let i = 0; i < 200; i++) {

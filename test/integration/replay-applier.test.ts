@@ -22,6 +22,7 @@ import {
 import { startWorker, testClient, uniqueQueue, type RunningWorker } from '../support/temporal';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
 import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
+import { catalogRequest } from '../support/fleet';
 
 useStandIns();
 const TYPE = 'perconaPointInTimeRecovery';
@@ -199,7 +200,11 @@ test('a worker and the restored mysqld killed mid-applier-replay: the next attem
     replay: { strategy: 'applier', parallelThreads: 1 },
     heartbeatTimeout: '4s',
   });
-  const handle = await client.workflow.start(TYPE, { taskQueue, workflowId: recoveryId, args: [i] });
+  const handle = await client.workflow.start(TYPE, {
+    taskQueue,
+    workflowId: recoveryId,
+    args: [await catalogRequest(TYPE, i)],
+  });
 
   const endpoint = temporaryServerOf(recoveryId, datadir);
   let stateAtKill = '';

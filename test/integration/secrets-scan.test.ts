@@ -37,6 +37,7 @@ import { historiesDir } from '../support/histories';
 import { startSeaweedS3, type SeaweedS3 } from '../support/seaweedfs';
 import { temporalAddress, uniqueQueue } from '../support/temporal';
 import { spawnWorker, type WorkerProcess } from '../support/worker-process';
+import { catalogRequest } from '../support/fleet';
 
 const TYPE = 'perconaPointInTimeRecovery';
 const rnd = (n: number) => randomBytes(n).toString('hex');
@@ -286,7 +287,11 @@ function s3Archive(secretAccessKey: object) {
 async function run<T>(name: string, args: object): Promise<T> {
   const workflowId = `secrets-${name}-${Date.now()}`;
   workflowIds.push(workflowId);
-  const handle = await client.workflow.start(TYPE, { taskQueue, workflowId, args: [args] });
+  const handle = await client.workflow.start(TYPE, {
+    taskQueue,
+    workflowId,
+    args: [await catalogRequest(TYPE, args)],
+  });
   return (await handle.result()) as T;
 }
 
@@ -294,7 +299,11 @@ async function run<T>(name: string, args: object): Promise<T> {
 async function runFailing(name: string, args: object): Promise<string> {
   const workflowId = `secrets-${name}-${Date.now()}`;
   workflowIds.push(workflowId);
-  const handle = await client.workflow.start(TYPE, { taskQueue, workflowId, args: [args] });
+  const handle = await client.workflow.start(TYPE, {
+    taskQueue,
+    workflowId,
+    args: [await catalogRequest(TYPE, args)],
+  });
   try {
     await handle.result();
   } catch (err) {

@@ -21,6 +21,7 @@ import {
 import { saveHistory } from '../../scripts/lib/history';
 import { historiesDir } from '../support/histories';
 import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
+import { catalogRequest } from '../support/fleet';
 
 useStandIns();
 
@@ -113,7 +114,7 @@ describe('restore', () => {
     const handle = await client.workflow.start(TYPE, {
       taskQueue: worker.taskQueue,
       workflowId,
-      args: [input({ requireApproval: true, recoveryId: 'INC-7' })],
+      args: [await catalogRequest(TYPE, input({ requireApproval: true, recoveryId: 'INC-7' }))],
     });
 
     // Step 1 runs; step 2 (the THL purge) waits for its approval with nothing purged.

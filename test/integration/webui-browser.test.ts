@@ -13,6 +13,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { ClusterKey, RunbookKindKey, RunbookStepKey } from '../../workflows/kit';
 import { projectRoot } from '../../scripts/lib/tools';
 import { startWorker, testClient, uniqueQueue, type RunningWorker } from '../support/temporal';
+import { catalogRequest } from '../support/fleet';
 
 const CHROMIUM = '/usr/bin/chromium';
 const TYPE = 'perconaPointInTimeRecovery';
@@ -66,13 +67,13 @@ test('the Web UI finds a finished runbook run by its search attributes and shows
     taskQueue: worker.taskQueue,
     workflowId,
     args: [
-      {
+      await catalogRequest(TYPE, {
         cluster: { adapter: 'kubernetes', name: cluster, namespace: 'db', resource: 'cluster1' },
         backup: { dir: '/backups/full' },
         restore: { datadir: '/var/lib/mysql' },
         archive: { kind: 'fs', dir: '/var/lib/binlog-archive' },
         target: { type: 'gtid', gtid: '0-1' },
-      },
+      }),
     ],
     typedSearchAttributes: [
       { key: RunbookKindKey, value: TYPE },

@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
 import { progressQuery, type RunbookProgress, type StepStatus } from '../../workflows/kit';
 import { temporalAddress } from './temporal';
+import { catalogRequest } from './fleet';
 
 /** What a refused run tells the operator, and the checks of "refused for good, before anything". */
 export interface Refusal {
@@ -96,7 +97,11 @@ export async function runRefusal(
   input: unknown,
   workflowId = `${type}-catalog-${randomUUID().slice(0, 8)}`,
 ): Promise<Refusal> {
-  const handle = await client.workflow.start(type, { taskQueue, workflowId, args: [input] });
+  const handle = await client.workflow.start(type, {
+    taskQueue,
+    workflowId,
+    args: [await catalogRequest(type, input)],
+  });
   let finished = false;
   let failure: WorkflowFailedError | undefined;
   const result = handle.result().then(
@@ -151,7 +156,7 @@ export async function startRefusal(
   const connection = await Connection.connect({ address: temporalAddress(), interceptors: [] });
   const client = new Client({ connection });
   try {
-    await client.workflow.start(type, { taskQueue, workflowId, args: [input] });
+    await client.workflow.start(type, { taskQueue, workflowId, args: [await catalogRequest(type, input)] });
   } catch (err) {
     // The SDK's "Failed to start Workflow" says little; the server's reason is in the cause.
     const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';

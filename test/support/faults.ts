@@ -8,6 +8,7 @@ import { progressQuery, type RunbookProgress } from '../../workflows/kit';
 import { freePort } from '../../activities/ports';
 import { startDevServer, type DevServer } from '../../scripts/lib/temporal-dev-server';
 import { spawnWorker, type WorkerProcess } from './worker-process';
+import { catalogRequest } from './fleet';
 
 export interface FaultRow {
   fault: string;
@@ -175,7 +176,7 @@ export async function runWithFault<R>(o: {
     const handle = await o.client.workflow.start(o.workflowType, {
       taskQueue: o.taskQueue,
       workflowId: o.workflowId,
-      args: o.args,
+      args: [await catalogRequest(o.workflowType, o.args[0]), ...o.args.slice(1)],
     });
     if (o.nextTaskQueue) o.workers.prepare(o.nextTaskQueue);
     let fired = false;

@@ -5,6 +5,7 @@ import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporal
 import { randomUUID } from 'node:crypto';
 import { createRunbookWorker } from '../../workers/runbook-worker';
 import type { ActivityDeps } from '../../activities';
+import './fleet'; // this test process's own catalog directory, before any worker starts
 
 let installed = false;
 function quietRuntime(): void {

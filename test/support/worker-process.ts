@@ -5,6 +5,7 @@ import { execa, type ResultPromise } from 'execa';
 import { join } from 'node:path';
 import { projectRoot } from '../../scripts/lib/tools';
 import { temporalAddress } from './temporal';
+import './fleet'; // this test process's own catalog directory, before any worker starts
 
 export interface WorkerProcess {
   pid: number;

@@ -2,6 +2,7 @@
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
+import { catalogRequest } from './fleet';
 
 export async function runWorkflow<T>(
   client: Client,
@@ -10,7 +11,11 @@ export async function runWorkflow<T>(
   input: unknown,
   workflowId = `${type}-${randomUUID().slice(0, 8)}`,
 ): Promise<T> {
-  const handle = await client.workflow.start(type, { taskQueue, workflowId, args: [input] });
+  const handle = await client.workflow.start(type, {
+    taskQueue,
+    workflowId,
+    args: [await catalogRequest(type, input)],
+  });
   return (await handle.result()) as T;
 }
 
@@ -38,7 +43,11 @@ export async function runWorkflowExpectingFailure(
   input: unknown,
 ): Promise<RunFailure> {
   const workflowId = `${type}-bad-${randomUUID().slice(0, 8)}`;
-  const handle = await client.workflow.start(type, { taskQueue, workflowId, args: [input] });
+  const handle = await client.workflow.start(type, {
+    taskQueue,
+    workflowId,
+    args: [await catalogRequest(type, input)],
+  });
   try {
     await handle.result();
   } catch (err) {

@@ -2,7 +2,13 @@
 // host timeout in forms an operator can fix, and `runbook status` shows a step waiting on a host.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { ACTIVITY_PLACEMENT, createActivities, HOST_ACTIVITIES, SQL_ACTIVITIES } from '../../activities';
+import {
+  ACTIVITY_PLACEMENT,
+  CONTROLLER_ACTIVITIES,
+  createActivities,
+  HOST_ACTIVITIES,
+  SQL_ACTIVITIES,
+} from '../../activities';
 import { PerconaPitrInput } from '../../workflows/schemas';
 import { hostQueueName, sqlRunsOn } from '../../workflows/routing';
 import { renderSteps } from '../../scripts/lib/progress-view';
@@ -18,10 +24,12 @@ const minimal = (extra: Record<string, unknown> = {}) => ({
 });
 
 describe('placement', () => {
-  test('every activity is either host work or SQL, never both', () => {
+  test("every activity is host work, SQL or the controller's own, one of them only", () => {
     const all = Object.keys(createActivities()).sort();
     assert.deepEqual(Object.keys(ACTIVITY_PLACEMENT).sort(), all);
-    assert.deepEqual([...HOST_ACTIVITIES, ...SQL_ACTIVITIES].sort(), all);
+    assert.deepEqual([...HOST_ACTIVITIES, ...SQL_ACTIVITIES, ...CONTROLLER_ACTIVITIES].sort(), all);
+    // The fleet catalog is resolved where workflows run, never on a host agent.
+    assert.deepEqual(CONTROLLER_ACTIVITIES, ['resolveRequest']);
     assert.ok(
       HOST_ACTIVITIES.includes('restoreBackup') && HOST_ACTIVITIES.includes('initialRestartDataNode'),
     );
