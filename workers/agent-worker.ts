@@ -7,6 +7,7 @@ import { HOST_ACTIVITIES, pickActivities, SQL_ACTIVITIES, type ActivityDeps } fr
 import { SqlPools } from '../activities/sql';
 import { hostWorkStartedSignal } from '../workflows/kit';
 import { hostQueueName, TASK_QUEUE } from '../workflows/routing';
+import { guardedByCatalog } from '../activities/catalog-guard';
 
 export interface HostAgentWorkerOptions {
   connection: NativeConnection;
@@ -29,7 +30,8 @@ export async function createHostAgentWorker(
 ): Promise<{ worker: Worker; deps: ActivityDeps; taskQueue: string }> {
   const deps = o.deps ?? { sql: new SqlPools() };
   const taskQueue = hostQueueName(o.taskQueue ?? TASK_QUEUE, o.host);
-  const served = pickActivities(deps, [...HOST_ACTIVITIES, ...SQL_ACTIVITIES]);
+  // Each activity first checks what it would touch against this host's own fleet catalog.
+  const served = guardedByCatalog(pickActivities(deps, [...HOST_ACTIVITIES, ...SQL_ACTIVITIES]), []);
   const activities = Object.fromEntries(
     Object.entries(served).map(([name, fn]) => [
       name,

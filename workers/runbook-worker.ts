@@ -4,6 +4,7 @@ import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@tem
 import { ApplicationFailure, type DataConverter } from '@temporalio/common';
 import { fileURLToPath } from 'node:url';
 import {
+  CONTROLLER_ACTIVITIES,
   createActivities,
   HOST_ACTIVITIES,
   pickActivities,
@@ -14,6 +15,7 @@ import {
 import { SqlPools } from '../activities/sql';
 import { bundleInChildProcess } from './workflow-bundle-child';
 import { TASK_QUEUE } from '../workflows/routing';
+import { guardedByCatalog } from '../activities/catalog-guard';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -57,7 +59,11 @@ export async function createRunbookWorker(
     namespace: o.namespace ?? 'default',
     taskQueue: o.taskQueue ?? TASK_QUEUE,
     workflowBundle: await workflowBundle(o.dataConverter?.failureConverterPath),
-    activities: o.role === 'controller' ? controllerActivities(deps) : createActivities(deps),
+    // Each activity first checks what it would touch against this worker's fleet catalog.
+    activities: guardedByCatalog(
+      o.role === 'controller' ? controllerActivities(deps) : createActivities(deps),
+      CONTROLLER_ACTIVITIES,
+    ),
     ...(o.identity ? { identity: o.identity } : {}),
     ...(o.dataConverter ? { dataConverter: o.dataConverter } : {}),
     shutdownGraceTime: '10s',
@@ -78,7 +84,7 @@ function controllerActivities(deps: ActivityDeps) {
     );
   };
   return {
-    ...pickActivities(deps, SQL_ACTIVITIES),
+    ...pickActivities(deps, [...CONTROLLER_ACTIVITIES, ...SQL_ACTIVITIES]),
     ...Object.fromEntries(HOST_ACTIVITIES.map((n) => [n, refuse(n)])),
   };
 }
