@@ -1,11 +1,15 @@
 // The incident webhook: `POST /v1/runbooks/:kind` starts a runbook from incident tooling.
-// The body is signed (HMAC-SHA256 over the raw bytes; scripts/lib/signature.ts), validated with the
-// runbook's own zod schema, and names its incident, which names the run: a delivery repeated any
-// number of times starts one run. Answers 202 as soon as the run is started (it does not wait for it).
+// The body is signed (HMAC-SHA256 over the raw bytes; scripts/lib/signature.ts) with a key scoped to
+// runbook kinds and catalog clusters (scripts/lib/webhook-keys.ts); it carries its incident (which
+// names the run), the time it was signed (accepted for a few minutes) and a request for a cluster of
+// the fleet catalog. A delivery is remembered on disk (scripts/lib/delivery-store.ts): repeated any
+// number of times, it starts one run. Every run it starts waits for approval at each destructive
+// step. Answers 202 as soon as the run is started (it does not wait for it). A caller without a valid
+// signature learns nothing (not even which kinds exist).
 //
-//   npm run webhook      (env: RUNBOOK_WEBHOOK_KEYS or RUNBOOK_WEBHOOK_KEYS_FILE, RUNBOOK_WEBHOOK_PORT,
-//                         RUNBOOK_WEBHOOK_HOST, RUNBOOK_UI_URL, RUNBOOK_TASK_QUEUE, and Temporal's own
-//                         TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, … via @temporalio/envconfig)
+//   npm run webhook      (env: RUNBOOK_WEBHOOK_KEYS_FILE, RUNBOOK_WEBHOOK_DELIVERIES, RUNBOOK_WEBHOOK_PORT,
+//                         RUNBOOK_WEBHOOK_HOST, RUNBOOK_UI_URL, RUNBOOK_TASK_QUEUE, RUNBOOK_CATALOG and
+//                         Temporal's own TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, …)
 import http from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -22,12 +26,16 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { ClusterKey, RecoveryTargetKey, RunbookKindKey, RunbookStepKey } from '../workflows/kit';
 import { TASK_QUEUE } from '../workflows/routing';
 import { dataConverterFromEnv } from '../workers/codec';
-import { parseKeys, verifySignature } from './lib/signature';
+import { resolveRequest } from '../activities/fleet-catalog';
+import { statePath } from '../activities/state-dir';
+import { deliveryDigest, DeliveryStore } from './lib/delivery-store';
+import { keyAllows, parseKeyFile, signingKey, type WebhookKey } from './lib/webhook-keys';
 import {
+  DEFAULT_MAX_AGE_MS,
   deriveWorkflowId,
-  parseRequest,
-  RUNBOOK_KINDS,
+  parseDelivery,
   runbookKind,
+  type RunbookFacts,
   type RunbookKind,
 } from './lib/webhook-request';
 import { BodyTooLarge, controlled, readBody, type ControlledServer } from './lib/http';
@@ -50,8 +58,14 @@ export const jsonLogger: WebhookLogger = (level, msg, fields) => {
 export interface WebhookServerOptions {
   /** Temporal client; its namespace is where runs start. */
   client: Client;
-  /** HMAC keys (a function is asked on every request, so keys can be reloaded). */
-  keys: readonly string[] | (() => readonly string[]);
+  /** Scoped HMAC keys (a function is asked on every request, so keys can be reloaded). */
+  keys: readonly WebhookKey[] | (() => readonly WebhookKey[]);
+  /** The deliveries already accepted (on disk). */
+  deliveries: DeliveryStore;
+  /** How long after `sentAt` a delivery is accepted. */
+  maxAgeMs?: number;
+  /** Open connections at once; more are refused by the server. */
+  maxConnections?: number;
   taskQueue?: string;
   /** Web UI base for the `url` in responses. */
   uiUrl?: string;
@@ -87,7 +101,8 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
   const maxBody = opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const timeoutMs = opts.temporalTimeoutMs ?? 5_000;
   const log = opts.log ?? jsonLogger;
-  const keys = typeof opts.keys === 'function' ? opts.keys : () => opts.keys as readonly string[];
+  const keys = typeof opts.keys === 'function' ? opts.keys : () => opts.keys as readonly WebhookKey[];
+  const maxAgeMs = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
   const recentStarts = new Map<string, { workflowId: string; at: number }>();
   const clusterLocks = new Map<string, Promise<unknown>>();
 
@@ -163,10 +178,16 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
   async function startRun(
     kind: RunbookKind,
     workflowId: string,
-    req: Extract<ReturnType<typeof parseRequest>, { ok: true }>,
+    req: {
+      request: Record<string, unknown>;
+      facts: RunbookFacts;
+      incidentId: string;
+      incidentTitle?: string;
+      keyId: string;
+    },
   ): Promise<Reply> {
     const { cluster, target } = req.facts;
-    const fields: LogFields = { kind: kind.type, workflowId, cluster };
+    const fields: LogFields = { kind: kind.type, workflowId, cluster, key: req.keyId };
     return withClusterLock(cluster, async () => {
       const other = await otherRun(cluster, workflowId);
       if (other) {
@@ -196,7 +217,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
           client.workflow.start(kind.type, {
             taskQueue,
             workflowId,
-            args: [req.input],
+            args: [req.request],
             // A running run with this id is returned as is; a closed one is never replaced.
             workflowIdConflictPolicy: WorkflowIdConflictPolicy.USE_EXISTING,
             workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
@@ -210,6 +231,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
             ],
             memo: {
               trigger: 'webhook',
+              webhookKey: req.keyId,
               incidentId: req.incidentId,
               ...(req.incidentTitle ? { incidentTitle: req.incidentTitle } : {}),
             },
@@ -240,15 +262,6 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     if (!m?.[1]) return { status: 404, body: { error: 'not found' } };
     if (req.method !== 'POST')
       return { status: 405, body: { error: 'use POST' }, headers: { Allow: 'POST' } };
-    let kindName = '';
-    try {
-      kindName = decodeURIComponent(m[1]);
-    } catch {
-      /* not a kind */
-    }
-    const kind = runbookKind(kindName);
-    if (!kind) return { status: 404, body: { error: 'unknown runbook kind', kinds: [...RUNBOOK_KINDS] } };
-
     let raw: Buffer;
     try {
       raw = await readBody(req, maxBody);
@@ -258,32 +271,83 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
           status: 413,
           body: { error: `body larger than ${maxBody} bytes` },
           headers: { Connection: 'close' },
-          fields: { kind: kind.type },
         };
       throw err;
     }
-    if (!verifySignature(raw, req.headers, keys()))
-      // Which header, key or signature failed is not said: it would help a forger.
-      return { status: 401, body: { error: 'invalid or missing signature' }, fields: { kind: kind.type } };
+    // Authentication comes first: without a valid signature a caller learns nothing, not even
+    // whether the kind exists (and which header, key or signature failed is not said either).
+    const key = signingKey(raw, req.headers, keys());
+    if (!key) return { status: 401, body: { error: 'invalid or missing signature' } };
+
+    let kindName = '';
+    try {
+      kindName = decodeURIComponent(m[1]);
+    } catch {
+      /* not a kind */
+    }
+    const kind = runbookKind(kindName);
+    if (!kind) return { status: 404, body: { error: 'unknown runbook kind' }, fields: { key: key.id } };
+    const fields: LogFields = { kind: kind.type, key: key.id };
 
     let json: unknown;
     try {
       json = JSON.parse(raw.toString('utf8'));
     } catch {
-      return { status: 400, body: { error: 'body is not valid JSON' }, fields: { kind: kind.type } };
+      return { status: 400, body: { error: 'body is not valid JSON' }, fields };
     }
-    const parsed = parseRequest(kind, json, headerText(req.headers['x-webhook-id']));
+    const parsed = parseDelivery(kind, json, Date.now(), maxAgeMs);
     if (!parsed.ok)
       return {
         status: 400,
         body: { error: 'invalid request', issues: parsed.issues },
-        fields: { kind: kind.type, issues: parsed.issues.length },
+        fields: { ...fields, issues: parsed.issues.length },
+      };
+    if (!keyAllows(key, kind.type, parsed.cluster))
+      return {
+        status: 403,
+        body: { error: `this key may not start ${kind.type} for cluster ${parsed.cluster}` },
+        fields: { ...fields, cluster: parsed.cluster },
       };
     const workflowId = deriveWorkflowId(kind.type, parsed.incidentId);
-    return startRun(kind, workflowId, parsed);
+    const digest = deliveryDigest(raw);
+    const earlier = opts.deliveries.get(digest);
+    if (earlier) {
+      // The same signed delivery again: the run it started, never a new one.
+      const own = await existingRun(earlier);
+      return {
+        status: 202,
+        body: {
+          workflowId: earlier,
+          ...(own ? { runId: own.runId, url: runUrl(earlier, own.runId), status: own.status } : {}),
+        },
+        fields: { ...fields, workflowId: earlier, existing: true },
+      };
+    }
+    // Whoever holds a webhook key does not approve: every run it starts waits at each destructive step.
+    const request = { ...parsed.request, requireApproval: true };
+    let facts: RunbookFacts;
+    try {
+      facts = kind.facts(kind.schema.parse(await resolveRequest(kind.type, request)));
+    } catch (err) {
+      return {
+        status: 400,
+        body: { error: 'invalid request', issues: [err instanceof Error ? err.message : String(err)] },
+        fields,
+      };
+    }
+    const reply = await startRun(kind, workflowId, {
+      request,
+      facts,
+      incidentId: parsed.incidentId,
+      ...(parsed.incidentTitle ? { incidentTitle: parsed.incidentTitle } : {}),
+      keyId: key.id,
+    });
+    if (reply.status === 202) await opts.deliveries.remember(digest, workflowId);
+    return reply;
   }
 
-  const server = http.createServer((req, res) => {
+  // Timeouts are checked every second (Node's default is every 30 s).
+  const server = http.createServer({ connectionsCheckingInterval: 1_000 }, (req, res) => {
     const t0 = performance.now();
     const requestId = randomUUID().slice(0, 8);
     // The path only: a query string is no part of the API and could carry anything.
@@ -320,17 +384,31 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
       });
     });
   });
-  server.requestTimeout = 30_000;
-  server.headersTimeout = 10_000;
+  // A slow or greedy client is bounded: headers within 5 s, the whole request within 15 s, few
+  // headers, a bounded number of connections at once.
+  server.headersTimeout = 5_000;
+  server.requestTimeout = 15_000;
+  server.keepAliveTimeout = 5_000;
+  server.maxHeadersCount = 64;
+  server.maxConnections = opts.maxConnections ?? 64;
 
   return controlled(server);
 }
 
 async function main(): Promise<void> {
+  if (process.env.RUNBOOK_WEBHOOK_KEYS)
+    throw new Error(
+      'RUNBOOK_WEBHOOK_KEYS is no longer read: keys are scoped; list them in the JSON file RUNBOOK_WEBHOOK_KEYS_FILE names',
+    );
   const keysFile = process.env.RUNBOOK_WEBHOOK_KEYS_FILE;
-  const loadKeys = () =>
-    parseKeys(process.env.RUNBOOK_WEBHOOK_KEYS, keysFile ? readFileSync(keysFile, 'utf8') : undefined);
+  if (!keysFile) throw new Error('RUNBOOK_WEBHOOK_KEYS_FILE is not set: the scoped webhook keys (JSON)');
+  const loadKeys = () => parseKeyFile(readFileSync(keysFile, 'utf8'));
   let keys = loadKeys();
+  const deliveries = await DeliveryStore.open(
+    process.env.RUNBOOK_WEBHOOK_DELIVERIES ?? statePath('webhook', 'deliveries.jsonl'),
+    // Kept a little longer than a delivery is accepted, so clock skew cannot reopen the window.
+    2 * DEFAULT_MAX_AGE_MS,
+  );
   const config = loadClientConnectConfig();
   const address = config.connectionOptions.address ?? 'localhost:7233';
   const namespace = config.namespace ?? 'default';
@@ -349,6 +427,7 @@ async function main(): Promise<void> {
     // Inputs are encrypted like the workers' when RUNBOOK_CODEC_KEY is set.
     client: new Client({ connection, namespace, dataConverter: dataConverterFromEnv() }),
     keys: () => keys,
+    deliveries,
     taskQueue: process.env.RUNBOOK_TASK_QUEUE ?? TASK_QUEUE,
     uiUrl: process.env.RUNBOOK_UI_URL ?? DEFAULT_UI_URL,
   });

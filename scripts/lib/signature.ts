@@ -3,15 +3,13 @@
 //                                                   while a secret is being rotated)
 //   X-Signature: sha256=<hex>                       (generic, GitHub style)
 // A request is authentic when any signature matches any configured key. Pure code: no I/O, so the
-// keys come from the caller (environment or key file, never the request).
+// keys come from the caller (the key file, never the request).
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 /** SHA-256 digests are 32 bytes: 64 hex digits. */
 const HEX_DIGEST = /^[0-9a-fA-F]{64}$/;
 /** More signatures than this in one header is not a key rotation; the rest are ignored. */
 export const MAX_SIGNATURES = 8;
-/** Keys shorter than this are refused when loading: they are guessable. */
-export const MIN_KEY_LENGTH = 16;
 
 /** The hex digests of the `v1=` entries of an X-PagerDuty-Signature header (other versions are ignored). */
 export function parsePagerDutySignatures(header: string | undefined): string[] {
@@ -78,28 +76,4 @@ export function verifySignature(
     }
   }
   return ok;
-}
-
-/**
- * Keys from the environment's comma-separated list and a key file's lines (blank lines and `#`
- * comments skipped), deduplicated. Throws, without echoing any key, when there is none or one is
- * too short.
- */
-export function parseKeys(envList: string | undefined, fileText: string | undefined): string[] {
-  const keys = [
-    ...(envList ?? '').split(','),
-    ...(fileText ?? '').split(/\r?\n/).filter((l) => !l.trim().startsWith('#')),
-  ]
-    .map((k) => k.trim())
-    .filter(Boolean);
-  if (!keys.length)
-    throw new Error(
-      'no webhook keys: set RUNBOOK_WEBHOOK_KEYS (comma-separated) or RUNBOOK_WEBHOOK_KEYS_FILE',
-    );
-  const short = keys.filter((k) => k.length < MIN_KEY_LENGTH).length;
-  if (short)
-    throw new Error(
-      `${short} webhook key(s) shorter than ${MIN_KEY_LENGTH} characters; use long random keys`,
-    );
-  return [...new Set(keys)];
 }

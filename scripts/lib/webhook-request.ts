@@ -1,6 +1,7 @@
 // What the incident webhook accepts: the runbook kinds it can start (the registry's, each with the
-// SAME zod schema its workflow validates with), the search attributes a run will carry, the request
-// envelope, and the deterministic workflow id.
+// SAME zod schema its workflow validates with, which gives the search attributes a run will carry
+// from its input as the fleet catalog resolves it), the signed envelope, and the deterministic
+// workflow id.
 // Pure code (no I/O), shared by scripts/webhook.ts and its tests.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
@@ -9,6 +10,7 @@ import { NdbPitrInput } from '../../workflows/schemas-ndb-pitr';
 import { NdbChannelFailoverInput } from '../../workflows/schemas-ndb-failover';
 import { TungstenExternalRestoreInput } from '../../workflows/schemas-tungsten';
 import { VitessSnapshotRestoreInput } from '../../workflows/schemas-vitess';
+import { requestShapeIssues } from '../../workflows/requests';
 import { describeTargetBrief } from '../../workflows/targets';
 import { RUNBOOKS } from '../../workflows/registry';
 import { PerconaRollbackInput } from '../../workflows/schemas-rollback';
@@ -93,10 +95,15 @@ export function runbookKind(type: string): RunbookKind | undefined {
   return BY_TYPE.get(type);
 }
 
+/** How long after it was signed a delivery is accepted, and how far ahead of this clock it may be. */
+export const DEFAULT_MAX_AGE_MS = 5 * 60_000;
+export const MAX_CLOCK_AHEAD_MS = 60_000;
+
 /**
- * The request body: `{ "incident": { "id": "INC-42", … }, "input": { …the runbook's input… } }`.
- * `incident` is optional when the X-Webhook-Id header names the delivery's incident instead; fields
- * besides `id`, `title` and `url` are allowed (and ignored), so incident tooling can send more.
+ * The body: `{ "incident": { "id": "INC-42", … }, "sentAt": "<ISO time>", "request": { "cluster": … } }`.
+ * Everything is signed with it: the incident names the run, `sentAt` bounds how long a captured
+ * delivery can be replayed, the request names a catalog cluster and the fields a request may set.
+ * Incident fields besides `id`, `title` and `url` are allowed (and ignored).
  */
 export const WebhookEnvelope = z
   .object({
@@ -106,14 +113,14 @@ export const WebhookEnvelope = z
         title: z.string().max(1024).optional(),
         url: z.string().max(2048).optional(),
       })
-      .loose()
-      .optional(),
-    input: z.unknown(),
+      .loose(),
+    sentAt: z.iso.datetime({ offset: true }),
+    request: z.unknown(),
   })
   .strict();
 export type WebhookEnvelope = z.output<typeof WebhookEnvelope>;
 
-/** zod issues as `field: message` lines; paths are prefixed (e.g. `input.target.gtid`). Values are never echoed. */
+/** zod issues as `field: message` lines; paths are prefixed (e.g. `request.target`). Values are never echoed. */
 export function issueLines(error: z.ZodError, prefix: string[] = []): string[] {
   return error.issues.map((i) => {
     const path = [...prefix, ...i.path.map(String)];
@@ -121,30 +128,44 @@ export function issueLines(error: z.ZodError, prefix: string[] = []): string[] {
   });
 }
 
-export type ParsedRequest =
-  | { ok: true; incidentId: string; incidentTitle?: string; input: unknown; facts: RunbookFacts }
+export type ParsedDelivery =
+  | {
+      ok: true;
+      incidentId: string;
+      incidentTitle?: string;
+      request: Record<string, unknown>;
+      cluster: string;
+    }
   | { ok: false; issues: string[] };
 
-/** Validates a parsed JSON body for one kind; `headerId` is the X-Webhook-Id header, used when the body has no incident. */
-export function parseRequest(kind: RunbookKind, body: unknown, headerId: string | undefined): ParsedRequest {
+/** Checks a parsed JSON body for one kind: the envelope, the signed time, the request's shape. */
+export function parseDelivery(
+  kind: RunbookKind,
+  body: unknown,
+  now: number,
+  maxAgeMs = DEFAULT_MAX_AGE_MS,
+): ParsedDelivery {
   const env = WebhookEnvelope.safeParse(body);
   if (!env.success) return { ok: false, issues: issueLines(env.error) };
-  const input = kind.schema.safeParse(env.data.input);
-  const issues = input.success ? [] : issueLines(input.error, ['input']);
-  const incidentId = env.data.incident?.id ?? headerId?.trim();
-  if (!incidentId)
-    issues.unshift(
-      'incident.id: required (or an X-Webhook-Id header): it names the run, so a repeated delivery starts no second run',
-    );
-  else if (incidentId.length > 200) issues.unshift('incident.id: at most 200 characters');
-  if (issues.length || !incidentId || !input.success) return { ok: false, issues };
+  const sent = Date.parse(env.data.sentAt);
+  if (now - sent > maxAgeMs)
+    return {
+      ok: false,
+      issues: [
+        `sentAt: older than ${maxAgeMs / 1000} s; a delivery is accepted only that long after it is signed`,
+      ],
+    };
+  if (sent - now > MAX_CLOCK_AHEAD_MS)
+    return { ok: false, issues: ["sentAt: in the future; check the sender's clock"] };
+  const issues = requestShapeIssues(kind.type, env.data.request).map((i) => `request.${i}`);
+  if (issues.length) return { ok: false, issues };
+  const request = env.data.request as Record<string, unknown>;
   return {
     ok: true,
-    incidentId,
-    ...(env.data.incident?.title ? { incidentTitle: env.data.incident.title } : {}),
-    // The workflow gets the input as sent: it validates it again and applies the defaults itself.
-    input: env.data.input,
-    facts: kind.facts(input.data),
+    incidentId: env.data.incident.id,
+    ...(env.data.incident.title ? { incidentTitle: env.data.incident.title } : {}),
+    request,
+    cluster: String(request.cluster),
   };
 }
 

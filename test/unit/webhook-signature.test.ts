@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import {
   MAX_SIGNATURES,
   parseGenericSignature,
-  parseKeys,
   parsePagerDutySignatures,
   signBody,
   verifySignature,
@@ -129,22 +128,3 @@ describe('verifySignature', () => {
   });
 });
 
-describe('parseKeys', () => {
-  test('from the comma-separated list and the key file, trimmed, deduplicated', () => {
-    const file = `# rotated 2026-11-01\n${KEY_B}\n\n  ${KEY_A}  \r\n`;
-    assert.deepEqual(parseKeys(` ${KEY_A} ,`, file), [KEY_A, KEY_B]);
-    assert.deepEqual(parseKeys(undefined, file), [KEY_B, KEY_A]);
-  });
-
-  test('no key at all is an error', () => {
-    assert.throws(() => parseKeys(undefined, undefined), /no webhook keys/);
-    assert.throws(() => parseKeys(' , ', '# only a comment\n'), /no webhook keys/);
-  });
-
-  test('a short key is refused, and the message does not echo it', () => {
-    assert.throws(
-      () => parseKeys(`${KEY_A},hunter2`, undefined),
-      (err: Error) => /shorter than 16/.test(err.message) && !err.message.includes('hunter2'),
-    );
-  });
-});
