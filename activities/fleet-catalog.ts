@@ -14,6 +14,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { parsePublicKey } from '../workflows/approval-signature';
 import {
   CATALOG_NAME,
   requestFields,
@@ -40,13 +41,40 @@ const SCHEMAS: Record<string, z.ZodType> = {
 
 const RunbookKind = z.enum(Object.keys(RUNBOOK_REQUEST_FIELDS) as [string, ...string[]]);
 
+const Approver = z
+  .object({
+    name: z.string().regex(CATALOG_NAME, 'letters, digits, ".", "_", "-"'),
+    /** Ed25519: an OpenSSH public key line (`ssh-ed25519 AAAA…`) or the raw 32 bytes in base64. */
+    publicKey: z.string().max(1000).refine((k) => {
+      try {
+        parsePublicKey(k);
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'not an Ed25519 public key (ssh-ed25519 AAAA… or 32 bytes in base64)'),
+  })
+  .strict();
+
 export const ApprovalPolicy = z
   .object({
     /** Destructive steps wait for approval (default); `false` only for drills on scratch servers. */
     required: z.boolean().default(true),
+    /** Who may approve, each by public key: an approval is their signature, not a typed name. */
+    approvers: z.array(Approver).max(100).default([]),
+    /** How many distinct approvers each destructive step needs. */
+    quorum: z.number().int().min(1).max(100).default(1),
   })
   .strict()
-  .default({ required: true });
+  .refine((p) => !p.required || p.approvers.length >= p.quorum, {
+    message:
+      'approval is required, so the catalog names at least `quorum` approvers by public key (an approval is a signature, never a typed name)',
+  })
+  .refine((p) => new Set(p.approvers.map((a) => a.name)).size === p.approvers.length, {
+    message: 'two approvers share a name',
+  })
+  .default({ required: true, approvers: [], quorum: 1 });
+export type ApprovalPolicy = z.output<typeof ApprovalPolicy>;
 
 export const CatalogEntry = z
   .object({
@@ -174,7 +202,13 @@ export async function loadCatalog(
  * Refused (non-retryable, before any step) when the cluster is unknown, the entry does not serve this
  * runbook, the request sets a field it may not, or the merged input is invalid — each naming the field.
  */
-export async function resolveRequest(kind: string, request: unknown): Promise<Record<string, unknown>> {
+export interface ResolvedRequest {
+  input: Record<string, unknown>;
+  /** Who may approve this run's destructive steps, and how many of them each needs. */
+  approval: { approvers: { name: string; publicKey: string }[]; quorum: number };
+}
+
+export async function resolveRequest(kind: string, request: unknown): Promise<ResolvedRequest> {
   const shape = requestShapeIssues(kind, request);
   const name = (request as { cluster?: unknown } | null)?.cluster;
   if (typeof name !== 'string' || !CATALOG_NAME.test(name))
@@ -211,5 +245,5 @@ export async function resolveRequest(kind: string, request: unknown): Promise<Re
         (fromCatalog.length ? ` (${fromCatalog.join(', ')} from the fleet catalog entry ${name})` : ''),
     );
   }
-  return input;
+  return { input, approval: { approvers: entry.approval.approvers, quorum: entry.approval.quorum } };
 }

@@ -89,10 +89,6 @@ function quote(value: string): string {
   return `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-function headerText(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
 export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
   const { client } = opts;
   const namespace = client.options.namespace;
@@ -327,7 +323,7 @@ export function createWebhookServer(opts: WebhookServerOptions): WebhookServer {
     const request = { ...parsed.request, requireApproval: true };
     let facts: RunbookFacts;
     try {
-      facts = kind.facts(kind.schema.parse(await resolveRequest(kind.type, request)));
+      facts = kind.facts(kind.schema.parse((await resolveRequest(kind.type, request)).input));
     } catch (err) {
       return {
         status: 400,

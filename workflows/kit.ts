@@ -16,6 +16,7 @@ import {
 } from '@temporalio/workflow';
 import { defineSearchAttributeKey, SearchAttributeType, TimeoutType } from '@temporalio/common';
 import type { z } from 'zod';
+import { digestOf, keyFingerprint, parsePublicKey, verifyApproval } from './approval-signature';
 import { describeIssues, SLUG_PATTERN } from './schemas';
 
 export const RunbookKindKey = defineSearchAttributeKey('RunbookKind', SearchAttributeType.KEYWORD);
@@ -49,7 +50,11 @@ export interface StepState {
   endedAt?: string;
   evidence: string[];
   error?: string;
+  /** The last approval accepted (all of them in `approvals`). */
   approval?: Approval;
+  approvals?: Approval[];
+  /** While a destructive step waits: the digest of what it waits on, which a signed approval names. */
+  approvalDigest?: string;
   /** What the step asked of named hosts and has not got back yet (see `waiting-host`). */
   hostWork?: HostWork[];
   /** While the step waits for host agents: which, e.g. `host db2 (task queue mysql-runbooks.host.db2)`. */
@@ -76,7 +81,20 @@ export interface Approval {
   step: string;
   approver: string;
   reason: string;
+  /** Signed approvals (when the catalog names approvers): until when the signature counts. */
+  expiresAt?: string;
+  /** Base64 Ed25519 signature of workflows/approval-signature.ts's approvalMessage. */
+  signature?: string;
 }
+
+/** Who may approve (from the fleet catalog): an approval is a signature by one of these keys. */
+export interface ApprovalPolicy {
+  approvers: { name: string; publicKey: string }[];
+  quorum: number;
+}
+
+/** A signature is accepted at most this long before it expires (an approval is for now, not for later). */
+export const MAX_APPROVAL_VALIDITY_MS = 24 * 3600_000;
 
 export const progressQuery = defineQuery<RunbookProgress>('progress');
 export const approveUpdate = defineUpdate<{ accepted: string }, [Approval]>('approve');
@@ -127,6 +145,11 @@ export interface RunbookOptions {
 
 /** The runbook of this workflow execution (module state is per execution in the workflow sandbox). */
 let active: Runbook | undefined;
+/** This execution's approval policy, set from the fleet catalog before its Runbook exists. */
+let approvalPolicy: ApprovalPolicy | undefined;
+export function useApprovalPolicy(p: ApprovalPolicy): void {
+  approvalPolicy = p;
+}
 function becomeActive(rb: Runbook): void {
   active = rb;
 }
@@ -135,7 +158,9 @@ export class Runbook {
   readonly recoveryId: string;
   private readonly steps: StepState[];
   private current: string | null = null;
-  private readonly approvals = new Map<string, Approval>();
+  private readonly approvals = new Map<string, Approval[]>();
+  /** Signed approvals when the catalog names approvers; else (runs from before the catalog) typed ones. */
+  private readonly policy = approvalPolicy?.approvers.length ? approvalPolicy : undefined;
   private readonly changed: string[] = [];
 
   constructor(
@@ -162,10 +187,15 @@ export class Runbook {
     setHandler(
       approveUpdate,
       (a) => {
-        this.approvals.set(a.step, a);
+        const given = [...(this.approvals.get(a.step) ?? []), a];
+        this.approvals.set(a.step, given);
         const s = this.find(a.step);
-        if (s) s.approval = a;
-        log.info('step approved', { step: a.step, approver: a.approver });
+        if (s) {
+          s.approval = a;
+          s.approvals = given;
+          s.evidence.push(this.describeApproval(a));
+        }
+        log.info('step approved', { step: a.step, approver: a.approver, signed: !!a.signature });
         return { accepted: a.step };
       },
       { validator: (a) => this.validateApproval(a) },
@@ -221,6 +251,72 @@ export class Runbook {
       throw new Error(`step ${a.step} is already ${s.status}`);
     if (!a.approver?.trim()) throw new Error('approval needs an approver');
     if (!a.reason?.trim()) throw new Error('approval needs a reason');
+    if (this.policy) this.validateSignature(a, s, this.policy);
+  }
+
+  /** A signed approval: by a catalog approver, of this run, this step and what it waits on, not expired. */
+  private validateSignature(a: Approval, s: StepState, policy: ApprovalPolicy): void {
+    if (s.status !== 'waiting-approval' || !s.approvalDigest)
+      throw new Error(
+        `step ${a.step} is not waiting for approval: an approval is accepted only while its step waits`,
+      );
+    const approver = policy.approvers.find((x) => x.name === a.approver);
+    if (!approver)
+      throw new Error(
+        `${JSON.stringify(a.approver)} is not an approver of this cluster in the fleet catalog (approvers: ${policy.approvers.map((x) => x.name).join(', ')})`,
+      );
+    if ((this.approvals.get(a.step) ?? []).some((x) => x.approver === a.approver))
+      throw new Error(
+        `${a.approver} already approved ${a.step}: it needs ${policy.quorum} distinct approvers`,
+      );
+    if (!a.signature || !a.expiresAt)
+      throw new Error(
+        'an approval of this cluster is signed: give expiresAt and signature (runbook approve --key …)',
+      );
+    const expires = Date.parse(a.expiresAt);
+    // Inside a workflow Date.now() is the deterministic workflow clock.
+    if (!Number.isFinite(expires) || expires <= Date.now())
+      throw new Error(`the approval expired (${a.expiresAt}): sign a new one`);
+    if (expires - Date.now() > MAX_APPROVAL_VALIDITY_MS)
+      throw new Error('an approval may be valid for at most 24 hours');
+    const claim = {
+      workflowId: workflowInfo().workflowId,
+      runId: workflowInfo().firstExecutionRunId,
+      step: a.step,
+      digest: s.approvalDigest,
+      expiresAt: a.expiresAt,
+      reason: a.reason,
+    };
+    if (!verifyApproval(parsePublicKey(approver.publicKey), claim, a.signature))
+      throw new Error(
+        `the signature is not ${a.approver}'s over this run, step ${a.step} and digest ${s.approvalDigest.slice(0, 12)}…: nothing approved`,
+      );
+  }
+
+  private describeApproval(a: Approval): string {
+    const key = this.policy?.approvers.find((x) => x.name === a.approver);
+    return key
+      ? `approved by ${a.approver} (Ed25519 key ${keyFingerprint(parsePublicKey(key.publicKey))}, signature verified, valid until ${a.expiresAt}): ${a.reason}`
+      : `approved by ${a.approver} (unsigned: the catalog names no approvers): ${a.reason}`;
+  }
+
+  /** Approvals a destructive step needs before it runs. */
+  private approvalsNeeded(): number {
+    return this.policy?.quorum ?? 1;
+  }
+
+  /** What a waiting step's approval is bound to: the run, the step, and everything the run showed so far. */
+  private digestFor(s: StepState): string {
+    return digestOf(
+      JSON.stringify({
+        kind: this.kind,
+        recoveryId: this.recoveryId,
+        cluster: this.opts.cluster,
+        target: this.opts.target,
+        step: s.name,
+        steps: this.steps.map((x) => [x.name, x.status, x.evidence]),
+      }),
+    );
   }
 
   get hostTimeout(): string {
@@ -306,11 +402,13 @@ export class Runbook {
   /** A step that changes or destroys state: when approval is required, waits for the `approve` Update first. */
   async destructive<T extends StepOutcome>(name: string, work: () => Promise<T>): Promise<T> {
     const s = this.find(name);
-    if (this.opts.requireApproval && s && !this.approvals.has(name)) {
+    const enough = () => (this.approvals.get(name)?.length ?? 0) >= this.approvalsNeeded();
+    if (this.opts.requireApproval && s && !enough()) {
+      if (this.policy) s.approvalDigest = this.digestFor(s);
       s.status = 'waiting-approval';
       this.current = name;
       upsertSearchAttributes([{ key: RunbookStepKey, value: `${name}:awaiting-approval` }]);
-      const approved = await condition(() => this.approvals.has(name), this.opts.approvalTimeout as never);
+      const approved = await condition(enough, this.opts.approvalTimeout as never);
       if (!approved) {
         s.status = 'failed';
         s.error = `not approved within ${this.opts.approvalTimeout}`;

@@ -3,7 +3,7 @@
 // (activities/fleet-catalog.ts). The result is recorded in history, so replays see the same input.
 import { ActivityFailure, ApplicationFailure, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
-import { parseInput, progressQuery, rootMessage, type StepSpec } from './kit';
+import { parseInput, progressQuery, rootMessage, useApprovalPolicy, type StepSpec } from './kit';
 import { quick } from './routing';
 
 export async function catalogInput<S extends z.ZodType>(
@@ -30,7 +30,9 @@ export async function catalogInput<S extends z.ZodType>(
   }));
   let input: unknown;
   try {
-    input = await quick().resolveRequest({ kind, request });
+    const resolved = await quick().resolveRequest({ kind, request });
+    input = resolved.input;
+    useApprovalPolicy(resolved.approval);
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;

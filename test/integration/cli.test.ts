@@ -13,6 +13,11 @@ import { projectRoot, temporalCli } from '../../scripts/lib/tools';
 import { recordAccident, standInCluster, useStandIns, type Accident } from '../support/percona-scenario';
 import { startWorker, temporalAddress, uniqueQueue, type RunningWorker } from '../support/temporal';
 import { catalogRequest } from '../support/fleet';
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { Client, Connection } from '@temporalio/client';
+import { approveUpdate, progressQuery, type Approval, type RunbookProgress } from '../../workflows/kit';
+import { signApproval } from '../../workflows/approval-signature';
+import { updateRejection } from '../support/workflows';
 
 useStandIns();
 let acc: Accident;
@@ -239,6 +244,174 @@ describe('runbook CLI', () => {
     assert.equal(c.exitCode, 0, c.stderr);
     const s = await runbook('status', id, '--watch', '--interval', '200');
     assert.match(s.stdout, /status: (CANCELLED|FAILED)/);
+  });
+});
+
+describe('signed approvals: M of N keys the catalog names', () => {
+  test('forged, unsigned, replayed, stale, expired and early approvals lose; two distinct signatures let the step run', async () => {
+    const key = () => ed25519.utils.randomSecretKey();
+    const keys = { ana: key(), bob: key(), mallory: key() };
+    const pub = (k: Uint8Array) => Buffer.from(ed25519.getPublicKey(k)).toString('base64');
+    const bobKeyFile = join(acc.base, 'bob.key');
+    await writeFile(bobKeyFile, Buffer.from(keys.bob).toString('base64'), { mode: 0o600 });
+    const looseKeyFile = join(acc.base, 'bob-loose.key');
+    await writeFile(looseKeyFile, Buffer.from(keys.bob).toString('base64'), { mode: 0o644 });
+
+    n++;
+    const request = await catalogRequest(
+      'perconaPointInTimeRecovery',
+      {
+        cluster: { adapter: 'kubernetes', name: 'shop', namespace: 'db', resource: 'shop' },
+        backup: { dir: acc.backupDir },
+        restore: { datadir: join(acc.base, `cli-signed-${n}`, 'data') },
+        archive: { kind: 'fs', dir: acc.source.archiveDir },
+        target: { type: 'gtid', gtid: acc.dropGtid, exclusive: true },
+      },
+      {
+        approval: {
+          approvers: [
+            { name: 'ana', publicKey: pub(keys.ana) },
+            { name: 'bob', publicKey: pub(keys.bob) },
+          ],
+          quorum: 2,
+        },
+      },
+    );
+    const connection = await Connection.connect({ address: temporalAddress() });
+    const client = new Client({ connection });
+    const id = `cli-signed-${Date.now()}`;
+    const handle = await client.workflow.start('perconaPointInTimeRecovery', {
+      taskQueue: worker.taskQueue,
+      workflowId: id,
+      args: [request],
+    });
+    try {
+      let p: RunbookProgress = await handle.query(progressQuery);
+      for (let i = 0; i < 200 && p.steps[1]?.status !== 'waiting-approval'; i++) {
+        await acc.sleep(100);
+        p = await handle.query(progressQuery);
+      }
+      const pause = p.steps.find((s) => s.name === 'pause-cluster')!;
+      assert.equal(pause.status, 'waiting-approval');
+      assert.match(pause.approvalDigest ?? '', /^[0-9a-f]{64}$/);
+      const runId = (await handle.describe()).runId;
+      const claim = (o: Partial<Parameters<typeof signApproval>[1]> = {}) => ({
+        workflowId: id,
+        runId,
+        step: 'pause-cluster',
+        digest: pause.approvalDigest!,
+        expiresAt: new Date(Date.now() + 600_000).toISOString(),
+        reason: 'INC-42',
+        ...o,
+      });
+      const signed = (who: 'ana' | 'bob' | 'mallory', as: string, c = claim()): Approval => ({
+        step: c.step,
+        approver: as,
+        reason: c.reason,
+        expiresAt: c.expiresAt,
+        signature: signApproval(keys[who], c),
+      });
+      const approve = (a: Approval) => handle.executeUpdate(approveUpdate, { args: [a] });
+
+      const attacks: [string, Approval, RegExp][] = [
+        [
+          'a typed name',
+          { step: 'pause-cluster', approver: 'ana', reason: 'INC-42' },
+          /is signed: give expiresAt and signature/,
+        ],
+        ['mallory signing as ana', signed('mallory', 'ana'), /the signature is not ana's/],
+        ['mallory as herself', signed('mallory', 'mallory'), /"mallory" is not an approver of this cluster/],
+        [
+          'a signature of another run',
+          signed('ana', 'ana', claim({ workflowId: 'another-run' })),
+          /the signature is not ana's/,
+        ],
+        [
+          'a signature over another digest (another plan)',
+          signed('ana', 'ana', claim({ digest: '0'.repeat(64) })),
+          /the signature is not ana's/,
+        ],
+        [
+          'a signature whose reason was changed afterwards',
+          { ...signed('ana', 'ana'), reason: 'INC-43' },
+          /the signature is not ana's/,
+        ],
+        [
+          'an expired signature',
+          signed('ana', 'ana', claim({ expiresAt: new Date(Date.now() - 1000).toISOString() })),
+          /expired/,
+        ],
+        [
+          'a signature valid for a week',
+          signed('ana', 'ana', claim({ expiresAt: new Date(Date.now() + 7 * 86400_000).toISOString() })),
+          /at most 24 hours/,
+        ],
+        [
+          'a step that is not waiting yet',
+          signed('ana', 'ana', claim({ step: 'restore-backup' })),
+          /not waiting for approval/,
+        ],
+      ];
+      for (const [name, a, expected] of attacks)
+        assert.match(await updateRejection(approve(a)), expected, name);
+
+      await approve(signed('ana', 'ana'));
+      assert.match(
+        await updateRejection(approve(signed('ana', 'ana'))),
+        /ana already approved pause-cluster/,
+      );
+      p = await handle.query(progressQuery);
+      assert.equal(p.steps[1]?.status, 'waiting-approval', 'one of two approvals: still waiting');
+
+      const loose = await runbook(
+        'approve',
+        id,
+        '--step',
+        'pause-cluster',
+        '--reason',
+        'INC-42',
+        '--approver',
+        'bob',
+        '--key',
+        looseKeyFile,
+      );
+      assert.equal(loose.exitCode, 2);
+      assert.match(loose.stderr, /readable by others/);
+      const ok = await runbook(
+        'approve',
+        id,
+        '--step',
+        'pause-cluster',
+        '--reason',
+        'INC-42',
+        '--approver',
+        'bob',
+        '--key',
+        bobKeyFile,
+      );
+      assert.equal(ok.exitCode, 0, ok.stderr);
+      for (let i = 0; i < 200 && p.steps[1]?.status === 'waiting-approval'; i++) {
+        await acc.sleep(100);
+        p = await handle.query(progressQuery);
+      }
+      const approved = p.steps[1]!;
+      assert.notEqual(approved.status, 'waiting-approval');
+      assert.deepEqual(
+        approved.approvals?.map((a) => a.approver),
+        ['ana', 'bob'],
+      );
+      assert.match(
+        approved.evidence.join('\n'),
+        /approved by ana \(Ed25519 key sha256:[0-9a-f]{16}, signature verified/,
+      );
+      assert.match(
+        approved.evidence.join('\n'),
+        /approved by bob \(Ed25519 key sha256:[0-9a-f]{16}, signature verified/,
+      );
+    } finally {
+      await handle.terminate('signed approval test done').catch(() => {});
+      await connection.close();
+    }
   });
 });
 

@@ -176,7 +176,7 @@ describe('payloads encrypted in history (RUNBOOK_CODEC_KEY)', () => {
       defaultPayloadConverter.fromPayload<Record<string, unknown>>(payloadFromJson(p, i) as Payload),
     );
     assert.deepEqual((inputValue as { target: unknown }).target, { type: 'latest' });
-    assert.deepEqual((catalogValue as { backup: unknown }).backup, { dir: backupDir });
+    assert.deepEqual((catalogValue as { input: { backup: unknown } }).input.backup, { dir: backupDir });
     assert.equal((resultValue as unknown as PerconaResult).plan.backup.dir, backupDir);
     assert.equal((await decode(input, 'wrong')).status, 401);
   });

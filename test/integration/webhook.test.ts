@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { execa } from 'execa';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { ClusterKey, RecoveryTargetKey, RunbookKindKey, RunbookStepKey } from '../../workflows/kit';
 import { createWebhookServer, type WebhookLogger } from '../../scripts/webhook';
 import { DeliveryStore } from '../../scripts/lib/delivery-store';
@@ -62,6 +63,12 @@ async function webhook(keys: WebhookKey[] = [keyA, keyB], c: Client = client, ex
   return { taskQueue, base, close: () => srv.close() };
 }
 
+/** An approver of the catalog's clusters (the webhook never approves; these tests only start runs). */
+const APPROVER = {
+  name: 'ana',
+  publicKey: Buffer.from(ed25519.getPublicKey(ed25519.utils.randomSecretKey())).toString('base64'),
+};
+
 /** A cluster of the fleet catalog (what the webhook's request names); approval required. */
 async function catalogCluster(name: string): Promise<string> {
   await writeCatalogEntry(name, {
@@ -75,6 +82,7 @@ async function catalogCluster(name: string): Promise<string> {
         },
       },
     },
+    approval: { approvers: [APPROVER] },
   });
   return name;
 }

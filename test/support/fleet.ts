@@ -26,6 +26,8 @@ export interface CatalogOptions {
   name?: string;
   /** Approval required by the catalog (default false: a drill on the test's scratch servers). */
   approvalRequired?: boolean;
+  /** The entry's whole approval policy (approvers by public key, quorum), instead. */
+  approval?: Record<string, unknown>;
   /** Narrow what a request may set. */
   allow?: string[];
   /** Other runbooks this entry serves, with their fixed input. */
@@ -56,7 +58,7 @@ export async function catalogRequest(kind: string, input: unknown, o: CatalogOpt
       [kind]: { input: fixed, ...(o.allow ? { allow: o.allow } : {}) },
       ...Object.fromEntries(Object.entries(o.alsoServes ?? {}).map(([k, i]) => [k, { input: i }])),
     },
-    approval: { required: o.approvalRequired ?? false },
+    approval: o.approval ?? { required: o.approvalRequired ?? false },
   });
   return { cluster: name, ...request };
 }

@@ -44,7 +44,10 @@ before(async () => {
   process.env.RUNBOOK_CATALOG = dir;
   await writeFile(
     join(dir, 'shop.json'),
-    JSON.stringify({ runbooks: { perconaPointInTimeRecovery: { input: shop } } }),
+    JSON.stringify({
+      runbooks: { perconaPointInTimeRecovery: { input: shop } },
+      approval: { required: false },
+    }),
     { mode: 0o600 },
   );
   // An invalid entry (a relative datadir) names nothing the guard trusts, and does not stop it.
@@ -57,7 +60,7 @@ before(async () => {
   );
   await writeFile(
     join(dir, 'commerce.json'),
-    JSON.stringify({ runbooks: { vitessSnapshotRestore: { input: vitess } } }),
+    JSON.stringify({ runbooks: { vitessSnapshotRestore: { input: vitess } }, approval: { required: false } }),
     { mode: 0o600 },
   );
 });

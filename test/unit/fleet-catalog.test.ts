@@ -6,6 +6,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { loadCatalog, resolveRequest } from '../../activities/fleet-catalog';
 
 const KIND = 'perconaPointInTimeRecovery';
@@ -15,6 +16,12 @@ const shopInput = {
   restore: { datadir: '/var/lib/mysql-shop', password: { env: 'SHOP_PW' } },
   archive: { kind: 'fs', dir: '/var/lib/binlog-archive/shop' },
 };
+
+const ANA = {
+  name: 'ana',
+  publicKey: Buffer.from(ed25519.getPublicKey(ed25519.utils.randomSecretKey())).toString('base64'),
+};
+const approval = { approvers: [ANA] };
 
 let dir: string;
 const saved = process.env.RUNBOOK_CATALOG;
@@ -28,7 +35,7 @@ async function entry(name: string, body: unknown, mode = 0o600): Promise<void> {
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fleet-catalog-'));
   process.env.RUNBOOK_CATALOG = dir;
-  await entry('shop', { runbooks: { [KIND]: { input: shopInput } } });
+  await entry('shop', { runbooks: { [KIND]: { input: shopInput } }, approval });
   await entry('drill', {
     runbooks: { [KIND]: { input: shopInput, allow: ['target', 'requireApproval'] } },
     approval: { required: false },
@@ -55,13 +62,14 @@ async function refusal(kind: string, request: unknown): Promise<string> {
 
 describe('resolving a request', () => {
   test("the catalog's part and the request's fields make the input; approval required by default", async () => {
-    const input = await resolveRequest(KIND, { cluster: 'shop', target: { type: 'latest' }, mode: 'plan' });
-    assert.deepEqual(input, {
+    const r = await resolveRequest(KIND, { cluster: 'shop', target: { type: 'latest' }, mode: 'plan' });
+    assert.deepEqual(r.input, {
       ...shopInput,
       target: { type: 'latest' },
       mode: 'plan',
       requireApproval: true,
     });
+    assert.deepEqual(r.approval, { approvers: [ANA], quorum: 1 });
   });
 
   test('a request that sets argv, a pid file, a datadir, an endpoint or a secret reference loses, naming each field', async () => {
@@ -103,7 +111,7 @@ describe('resolving a request', () => {
       /requireApproval: the catalog requires approval for shop/,
     );
     const drill = await resolveRequest(KIND, { cluster: 'drill', target: { type: 'latest' } });
-    assert.equal(drill.requireApproval, undefined, "the runbook's own default applies");
+    assert.equal(drill.input.requireApproval, undefined, "the runbook's own default applies");
   });
 
   test("an entry's allow list narrows what a request may set", async () => {
@@ -116,6 +124,7 @@ describe('resolving a request', () => {
   test('a bad value is named with the field, and said to come from the catalog when it does', async () => {
     await entry('broken', {
       runbooks: { [KIND]: { input: { ...shopInput, restore: { datadir: 'relative' } } } },
+      approval,
     });
     try {
       const message = await refusal(KIND, { cluster: 'broken', target: { type: 'latest' } });
@@ -133,9 +142,31 @@ describe('resolving a request', () => {
   });
 });
 
+describe('approvals are proven, not typed', () => {
+  const cases: [string, unknown, RegExp][] = [
+    ['approval required and no approver named', {}, /names at least `quorum` approvers/],
+    ['a quorum of 2 with one approver', { approvers: [ANA], quorum: 2 }, /names at least `quorum` approvers/],
+    [
+      'a public key that is not Ed25519',
+      { approvers: [{ name: 'bob', publicKey: 'ssh-rsa AAAAB3Nza' }] },
+      /not an Ed25519 public key/,
+    ],
+    ['two approvers with one name', { approvers: [ANA, ANA] }, /two approvers share a name/],
+  ];
+  for (const [name, policy, expected] of cases)
+    test(`an entry is unusable: ${name}`, async () => {
+      await entry('policy', { runbooks: { [KIND]: { input: shopInput } }, approval: policy });
+      try {
+        assert.match(await refusal(KIND, { cluster: 'policy', target: { type: 'latest' } }), expected);
+      } finally {
+        await rm(join(dir, 'policy.json'));
+      }
+    });
+});
+
 describe('a catalog someone else could write is not trusted', () => {
   test('an entry writable by group or others is refused', async () => {
-    await entry('loose', { runbooks: { [KIND]: { input: shopInput } } }, 0o666);
+    await entry('loose', { runbooks: { [KIND]: { input: shopInput } }, approval }, 0o666);
     try {
       assert.match(
         await refusal(KIND, { cluster: 'loose', target: { type: 'latest' } }),
