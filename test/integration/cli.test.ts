@@ -18,6 +18,8 @@ import { Client, Connection } from '@temporalio/client';
 import { approveUpdate, progressQuery, type Approval, type RunbookProgress } from '../../workflows/kit';
 import { signApproval } from '../../workflows/approval-signature';
 import { updateRejection } from '../support/workflows';
+import { saveHistory } from '../../scripts/lib/history';
+import { historiesDir } from '../support/histories';
 
 useStandIns();
 let acc: Accident;
@@ -410,6 +412,9 @@ describe('signed approvals: M of N keys the catalog names', () => {
       );
     } finally {
       await handle.terminate('signed approval test done').catch(() => {});
+      // With RECORD_HISTORIES=1, the history (signed Updates included) is saved for the replay suite.
+      if (process.env.RECORD_HISTORIES === '1')
+        await saveHistory(temporalAddress(), id, join(historiesDir, 'percona-pitr-signed-approvals.json'));
       await connection.close();
     }
   });
