@@ -119,7 +119,7 @@ export class BinlogArchiver {
     }
     let backoff = 250;
     while (!this.stopping) {
-      const client = await clientOptions(this.o.source).catch((e: Error) => {
+      const client = await clientOptions(this.o.source, this.o.dialect ?? 'mariadb').catch((e: Error) => {
         this.lastError = e.message;
         return null;
       });

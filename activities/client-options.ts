@@ -3,6 +3,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Endpoint } from '../workflows/schemas';
+import { clientTlsArgs } from './endpoint-tls';
 import { resolveSecret } from './secrets';
 import { ensureStateDir } from './state-dir';
 
@@ -18,11 +19,14 @@ function optionValue(v: string): string {
   return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-export async function clientOptions(e: Endpoint): Promise<ClientOptions> {
+export async function clientOptions(
+  e: Endpoint,
+  dialect: 'mariadb' | 'mysql' = 'mariadb',
+): Promise<ClientOptions> {
   const password = await resolveSecret(e.password);
   const target = e.socket
     ? [`--socket=${e.socket}`]
-    : [`--host=${e.host}`, `--port=${e.port ?? 3306}`, '--protocol=TCP'];
+    : [`--host=${e.host}`, `--port=${e.port ?? 3306}`, '--protocol=TCP', ...clientTlsArgs(e, dialect)];
   const user = [`--user=${e.user}`];
   if (password === undefined)
     return { args: ['--no-defaults', ...target, ...user], secrets: [], cleanup: async () => {} };

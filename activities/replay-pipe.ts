@@ -72,7 +72,7 @@ export interface BinlogPipe {
  */
 export async function runBinlogPipe(p: BinlogPipe): Promise<PipeOutcome> {
   const d = dialectOf(p.dialect);
-  const client = await clientOptions(p.endpoint);
+  const client = await clientOptions(p.endpoint, p.dialect);
   const producer = [d.binlogTool, '--no-defaults', '--verify-binlog-checksum', ...p.window, ...p.files];
   const consumer = [
     d.client,

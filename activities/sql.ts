@@ -2,6 +2,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import mysql from 'mysql2/promise';
 import type { Endpoint } from '../workflows/schemas';
+import { mysql2Tls } from './endpoint-tls';
 import { resolveSecret } from './secrets';
 
 export type Pool = mysql.Pool;
@@ -37,7 +38,7 @@ export class SqlPools {
   private readonly pools = new Map<string, mysql.Pool>();
 
   async get(e: Endpoint): Promise<mysql.Pool> {
-    const key = JSON.stringify([e.socket, e.host, e.port, e.user, e.password]);
+    const key = JSON.stringify([e.socket, e.host, e.port, e.user, e.password, e.tls]);
     let pool = this.pools.get(key);
     if (!pool) {
       pool = mysql.createPool({
@@ -46,6 +47,7 @@ export class SqlPools {
         port: e.socket ? undefined : (e.port ?? 3306),
         user: e.user,
         password: await resolveSecret(e.password),
+        ssl: await mysql2Tls(e),
         connectionLimit: 4,
         connectTimeout: 10_000,
         supportBigNumbers: true,

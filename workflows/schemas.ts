@@ -52,6 +52,26 @@ export const Dialect = z.enum(['mariadb', 'mysql']);
 export type Dialect = z.infer<typeof Dialect>;
 
 /** How to reach a MySQL/MariaDB server: a socket on the worker's host, or host:port. */
+/** A host name that never leaves this machine. */
+export function isLoopbackHost(host: string): boolean {
+  return /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|\[::1\]|localhost)$/i.test(host);
+}
+
+/**
+ * TLS to a MySQL server over TCP: `verify` (the server's certificate checked against `ca`, or the
+ * system's CAs, and its name) is what a server on another host always gets; `disabled` is allowed
+ * only on a loopback address, where it is also the default (nothing crosses a network).
+ */
+export const EndpointTls = z
+  .object({
+    mode: z.enum(['verify', 'disabled']).default('verify'),
+    ca: AbsolutePath.optional(),
+    /** The name the certificate must carry, when it is not the host's. */
+    serverName: text(255).optional(),
+  })
+  .strict();
+export type EndpointTls = z.output<typeof EndpointTls>;
+
 export const Endpoint = z
   .object({
     host: text(255).optional(),
@@ -59,9 +79,15 @@ export const Endpoint = z
     socket: AbsolutePath.optional(),
     user: text(80).default('root'),
     password: SecretRef.optional(),
+    tls: EndpointTls.optional(),
   })
   .strict()
-  .refine((e) => e.socket || e.host, 'give "socket" or "host" (with "port")');
+  .refine((e) => e.socket || e.host, 'give "socket" or "host" (with "port")')
+  .refine((e) => e.tls?.mode !== 'disabled' || e.socket || isLoopbackHost(e.host ?? ''), {
+    message:
+      'TLS can be disabled only for a server on a loopback address: a password would cross the network in clear',
+    path: ['tls', 'mode'],
+  });
 export type Endpoint = z.infer<typeof Endpoint>;
 
 /** `2026-11-22T03:12:11Z` for `…:11.500Z`: the whole second an instant falls in, as an ISO time. */
