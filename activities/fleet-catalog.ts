@@ -45,14 +45,17 @@ const Approver = z
   .object({
     name: z.string().regex(CATALOG_NAME, 'letters, digits, ".", "_", "-"'),
     /** Ed25519: an OpenSSH public key line (`ssh-ed25519 AAAA…`) or the raw 32 bytes in base64. */
-    publicKey: z.string().max(1000).refine((k) => {
-      try {
-        parsePublicKey(k);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'not an Ed25519 public key (ssh-ed25519 AAAA… or 32 bytes in base64)'),
+    publicKey: z
+      .string()
+      .max(1000)
+      .refine((k) => {
+        try {
+          parsePublicKey(k);
+          return true;
+        } catch {
+          return false;
+        }
+      }, 'not an Ed25519 public key (ssh-ed25519 AAAA… or 32 bytes in base64)'),
   })
   .strict();
 
@@ -64,6 +67,8 @@ export const ApprovalPolicy = z
     approvers: z.array(Approver).max(100).default([]),
     /** How many distinct approvers each destructive step needs. */
     quorum: z.number().int().min(1).max(100).default(1),
+    /** Whether an approver who signed the run's start may approve it too (default no). */
+    starterMayApprove: z.boolean().default(false),
   })
   .strict()
   .refine((p) => !p.required || p.approvers.length >= p.quorum, {
@@ -73,7 +78,7 @@ export const ApprovalPolicy = z
   .refine((p) => new Set(p.approvers.map((a) => a.name)).size === p.approvers.length, {
     message: 'two approvers share a name',
   })
-  .default({ required: true, approvers: [], quorum: 1 });
+  .default({ required: true, approvers: [], quorum: 1, starterMayApprove: false });
 export type ApprovalPolicy = z.output<typeof ApprovalPolicy>;
 
 export const CatalogEntry = z
@@ -205,7 +210,7 @@ export async function loadCatalog(
 export interface ResolvedRequest {
   input: Record<string, unknown>;
   /** Who may approve this run's destructive steps, and how many of them each needs. */
-  approval: { approvers: { name: string; publicKey: string }[]; quorum: number };
+  approval: { approvers: { name: string; publicKey: string }[]; quorum: number; starterMayApprove: boolean };
 }
 
 export async function resolveRequest(kind: string, request: unknown): Promise<ResolvedRequest> {
@@ -228,7 +233,8 @@ export async function resolveRequest(kind: string, request: unknown): Promise<Re
       `cluster: the catalog entry ${name} does not serve ${kind} (it serves ${Object.keys(entry.runbooks).join(', ') || 'nothing'})`,
     );
   const issues = requestShapeIssues(kind, request, spec.allow);
-  const { cluster: _name, ...asked } = request as Record<string, unknown>;
+  // startedBy is the workflow's to verify (workflows/request-input.ts), never part of the input.
+  const { cluster: _name, startedBy: _startedBy, ...asked } = request as Record<string, unknown>;
   if (entry.approval.required && asked.requireApproval === false)
     issues.push(`requireApproval: the catalog requires approval for ${name}; a request cannot waive it`);
   if (issues.length) throw invalid(`invalid request: ${issues.join('; ')}`);
@@ -245,5 +251,6 @@ export async function resolveRequest(kind: string, request: unknown): Promise<Re
         (fromCatalog.length ? ` (${fromCatalog.join(', ')} from the fleet catalog entry ${name})` : ''),
     );
   }
-  return { input, approval: { approvers: entry.approval.approvers, quorum: entry.approval.quorum } };
+  const { approvers, quorum, starterMayApprove } = entry.approval;
+  return { input, approval: { approvers, quorum, starterMayApprove } };
 }

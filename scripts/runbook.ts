@@ -25,7 +25,7 @@ import {
 import { RUNBOOKS, runbookOf } from '../workflows/registry';
 import { TASK_QUEUE } from '../workflows/routing';
 import { requestShapeIssues } from '../workflows/requests';
-import { signApproval } from '../workflows/approval-signature';
+import { requestDigest, signApproval, signStart } from '../workflows/approval-signature';
 import { dataConverterFromEnv } from '../workers/codec';
 import { renderBar, renderSteps, sampleFrom, type ProgressSample } from './lib/progress-view';
 
@@ -258,23 +258,48 @@ export function buildCli(): Command {
     .requiredOption('--input <file>', 'input JSON')
     .option('--id <workflowId>', 'workflow id (default: <kind>-<time>)')
     .option('--wait', 'wait for the result and print it')
-    .action(async (kind: string, o: { input: string; id?: string; wait?: boolean }) => {
-      const input = await loadInput(kind, o.input);
-      const { client, connection, namespace } = await connect(g());
-      try {
-        const handle = await client.workflow.start(kind, {
-          taskQueue: g().taskQueue,
-          workflowId: o.id ?? newId(kind),
-          args: [input],
-        });
-        console.log(
-          `started ${kind} ${handle.workflowId} (namespace ${namespace}, task queue ${g().taskQueue})`,
-        );
-        if (o.wait) await printResult(handle);
-      } finally {
-        await connection.close();
-      }
-    });
+    .option(
+      '--key <file>',
+      'sign the start with your approval key: proves who started it (the starter may not approve)',
+    )
+    .option(
+      '--approver <name>',
+      'your name in the catalog (with --key)',
+      process.env.USER ?? userInfo().username,
+    )
+    .action(
+      async (
+        kind: string,
+        o: { input: string; id?: string; wait?: boolean; key?: string; approver: string },
+      ) => {
+        const input = await loadInput(kind, o.input);
+        const workflowId = o.id ?? newId(kind);
+        if (o.key) {
+          const expiresAt = new Date(Date.now() + 15 * 60_000).toISOString();
+          const signature = signStart(await readSecretKey(o.key), {
+            workflowId,
+            kind,
+            digest: requestDigest(input),
+            expiresAt,
+          });
+          input.startedBy = { name: o.approver, expiresAt, signature };
+        }
+        const { client, connection, namespace } = await connect(g());
+        try {
+          const handle = await client.workflow.start(kind, {
+            taskQueue: g().taskQueue,
+            workflowId,
+            args: [input],
+          });
+          console.log(
+            `started ${kind} ${handle.workflowId} (namespace ${namespace}, task queue ${g().taskQueue})`,
+          );
+          if (o.wait) await printResult(handle);
+        } finally {
+          await connection.close();
+        }
+      },
+    );
 
   program
     .command('status <workflowId>')

@@ -32,6 +32,47 @@ export function approvalMessage(c: ApprovalClaim): Uint8Array {
   );
 }
 
+/**
+ * A signed start: the starter's name is proven, so the catalog can keep the starter from approving
+ * the run. Signed over the workflow id, the runbook and the digest of the request (without this field).
+ */
+export interface StartClaim {
+  workflowId: string;
+  kind: string;
+  digest: string;
+  expiresAt: string;
+}
+
+export function startMessage(c: StartClaim): Uint8Array {
+  const clean = (s: string) => s.replace(/[\r\n]/g, ' ');
+  return utf8ToBytes(
+    [
+      'mysql-runbooks start v1',
+      `workflow ${clean(c.workflowId)}`,
+      `kind ${clean(c.kind)}`,
+      `digest ${clean(c.digest)}`,
+      `expires ${clean(c.expiresAt)}`,
+    ].join('\n'),
+  );
+}
+
+/** JSON with object keys sorted at every level: the same text for the same value, whoever writes it. */
+export function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object')
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** The digest a start signature covers: the request without its `startedBy`. */
+export function requestDigest(request: Record<string, unknown>): string {
+  const { startedBy: _s, ...rest } = request;
+  return digestOf(stableJson(rest));
+}
+
 /** sha256 of a text, in hex. */
 export function digestOf(text: string): string {
   return bytesToHex(sha256(utf8ToBytes(text)));
@@ -105,6 +146,19 @@ export function verifyApproval(publicKey: Uint8Array, claim: ApprovalClaim, sign
   } catch {
     return false;
   }
+}
+
+export function verifyStart(publicKey: Uint8Array, claim: StartClaim, signatureB64: string): boolean {
+  try {
+    const sig = fromBase64(signatureB64);
+    return sig.length === 64 && ed25519.verify(sig, startMessage(claim), publicKey);
+  } catch {
+    return false;
+  }
+}
+
+export function signStart(secretKey: Uint8Array, claim: StartClaim): string {
+  return toBase64(ed25519.sign(startMessage(claim), secretKey));
 }
 
 /** Signs a claim with a 32-byte Ed25519 secret key (the CLI; tests). Returns base64. */

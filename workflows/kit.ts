@@ -91,6 +91,9 @@ export interface Approval {
 export interface ApprovalPolicy {
   approvers: { name: string; publicKey: string }[];
   quorum: number;
+  starterMayApprove?: boolean;
+  /** The approver whose signature started the run (proven), if it was signed. */
+  starter?: string;
 }
 
 /** A signature is accepted at most this long before it expires (an approval is for now, not for later). */
@@ -264,6 +267,10 @@ export class Runbook {
     if (!approver)
       throw new Error(
         `${JSON.stringify(a.approver)} is not an approver of this cluster in the fleet catalog (approvers: ${policy.approvers.map((x) => x.name).join(', ')})`,
+      );
+    if (policy.starter === a.approver && !policy.starterMayApprove)
+      throw new Error(
+        `${a.approver} started this run: the catalog does not let the starter approve it; another approver must`,
       );
     if ((this.approvals.get(a.step) ?? []).some((x) => x.approver === a.approver))
       throw new Error(

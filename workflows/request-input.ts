@@ -3,7 +3,16 @@
 // (activities/fleet-catalog.ts). The result is recorded in history, so replays see the same input.
 import { ActivityFailure, ApplicationFailure, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
-import { parseInput, progressQuery, rootMessage, useApprovalPolicy, type StepSpec } from './kit';
+import { parsePublicKey, requestDigest, verifyStart } from './approval-signature';
+import {
+  MAX_APPROVAL_VALIDITY_MS,
+  parseInput,
+  progressQuery,
+  rootMessage,
+  useApprovalPolicy,
+  type ApprovalPolicy,
+  type StepSpec,
+} from './kit';
 import { quick } from './routing';
 
 export async function catalogInput<S extends z.ZodType>(
@@ -32,11 +41,45 @@ export async function catalogInput<S extends z.ZodType>(
   try {
     const resolved = await quick().resolveRequest({ kind, request });
     input = resolved.input;
-    useApprovalPolicy(resolved.approval);
+    useApprovalPolicy({ ...resolved.approval, starter: provenStarter(kind, request, resolved.approval) });
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
     throw ApplicationFailure.nonRetryable(rootMessage(err), cause?.type ?? 'InvalidInput');
   }
   return parseInput(schema, input);
+}
+
+/**
+ * The approver who signed the request's `startedBy`, verified here (deterministically), or undefined
+ * for an unsigned start. A signature that does not verify ends the run before any step.
+ */
+function provenStarter(kind: string, request: unknown, policy: ApprovalPolicy): string | undefined {
+  const signed = (request as { startedBy?: unknown }).startedBy as
+    { name?: unknown; expiresAt?: unknown; signature?: unknown } | undefined;
+  if (signed === undefined) return undefined;
+  const refuse = (why: string) =>
+    ApplicationFailure.nonRetryable(`invalid request: startedBy: ${why}`, 'InvalidInput');
+  if (!signed || typeof signed !== 'object') throw refuse('must be { name, expiresAt, signature }');
+  const { name, expiresAt, signature } = signed;
+  if (typeof name !== 'string' || typeof expiresAt !== 'string' || typeof signature !== 'string')
+    throw refuse('must be { name, expiresAt, signature }');
+  const approver = policy.approvers.find((a) => a.name === name);
+  if (!approver)
+    throw refuse(
+      `${JSON.stringify(name.slice(0, 80))} is not an approver of this cluster in the fleet catalog`,
+    );
+  const expires = Date.parse(expiresAt);
+  // Date.now() is the workflow clock: the run's start as recorded.
+  if (!Number.isFinite(expires) || expires <= Date.now() || expires - Date.now() > MAX_APPROVAL_VALIDITY_MS)
+    throw refuse('expired, or valid for more than 24 hours');
+  const claim = {
+    workflowId: workflowInfo().workflowId,
+    kind,
+    digest: requestDigest(request as Record<string, unknown>),
+    expiresAt,
+  };
+  if (!verifyStart(parsePublicKey(approver.publicKey), claim, signature))
+    throw refuse(`the signature is not ${name}'s over this workflow id, runbook and request`);
+  return name;
 }

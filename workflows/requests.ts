@@ -11,6 +11,8 @@ export const COMMON_REQUEST_FIELDS = [
   'approvalTimeout',
   'heartbeatTimeout',
   'hostTimeout',
+  // The starter's signature (workflows/approval-signature.ts): proves who started the run.
+  'startedBy',
 ] as const;
 
 /** Per runbook: the target and the options of the procedure a request may choose. */

@@ -16,7 +16,7 @@ import { catalogRequest } from '../support/fleet';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { Client, Connection } from '@temporalio/client';
 import { approveUpdate, progressQuery, type Approval, type RunbookProgress } from '../../workflows/kit';
-import { signApproval } from '../../workflows/approval-signature';
+import { requestDigest, signApproval, signStart } from '../../workflows/approval-signature';
 import { updateRejection } from '../support/workflows';
 import { saveHistory } from '../../scripts/lib/history';
 import { historiesDir } from '../support/histories';
@@ -252,12 +252,12 @@ describe('runbook CLI', () => {
 describe('signed approvals: M of N keys the catalog names', () => {
   test('forged, unsigned, replayed, stale, expired and early approvals lose; two distinct signatures let the step run', async () => {
     const key = () => ed25519.utils.randomSecretKey();
-    const keys = { ana: key(), bob: key(), mallory: key() };
+    const keys = { ana: key(), bob: key(), carol: key(), mallory: key() };
     const pub = (k: Uint8Array) => Buffer.from(ed25519.getPublicKey(k)).toString('base64');
-    const bobKeyFile = join(acc.base, 'bob.key');
-    await writeFile(bobKeyFile, Buffer.from(keys.bob).toString('base64'), { mode: 0o600 });
-    const looseKeyFile = join(acc.base, 'bob-loose.key');
-    await writeFile(looseKeyFile, Buffer.from(keys.bob).toString('base64'), { mode: 0o644 });
+    const carolKeyFile = join(acc.base, 'carol.key');
+    await writeFile(carolKeyFile, Buffer.from(keys.carol).toString('base64'), { mode: 0o600 });
+    const looseKeyFile = join(acc.base, 'carol-loose.key');
+    await writeFile(looseKeyFile, Buffer.from(keys.carol).toString('base64'), { mode: 0o644 });
 
     n++;
     const request = await catalogRequest(
@@ -274,6 +274,7 @@ describe('signed approvals: M of N keys the catalog names', () => {
           approvers: [
             { name: 'ana', publicKey: pub(keys.ana) },
             { name: 'bob', publicKey: pub(keys.bob) },
+            { name: 'carol', publicKey: pub(keys.carol) },
           ],
           quorum: 2,
         },
@@ -281,11 +282,31 @@ describe('signed approvals: M of N keys the catalog names', () => {
     );
     const connection = await Connection.connect({ address: temporalAddress() });
     const client = new Client({ connection });
-    const id = `cli-signed-${Date.now()}`;
+    // Named like its saved history: the replay suite replays a history under its file name, and the
+    // signed start covers the workflow id.
+    const id = 'percona-pitr-signed-approvals.json';
+    // Ana starts the run, signed: her name is proven, so she may not approve it.
+    const startedBy = (who: 'ana' | 'mallory', as: string, workflowId: string) => {
+      const expiresAt = new Date(Date.now() + 600_000).toISOString();
+      const digest = requestDigest(request as Record<string, unknown>);
+      const claim = { workflowId, kind: 'perconaPointInTimeRecovery', digest, expiresAt };
+      return { name: as, expiresAt, signature: signStart(keys[who], claim) };
+    };
+    // A forged start (mallory signing as bob) ends before any step.
+    const forgedId = `${id}-forged`;
+    const forged = await client.workflow.start('perconaPointInTimeRecovery', {
+      taskQueue: worker.taskQueue,
+      workflowId: forgedId,
+      args: [{ ...(request as object), startedBy: startedBy('mallory', 'bob', forgedId) }],
+    });
+    await assert.rejects(forged.result(), (err: Error) => {
+      assert.match(String((err.cause as Error)?.message), /startedBy: the signature is not bob's/);
+      return true;
+    });
     const handle = await client.workflow.start('perconaPointInTimeRecovery', {
       taskQueue: worker.taskQueue,
       workflowId: id,
-      args: [request],
+      args: [{ ...(request as object), startedBy: startedBy('ana', 'ana', id) }],
     });
     try {
       let p: RunbookProgress = await handle.query(progressQuery);
@@ -306,7 +327,7 @@ describe('signed approvals: M of N keys the catalog names', () => {
         reason: 'INC-42',
         ...o,
       });
-      const signed = (who: 'ana' | 'bob' | 'mallory', as: string, c = claim()): Approval => ({
+      const signed = (who: 'ana' | 'bob' | 'carol' | 'mallory', as: string, c = claim()): Approval => ({
         step: c.step,
         approver: as,
         reason: c.reason,
@@ -318,49 +339,54 @@ describe('signed approvals: M of N keys the catalog names', () => {
       const attacks: [string, Approval, RegExp][] = [
         [
           'a typed name',
-          { step: 'pause-cluster', approver: 'ana', reason: 'INC-42' },
+          { step: 'pause-cluster', approver: 'bob', reason: 'INC-42' },
           /is signed: give expiresAt and signature/,
         ],
-        ['mallory signing as ana', signed('mallory', 'ana'), /the signature is not ana's/],
+        ['mallory signing as bob', signed('mallory', 'bob'), /the signature is not bob's/],
         ['mallory as herself', signed('mallory', 'mallory'), /"mallory" is not an approver of this cluster/],
         [
           'a signature of another run',
-          signed('ana', 'ana', claim({ workflowId: 'another-run' })),
-          /the signature is not ana's/,
+          signed('bob', 'bob', claim({ workflowId: 'another-run' })),
+          /the signature is not bob's/,
         ],
         [
           'a signature over another digest (another plan)',
-          signed('ana', 'ana', claim({ digest: '0'.repeat(64) })),
-          /the signature is not ana's/,
+          signed('bob', 'bob', claim({ digest: '0'.repeat(64) })),
+          /the signature is not bob's/,
         ],
         [
           'a signature whose reason was changed afterwards',
-          { ...signed('ana', 'ana'), reason: 'INC-43' },
-          /the signature is not ana's/,
+          { ...signed('bob', 'bob'), reason: 'INC-43' },
+          /the signature is not bob's/,
         ],
         [
           'an expired signature',
-          signed('ana', 'ana', claim({ expiresAt: new Date(Date.now() - 1000).toISOString() })),
+          signed('bob', 'bob', claim({ expiresAt: new Date(Date.now() - 1000).toISOString() })),
           /expired/,
         ],
         [
           'a signature valid for a week',
-          signed('ana', 'ana', claim({ expiresAt: new Date(Date.now() + 7 * 86400_000).toISOString() })),
+          signed('bob', 'bob', claim({ expiresAt: new Date(Date.now() + 7 * 86400_000).toISOString() })),
           /at most 24 hours/,
         ],
         [
           'a step that is not waiting yet',
-          signed('ana', 'ana', claim({ step: 'restore-backup' })),
+          signed('bob', 'bob', claim({ step: 'restore-backup' })),
           /not waiting for approval/,
+        ],
+        [
+          'the starter approving her own run',
+          signed('ana', 'ana'),
+          /ana started this run: the catalog does not let the starter approve it/,
         ],
       ];
       for (const [name, a, expected] of attacks)
         assert.match(await updateRejection(approve(a)), expected, name);
 
-      await approve(signed('ana', 'ana'));
+      await approve(signed('bob', 'bob'));
       assert.match(
-        await updateRejection(approve(signed('ana', 'ana'))),
-        /ana already approved pause-cluster/,
+        await updateRejection(approve(signed('bob', 'bob'))),
+        /bob already approved pause-cluster/,
       );
       p = await handle.query(progressQuery);
       assert.equal(p.steps[1]?.status, 'waiting-approval', 'one of two approvals: still waiting');
@@ -373,7 +399,7 @@ describe('signed approvals: M of N keys the catalog names', () => {
         '--reason',
         'INC-42',
         '--approver',
-        'bob',
+        'carol',
         '--key',
         looseKeyFile,
       );
@@ -387,9 +413,9 @@ describe('signed approvals: M of N keys the catalog names', () => {
         '--reason',
         'INC-42',
         '--approver',
-        'bob',
+        'carol',
         '--key',
-        bobKeyFile,
+        carolKeyFile,
       );
       assert.equal(ok.exitCode, 0, ok.stderr);
       for (let i = 0; i < 200 && p.steps[1]?.status === 'waiting-approval'; i++) {
@@ -400,16 +426,58 @@ describe('signed approvals: M of N keys the catalog names', () => {
       assert.notEqual(approved.status, 'waiting-approval');
       assert.deepEqual(
         approved.approvals?.map((a) => a.approver),
-        ['ana', 'bob'],
+        ['bob', 'carol'],
       );
       assert.match(
         approved.evidence.join('\n'),
-        /approved by ana \(Ed25519 key sha256:[0-9a-f]{16}, signature verified/,
+        /approved by carol \(Ed25519 key sha256:[0-9a-f]{16}, signature verified/,
       );
       assert.match(
         approved.evidence.join('\n'),
         /approved by bob \(Ed25519 key sha256:[0-9a-f]{16}, signature verified/,
       );
+
+      // The CLI signs a start too: the run knows (and the history shows) who started it.
+      const anaKeyFile = join(acc.base, 'ana.key');
+      await writeFile(anaKeyFile, Buffer.from(keys.ana).toString('base64'), { mode: 0o600 });
+      const requestFile = join(acc.base, 'signed-request.json');
+      await writeFile(requestFile, JSON.stringify(request));
+      const cliId = `${id}-cli-start`;
+      const started = await runbook(
+        'start',
+        'perconaPointInTimeRecovery',
+        '--input',
+        requestFile,
+        '--id',
+        cliId,
+        '--key',
+        anaKeyFile,
+        '--approver',
+        'ana',
+      );
+      assert.equal(started.exitCode, 0, started.stderr);
+      const cliRun = client.workflow.getHandle(cliId);
+      let q: RunbookProgress | null = null;
+      for (let i = 0; i < 200 && q?.steps[1]?.status !== 'waiting-approval'; i++) {
+        await acc.sleep(100);
+        q = await cliRun.query(progressQuery).catch(() => null);
+      }
+      assert.equal(q?.steps[1]?.status, 'waiting-approval', 'the signed start was accepted');
+      const refused = await runbook(
+        'approve',
+        cliId,
+        '--step',
+        'pause-cluster',
+        '--reason',
+        'x',
+        '--approver',
+        'ana',
+        '--key',
+        anaKeyFile,
+      );
+      assert.equal(refused.exitCode, 2);
+      assert.match(refused.stderr, /ana started this run/);
+      await cliRun.terminate('signed start checked');
     } finally {
       await handle.terminate('signed approval test done').catch(() => {});
       // With RECORD_HISTORIES=1, the history (signed Updates included) is saved for the replay suite.

@@ -7,8 +7,12 @@ import { ed25519 } from '@noble/curves/ed25519.js';
 import {
   approvalMessage,
   parsePublicKey,
+  requestDigest,
   signApproval,
+  signStart,
+  stableJson,
   verifyApproval,
+  verifyStart,
   type ApprovalClaim,
 } from '../../workflows/approval-signature';
 
@@ -73,4 +77,26 @@ test('public keys: raw base64 and the OpenSSH line (ssh-ed25519 AAAA… comment)
   );
   assert.throws(() => parsePublicKey(randomBytes(31).toString('base64')), /32 bytes/);
   assert.throws(() => parsePublicKey('ssh-rsa AAAAB3NzaC1yc2E'), /not base64|32 bytes/);
+});
+
+test('a signed start covers the request whatever its key order, and nothing else', () => {
+  const secret = ed25519.utils.randomSecretKey();
+  const pub = ed25519.getPublicKey(secret);
+  const a = { cluster: 'shop', target: { type: 'gtid', gtid: '0-1-42' }, verify: { schemas: ['shop'] } };
+  const b = { verify: { schemas: ['shop'] }, target: { gtid: '0-1-42', type: 'gtid' }, cluster: 'shop' };
+  assert.equal(stableJson(a), stableJson(b));
+  const claim = {
+    workflowId: 'w',
+    kind: 'perconaPointInTimeRecovery',
+    digest: requestDigest(a),
+    expiresAt: 'x',
+  };
+  const sig = signStart(secret, claim);
+  assert.ok(verifyStart(pub, { ...claim, digest: requestDigest({ ...b, startedBy: { name: 'ana' } }) }, sig));
+  assert.ok(
+    !verifyStart(pub, { ...claim, digest: requestDigest({ ...a, target: { type: 'latest' } }) }, sig),
+  );
+  assert.ok(!verifyStart(pub, { ...claim, kind: 'perconaRollback' }, sig));
+  // An approval signature is not a start signature, nor the other way round.
+  assert.ok(!verifyApproval(pub, { ...claim, runId: '', step: '', reason: '' }, sig));
 });

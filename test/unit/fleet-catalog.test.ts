@@ -69,7 +69,7 @@ describe('resolving a request', () => {
       mode: 'plan',
       requireApproval: true,
     });
-    assert.deepEqual(r.approval, { approvers: [ANA], quorum: 1 });
+    assert.deepEqual(r.approval, { approvers: [ANA], quorum: 1, starterMayApprove: false });
   });
 
   test('a request that sets argv, a pid file, a datadir, an endpoint or a secret reference loses, naming each field', async () => {
