@@ -111,18 +111,20 @@ export async function verifyAgainstPlan(
   archive: BinlogArchive,
   planned: VerifiedFile[],
   stagingDir: string,
+  /** What the failure says was (not) done: the replay's default, or the proof's. */
+  consequence = 'Nothing was replayed',
 ): Promise<string[]> {
   const paths: string[] = [];
   for (const f of planned) {
     const path = await localCopy(archive, f.name, stagingDir);
-    await reverify(path, f);
+    await reverify(path, f, consequence);
     paths.push(path);
   }
   return paths;
 }
 
 /** Every event's CRC32, and sha256 of the first `size` bytes (an active file may have grown since). */
-async function reverify(path: string, f: VerifiedFile): Promise<void> {
+async function reverify(path: string, f: VerifiedFile, consequence: string): Promise<void> {
   const digest = createHash('sha256');
   let hashed = 0;
   const prefix = async function* (chunks: AsyncIterable<Buffer>) {
@@ -143,14 +145,14 @@ async function reverify(path: string, f: VerifiedFile): Promise<void> {
   ).catch((err: unknown) => {
     if (err instanceof BinlogDamaged)
       throw ApplicationFailure.nonRetryable(
-        `archive file ${f.name} is damaged at offset ${err.offset} (${err.what}) although the plan verified it: it changed on disk since. Re-fetch it and start the recovery again; nothing was replayed`,
+        `archive file ${f.name} is damaged at offset ${err.offset} (${err.what}) although the plan verified it: it changed on disk since. Re-fetch it and start the recovery again. ${consequence}`,
         'ArchiveDamaged',
       );
     throw err;
   });
   if (hashed < f.size || digest.digest('hex') !== f.sha256)
     throw ApplicationFailure.nonRetryable(
-      `archive file ${f.name} is not the file the plan verified (now ${s.size} bytes, planned ${f.size}; sha256 differs): it changed since the plan. Nothing was replayed; start the recovery again to plan over what the archive holds now`,
+      `archive file ${f.name} is not the file the plan verified (now ${s.size} bytes, planned ${f.size}; sha256 differs): it changed since the plan. ${consequence}; start the recovery again to plan over what the archive holds now`,
       'ArchiveChanged',
     );
 }

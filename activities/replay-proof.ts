@@ -15,6 +15,7 @@ import type { Endpoint } from '../workflows/schemas';
 import type { BinlogArchive } from './archive';
 import { localCopy } from './archive-index';
 import type { TemporaryServerSpec } from './mysqld';
+import { verifyAgainstPlan } from './replay-common';
 import type { ReplayPlan } from './replay-plan';
 import type { SqlPools } from './sql';
 
@@ -283,7 +284,16 @@ export async function proveRestoredReplay(
   req: ProveRequest,
 ): Promise<ReplayProof & { evidence: string[] }> {
   const { plan } = req;
-  const archiveFiles = await Promise.all(plan.files.map((name) => localCopy(archive, name, req.stagingDir)));
+  // The proof reads the bytes the plan verified, checked again: a staged copy changed or planted
+  // since proves nothing.
+  const archiveFiles = plan.window?.files
+    ? await verifyAgainstPlan(
+        archive,
+        plan.window.files,
+        req.stagingDir,
+        'The replay cannot be proved against it: the restored data is not trusted',
+      )
+    : await Promise.all(plan.files.map((name) => localCopy(archive, name, req.stagingDir)));
   return requireProof(sql, {
     archiveFiles,
     startGtid: plan.startGtid,
