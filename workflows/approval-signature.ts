@@ -16,20 +16,24 @@ export interface ApprovalClaim {
   reason: string;
 }
 
-/** The exact text signed: one field a line, so no field can run into the next. */
-export function approvalMessage(c: ApprovalClaim): Uint8Array {
+/**
+ * The exact text signed: a header naming what is signed (an approval signature is never a start
+ * signature), then one field a line, so no field can run into the next.
+ */
+function signedText(header: string, fields: [string, string][]): Uint8Array {
   const clean = (s: string) => s.replace(/[\r\n]/g, ' ');
-  return utf8ToBytes(
-    [
-      'mysql-runbooks approval v1',
-      `workflow ${clean(c.workflowId)}`,
-      `run ${clean(c.runId)}`,
-      `step ${clean(c.step)}`,
-      `digest ${clean(c.digest)}`,
-      `expires ${clean(c.expiresAt)}`,
-      `reason ${clean(c.reason)}`,
-    ].join('\n'),
-  );
+  return utf8ToBytes([header, ...fields.map(([k, v]) => `${k} ${clean(v)}`)].join('\n'));
+}
+
+export function approvalMessage(c: ApprovalClaim): Uint8Array {
+  return signedText('mysql-runbooks approval v1', [
+    ['workflow', c.workflowId],
+    ['run', c.runId],
+    ['step', c.step],
+    ['digest', c.digest],
+    ['expires', c.expiresAt],
+    ['reason', c.reason],
+  ]);
 }
 
 /**
@@ -44,16 +48,12 @@ export interface StartClaim {
 }
 
 export function startMessage(c: StartClaim): Uint8Array {
-  const clean = (s: string) => s.replace(/[\r\n]/g, ' ');
-  return utf8ToBytes(
-    [
-      'mysql-runbooks start v1',
-      `workflow ${clean(c.workflowId)}`,
-      `kind ${clean(c.kind)}`,
-      `digest ${clean(c.digest)}`,
-      `expires ${clean(c.expiresAt)}`,
-    ].join('\n'),
-  );
+  return signedText('mysql-runbooks start v1', [
+    ['workflow', c.workflowId],
+    ['kind', c.kind],
+    ['digest', c.digest],
+    ['expires', c.expiresAt],
+  ]);
 }
 
 /** JSON with object keys sorted at every level: the same text for the same value, whoever writes it. */
@@ -138,30 +138,23 @@ export function keyFingerprint(publicKey: Uint8Array): string {
   return `sha256:${bytesToHex(sha256(publicKey)).slice(0, 16)}`;
 }
 
-/** True when `signatureB64` is the approver's signature of the claim. */
-export function verifyApproval(publicKey: Uint8Array, claim: ApprovalClaim, signatureB64: string): boolean {
+/** True when `signatureB64` (base64) is the key's Ed25519 signature of `message`. */
+function verifySigned(publicKey: Uint8Array, message: Uint8Array, signatureB64: string): boolean {
   try {
     const sig = fromBase64(signatureB64);
-    return sig.length === 64 && ed25519.verify(sig, approvalMessage(claim), publicKey);
+    return sig.length === 64 && ed25519.verify(sig, message, publicKey);
   } catch {
     return false;
   }
 }
 
-export function verifyStart(publicKey: Uint8Array, claim: StartClaim, signatureB64: string): boolean {
-  try {
-    const sig = fromBase64(signatureB64);
-    return sig.length === 64 && ed25519.verify(sig, startMessage(claim), publicKey);
-  } catch {
-    return false;
-  }
-}
+export const verifyApproval = (publicKey: Uint8Array, claim: ApprovalClaim, signatureB64: string) =>
+  verifySigned(publicKey, approvalMessage(claim), signatureB64);
+export const verifyStart = (publicKey: Uint8Array, claim: StartClaim, signatureB64: string) =>
+  verifySigned(publicKey, startMessage(claim), signatureB64);
 
-export function signStart(secretKey: Uint8Array, claim: StartClaim): string {
-  return toBase64(ed25519.sign(startMessage(claim), secretKey));
-}
-
-/** Signs a claim with a 32-byte Ed25519 secret key (the CLI; tests). Returns base64. */
-export function signApproval(secretKey: Uint8Array, claim: ApprovalClaim): string {
-  return toBase64(ed25519.sign(approvalMessage(claim), secretKey));
-}
+/** Signs with a 32-byte Ed25519 secret key (the CLI; tests). Returns base64. */
+export const signApproval = (secretKey: Uint8Array, claim: ApprovalClaim) =>
+  toBase64(ed25519.sign(approvalMessage(claim), secretKey));
+export const signStart = (secretKey: Uint8Array, claim: StartClaim) =>
+  toBase64(ed25519.sign(startMessage(claim), secretKey));
