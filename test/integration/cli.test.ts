@@ -34,6 +34,22 @@ function runbook(...args: string[]) {
   });
 }
 
+/** `runbook approve <run> --step pause-cluster` signed with an approver's key file. */
+function approveWithKey(workflowId: string, approver: string, keyFile: string) {
+  return runbook(
+    'approve',
+    workflowId,
+    '--step',
+    'pause-cluster',
+    '--reason',
+    'INC-42',
+    '--approver',
+    approver,
+    '--key',
+    keyFile,
+  );
+}
+
 /** A request file for a catalog entry of its own (serving the recovery and its rollback). */
 async function inputFile(extra: Record<string, unknown> = {}): Promise<string> {
   n++;
@@ -391,32 +407,10 @@ describe('signed approvals: M of N keys the catalog names', () => {
       p = await handle.query(progressQuery);
       assert.equal(p.steps[1]?.status, 'waiting-approval', 'one of two approvals: still waiting');
 
-      const loose = await runbook(
-        'approve',
-        id,
-        '--step',
-        'pause-cluster',
-        '--reason',
-        'INC-42',
-        '--approver',
-        'carol',
-        '--key',
-        looseKeyFile,
-      );
+      const loose = await approveWithKey(id, 'carol', looseKeyFile);
       assert.equal(loose.exitCode, 2);
       assert.match(loose.stderr, /readable by others/);
-      const ok = await runbook(
-        'approve',
-        id,
-        '--step',
-        'pause-cluster',
-        '--reason',
-        'INC-42',
-        '--approver',
-        'carol',
-        '--key',
-        carolKeyFile,
-      );
+      const ok = await approveWithKey(id, 'carol', carolKeyFile);
       assert.equal(ok.exitCode, 0, ok.stderr);
       for (let i = 0; i < 200 && p.steps[1]?.status === 'waiting-approval'; i++) {
         await acc.sleep(100);
@@ -463,18 +457,7 @@ describe('signed approvals: M of N keys the catalog names', () => {
         q = await cliRun.query(progressQuery).catch(() => null);
       }
       assert.equal(q?.steps[1]?.status, 'waiting-approval', 'the signed start was accepted');
-      const refused = await runbook(
-        'approve',
-        cliId,
-        '--step',
-        'pause-cluster',
-        '--reason',
-        'x',
-        '--approver',
-        'ana',
-        '--key',
-        anaKeyFile,
-      );
+      const refused = await approveWithKey(cliId, 'ana', anaKeyFile);
       assert.equal(refused.exitCode, 2);
       assert.match(refused.stderr, /ana started this run/);
       await cliRun.terminate('signed start checked');
