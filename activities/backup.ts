@@ -143,10 +143,21 @@ export async function recordBeforeRun(req: {
 export const ROLLED_BACK = 'rolled-back';
 export const previousDatadirOf = (datadir: string, recoveryId: string) => `${datadir}.before-${recoveryId}`;
 
-/** Is `dir` the directory a started copy recorded (same device and inode)? */
+/**
+ * What makes a directory this one and no other: device, inode and birth time. The inode alone is not
+ * enough: ext4 hands a removed directory's inode to the next `mkdir` at once. Without a birth time
+ * (a file system that keeps none) nothing is recognised as ours, so a stale copy is moved aside, never deleted.
+ */
+export async function directoryIdentity(dir: string): Promise<string | null> {
+  const st = await stat(dir, { bigint: true }).catch(() => null);
+  if (!st || st.birthtimeNs === 0n) return null;
+  return `${st.dev}:${st.ino}:${st.birthtimeNs}`;
+}
+
+/** Is `dir` the directory a started copy recorded? */
 async function sameDirectory(dir: string, started: Record<string, unknown>): Promise<boolean> {
-  const st = await stat(dir).catch(() => null);
-  return !!st && typeof started.ino === 'number' && st.dev === started.dev && st.ino === started.ino;
+  const identity = await directoryIdentity(dir);
+  return identity !== null && started.identity === identity;
 }
 
 /** A recovery that was rolled back is spent: its recoveryId never restores again (checked by the plan too). */
@@ -226,11 +237,9 @@ export async function restoreBackup(
   }
   // The copy goes into a directory this attempt creates; its identity marks it as ours.
   await mkdir(req.datadir, { recursive: true });
-  const made = await stat(req.datadir);
   await ledger.write(req.recoveryId, 'restore-backup-started', {
     backupId: req.backup.id,
-    dev: made.dev,
-    ino: made.ino,
+    identity: await directoryIdentity(req.datadir),
   });
   failpoint('restore-backup'); // the old datadir is aside, nothing copied yet
 
