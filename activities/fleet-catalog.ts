@@ -252,5 +252,13 @@ export async function resolveRequest(kind: string, request: unknown): Promise<Re
     );
   }
   const { approvers, quorum, starterMayApprove } = entry.approval;
+  // An unsigned start proves nobody: the starter may be any approver, so the run needs one approval
+  // more than the quorum (workflows/kit.ts). Refused now when the catalog cannot give that many.
+  const parsed = r.data as { mode?: string; requireApproval?: boolean };
+  const gated = parsed.mode !== 'plan' && parsed.requireApproval === true && approvers.length > 0;
+  if (gated && _startedBy === undefined && !starterMayApprove && approvers.length <= quorum)
+    throw invalid(
+      `startedBy: ${name} needs ${quorum} approval(s) by someone other than the starter, and an unsigned start does not say who started it, so it would need ${quorum + 1} distinct approvers while the catalog names ${approvers.length}: start it signed (runbook start --key FILE --approver NAME) or name one more approver in the catalog; nothing was done`,
+    );
   return { input, approval: { approvers, quorum, starterMayApprove } };
 }

@@ -8,6 +8,7 @@ import {
   defineQuery,
   defineSignal,
   defineUpdate,
+  patched,
   setHandler,
   TimeoutFailure,
   upsertSearchAttributes,
@@ -55,6 +56,8 @@ export interface StepState {
   approvals?: Approval[];
   /** While a destructive step waits: the digest of what it waits on, which a signed approval names. */
   approvalDigest?: string;
+  /** How many distinct signed approvals the waiting step needs (the quorum, one more after an unsigned start). */
+  approvalsNeeded?: number;
   /** What the step asked of named hosts and has not got back yet (see `waiting-host`). */
   hostWork?: HostWork[];
   /** While the step waits for host agents: which, e.g. `host db2 (task queue mysql-runbooks.host.db2)`. */
@@ -165,6 +168,15 @@ export class Runbook {
   /** Signed approvals when the catalog names approvers; else (runs from before the catalog) typed ones. */
   private readonly policy = approvalPolicy?.approvers.length ? approvalPolicy : undefined;
   private readonly changed: string[] = [];
+  /**
+   * An unsigned start under a policy where the starter may not approve: the starter could be any
+   * approver, so one approval more than the quorum guarantees `quorum` by someone else.
+   */
+  private readonly starterUnproven =
+    !!this.policy &&
+    this.policy.starter === undefined &&
+    !this.policy.starterMayApprove &&
+    patched('unproven-starter');
 
   constructor(
     readonly kind: string,
@@ -274,7 +286,7 @@ export class Runbook {
       );
     if ((this.approvals.get(a.step) ?? []).some((x) => x.approver === a.approver))
       throw new Error(
-        `${a.approver} already approved ${a.step}: it needs ${policy.quorum} distinct approvers`,
+        `${a.approver} already approved ${a.step}: it needs ${this.approvalsNeeded()} distinct approvers${this.starterUnproven ? ' (one more than the quorum: the start was not signed, so its starter is not known)' : ''}`,
       );
     if (!a.signature || !a.expiresAt)
       throw new Error(
@@ -309,7 +321,7 @@ export class Runbook {
 
   /** Approvals a destructive step needs before it runs. */
   private approvalsNeeded(): number {
-    return this.policy?.quorum ?? 1;
+    return (this.policy?.quorum ?? 1) + (this.starterUnproven ? 1 : 0);
   }
 
   /** What a waiting step's approval is bound to: the run, the step, and everything the run showed so far. */
@@ -411,7 +423,10 @@ export class Runbook {
     const s = this.find(name);
     const enough = () => (this.approvals.get(name)?.length ?? 0) >= this.approvalsNeeded();
     if (this.opts.requireApproval && s && !enough()) {
-      if (this.policy) s.approvalDigest = this.digestFor(s);
+      if (this.policy) {
+        s.approvalDigest = this.digestFor(s);
+        s.approvalsNeeded = this.approvalsNeeded();
+      }
       s.status = 'waiting-approval';
       this.current = name;
       upsertSearchAttributes([{ key: RunbookStepKey, value: `${name}:awaiting-approval` }]);

@@ -471,6 +471,91 @@ describe('signed approvals: M of N keys the catalog names', () => {
   });
 });
 
+describe('an unsigned start proves no starter', () => {
+  test('with quorum 1, the one approval of an approver who may have started the run is not enough: a second approver must sign', async () => {
+    const keys = { ana: ed25519.utils.randomSecretKey(), bob: ed25519.utils.randomSecretKey() };
+    const pub = (k: Uint8Array) => Buffer.from(ed25519.getPublicKey(k)).toString('base64');
+    n++;
+    const datadir = join(acc.base, `cli-unsigned-${n}`, 'data');
+    const request = await catalogRequest(
+      'perconaPointInTimeRecovery',
+      {
+        cluster: { adapter: 'kubernetes', name: 'shop', namespace: 'db', resource: 'shop' },
+        backup: { dir: acc.backupDir },
+        restore: { datadir },
+        archive: { kind: 'fs', dir: acc.source.archiveDir },
+        target: { type: 'gtid', gtid: acc.dropGtid, exclusive: true },
+      },
+      {
+        approval: {
+          approvers: [
+            { name: 'ana', publicKey: pub(keys.ana) },
+            { name: 'bob', publicKey: pub(keys.bob) },
+          ],
+          quorum: 1,
+        },
+      },
+    );
+    const connection = await Connection.connect({ address: temporalAddress() });
+    const client = new Client({ connection });
+    // Ana starts it without signing (as `temporal workflow start` would), then approves it herself.
+    const handle = await client.workflow.start('perconaPointInTimeRecovery', {
+      taskQueue: worker.taskQueue,
+      workflowId: `unsigned-start-${n}-${Date.now()}`,
+      args: [request],
+    });
+    try {
+      let p: RunbookProgress = await handle.query(progressQuery);
+      for (let i = 0; i < 200 && p.steps[1]?.status !== 'waiting-approval'; i++) {
+        await acc.sleep(100);
+        p = await handle.query(progressQuery);
+      }
+      const pause = p.steps[1]!;
+      assert.equal(pause.status, 'waiting-approval');
+      assert.equal(pause.approvalsNeeded, 2, 'the quorum plus one: the starter is not known');
+      const { runId } = await handle.describe();
+      const signed = (who: 'ana' | 'bob'): Approval => {
+        const c = {
+          workflowId: handle.workflowId,
+          runId,
+          step: 'pause-cluster',
+          digest: pause.approvalDigest!,
+          expiresAt: new Date(Date.now() + 600_000).toISOString(),
+          reason: 'INC-77',
+        };
+        return {
+          step: c.step,
+          approver: who,
+          reason: c.reason,
+          expiresAt: c.expiresAt,
+          signature: signApproval(keys[who], c),
+        };
+      };
+      await handle.executeUpdate(approveUpdate, { args: [signed('ana')] });
+      assert.match(
+        await updateRejection(handle.executeUpdate(approveUpdate, { args: [signed('ana')] })),
+        /ana already approved pause-cluster: it needs 2 distinct approvers \(one more than the quorum: the start was not signed/,
+      );
+      await acc.sleep(500);
+      p = await handle.query(progressQuery);
+      assert.equal(p.steps[1]?.status, 'waiting-approval', "ana's approval alone ran nothing");
+      assert.deepEqual(
+        p.steps.slice(2).map((s) => s.status),
+        p.steps.slice(2).map(() => 'pending'),
+      );
+      await handle.executeUpdate(approveUpdate, { args: [signed('bob')] });
+      for (let i = 0; i < 200 && p.steps[1]?.status === 'waiting-approval'; i++) {
+        await acc.sleep(100);
+        p = await handle.query(progressQuery);
+      }
+      assert.notEqual(p.steps[1]?.status, 'waiting-approval', "bob's approval completes it");
+    } finally {
+      await handle.terminate('unsigned start checked').catch(() => {});
+      await connection.close();
+    }
+  });
+});
+
 describe('the real temporal CLI', () => {
   test('temporal workflow start --type … --input-file … runs a recovery to the end', async () => {
     const id = `temporal-cli-${Date.now()}`;

@@ -63,11 +63,15 @@ async function webhook(keys: WebhookKey[] = [keyA, keyB], c: Client = client, ex
   return { taskQueue, base, close: () => srv.close() };
 }
 
-/** An approver of the catalog's clusters (the webhook never approves; these tests only start runs). */
-const APPROVER = {
-  name: 'ana',
+/**
+ * Approvers of the catalog's clusters (the webhook never approves; these tests only start runs). Two:
+ * a webhook start is unsigned, so it needs one approval more than the quorum of 1.
+ */
+const approver = (name: string) => ({
+  name,
   publicKey: Buffer.from(ed25519.getPublicKey(ed25519.utils.randomSecretKey())).toString('base64'),
-};
+});
+const APPROVERS = [approver('ana'), approver('bob')];
 
 /** A cluster of the fleet catalog (what the webhook's request names); approval required. */
 async function catalogCluster(name: string): Promise<string> {
@@ -82,7 +86,7 @@ async function catalogCluster(name: string): Promise<string> {
         },
       },
     },
-    approval: { approvers: [APPROVER] },
+    approval: { approvers: APPROVERS },
   });
   return name;
 }

@@ -36,6 +36,11 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fleet-catalog-'));
   process.env.RUNBOOK_CATALOG = dir;
   await entry('shop', { runbooks: { [KIND]: { input: shopInput } }, approval });
+  const bob = { ...ANA, name: 'bob' };
+  await entry('shop-two', {
+    runbooks: { [KIND]: { input: shopInput } },
+    approval: { approvers: [ANA, bob] },
+  });
   await entry('drill', {
     runbooks: { [KIND]: { input: shopInput, allow: ['target', 'requireApproval'] } },
     approval: { required: false },
@@ -112,6 +117,25 @@ describe('resolving a request', () => {
     );
     const drill = await resolveRequest(KIND, { cluster: 'drill', target: { type: 'latest' } });
     assert.equal(drill.input.requireApproval, undefined, "the runbook's own default applies");
+  });
+
+  test('an unsigned start that only one approver could approve is refused: its starter may be that approver', async () => {
+    // The self-approval: ana starts the run without signing and approves it alone. With quorum 1 and
+    // one approver nobody else could ever approve, so the start is refused before any step.
+    assert.match(
+      await refusal(KIND, { cluster: 'shop', target: { type: 'latest' } }),
+      /startedBy: shop needs 1 approval\(s\) by someone other than the starter.*would need 2 distinct approvers while the catalog names 1: start it signed/,
+    );
+    // A plan changes nothing, a signed start proves its starter, a second approver makes it approvable.
+    await resolveRequest(KIND, { cluster: 'shop', target: { type: 'latest' }, mode: 'plan' });
+    const signed = { name: 'ana', expiresAt: '2030-01-01T00:00:00Z', signature: 'verified by the workflow' };
+    await resolveRequest(KIND, { cluster: 'shop', target: { type: 'latest' }, startedBy: signed });
+    const BOB = { ...ANA, name: 'bob' };
+    await entry('shop-two', {
+      runbooks: { [KIND]: { input: shopInput } },
+      approval: { approvers: [ANA, BOB] },
+    });
+    await resolveRequest(KIND, { cluster: 'shop-two', target: { type: 'latest' } });
   });
 
   test("an entry's allow list narrows what a request may set", async () => {
@@ -192,7 +216,7 @@ describe('a catalog someone else could write is not trusted', () => {
 describe('a worker loads the whole catalog at start', () => {
   test('every valid entry, and a missing directory is an empty catalog', async () => {
     const c = await loadCatalog(dir);
-    assert.deepEqual([...c.keys()].sort(), ['drill', 'shop']);
+    assert.deepEqual([...c.keys()].sort(), ['drill', 'shop', 'shop-two']);
     assert.equal((await loadCatalog(join(dir, 'absent'))).size, 0);
   });
 
