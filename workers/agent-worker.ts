@@ -8,6 +8,7 @@ import { SqlPools } from '../activities/sql';
 import { hostWorkStartedSignal } from '../workflows/kit';
 import { hostQueueName, TASK_QUEUE } from '../workflows/routing';
 import { guardedByCatalog } from '../activities/catalog-guard';
+import { approvalJournal } from '../activities/approval-journal';
 
 export interface HostAgentWorkerOptions {
   connection: NativeConnection;
@@ -48,6 +49,8 @@ export async function createHostAgentWorker(
     activities,
     identity: o.identity,
     ...(o.dataConverter ? { dataConverter: o.dataConverter } : {}),
+    // Each host journals the approvals of the work it is given before it does it.
+    interceptors: { activity: [approvalJournal] },
     shutdownGraceTime: '10s',
     maxHeartbeatThrottleInterval: '2s',
   });

@@ -16,6 +16,7 @@ import { SqlPools } from '../activities/sql';
 import { bundleInChildProcess } from './workflow-bundle-child';
 import { TASK_QUEUE } from '../workflows/routing';
 import { guardedByCatalog } from '../activities/catalog-guard';
+import { approvalJournal } from '../activities/approval-journal';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -66,6 +67,8 @@ export async function createRunbookWorker(
     ),
     ...(o.identity ? { identity: o.identity } : {}),
     ...(o.dataConverter ? { dataConverter: o.dataConverter } : {}),
+    // Each host journals the approvals of the work it is given before it does it.
+    interceptors: { activity: [approvalJournal] },
     shutdownGraceTime: '10s',
     // Heartbeats carry replay progress for `runbook status --watch`: send them every 2 s at most.
     maxHeartbeatThrottleInterval: '2s',

@@ -44,6 +44,8 @@ async function main([workflowsPath, out, failureConverterPath]: string[]): Promi
     throw new Error('usage: workflow-bundle-child.ts WORKFLOWS_PATH OUT_JSON [FAILURE_CONVERTER]');
   const bundle = await bundleWorkflowCode({
     workflowsPath,
+    // Activities carry the run's approvals to the hosts that journal them (activities/approval-journal.ts).
+    workflowInterceptorModules: [fileURLToPath(new URL('../workflows/approval-header.ts', import.meta.url))],
     ...(failureConverterPath ? { failureConverterPath } : {}),
     logger: {
       log() {},

@@ -90,6 +90,22 @@ export interface Approval {
   signature?: string;
 }
 
+/** An accepted approval as a host's journal records it: who, which key, what for, the signature. */
+export interface ApprovalRecord {
+  step: string;
+  approver: string;
+  reason: string;
+  /** `sha256:…` of the approver's public key, or `unsigned` (runs whose catalog names no approvers). */
+  key: string;
+  expiresAt?: string;
+  signature?: string;
+}
+
+/** This execution's runbook, once it exists (interceptors read its approvals). */
+export function activeRunbook(): Runbook | undefined {
+  return active;
+}
+
 /** Who may approve (from the fleet catalog): an approval is a signature by one of these keys. */
 export interface ApprovalPolicy {
   approvers: { name: string; publicKey: string }[];
@@ -317,6 +333,21 @@ export class Runbook {
     return key
       ? `approved by ${a.approver} (Ed25519 key ${keyFingerprint(parsePublicKey(key.publicKey))}, signature verified, valid until ${a.expiresAt}): ${a.reason}`
       : `approved by ${a.approver} (unsigned: the catalog names no approvers): ${a.reason}`;
+  }
+
+  /** Every approval accepted so far, with the key that signed it: what each host journals (workflows/approval-header.ts). */
+  approvalRecord(): ApprovalRecord[] {
+    return [...this.approvals.values()].flat().map((a) => {
+      const key = this.policy?.approvers.find((x) => x.name === a.approver);
+      return {
+        step: a.step,
+        approver: a.approver,
+        reason: a.reason,
+        key: key ? keyFingerprint(parsePublicKey(key.publicKey)) : 'unsigned',
+        ...(a.expiresAt ? { expiresAt: a.expiresAt } : {}),
+        ...(a.signature ? { signature: a.signature } : {}),
+      };
+    });
   }
 
   /** Approvals a destructive step needs before it runs. */

@@ -20,6 +20,7 @@ import { requestDigest, signApproval, signStart } from '../../workflows/approval
 import { updateRejection } from '../support/workflows';
 import { saveHistory } from '../../scripts/lib/history';
 import { historiesDir } from '../support/histories';
+import { approvalJournalPath } from '../../activities/approval-journal';
 
 useStandIns();
 let acc: Accident;
@@ -549,6 +550,24 @@ describe('an unsigned start proves no starter', () => {
         p = await handle.query(progressQuery);
       }
       assert.notEqual(p.steps[1]?.status, 'waiting-approval', "bob's approval completes it");
+      // The host that ran the approved step journalled both approvals, with their keys, before acting.
+      const journal = await approvalJournalPath(handle.workflowId);
+      let lines: { approver: string; key: string; step: string }[] = [];
+      for (let i = 0; i < 100 && lines.length < 2; i++) {
+        lines = (await readFile(journal, 'utf8').catch(() => ''))
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as (typeof lines)[0]);
+        if (lines.length < 2) await acc.sleep(100);
+      }
+      assert.deepEqual(
+        lines.map((l) => [l.step, l.approver]),
+        [
+          ['pause-cluster', 'ana'],
+          ['pause-cluster', 'bob'],
+        ],
+      );
+      for (const l of lines) assert.match(l.key, /^sha256:[0-9a-f]{16}$/);
     } finally {
       await handle.terminate('unsigned start checked').catch(() => {});
       await connection.close();
