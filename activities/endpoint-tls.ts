@@ -1,16 +1,15 @@
 // TLS to MySQL servers over TCP, decided in one place for the mysql2 pools and the command-line
-// clients: a server on another host always gets TLS with its certificate and name verified; one on a
-// loopback address goes in clear unless its endpoint asks for `tls.mode: "verify"`. A unix socket
-// never leaves the host.
+// clients: every TCP connection is TLS with the certificate and name verified, unless its endpoint
+// is on a loopback address and the catalog says `tls.mode: "disabled"` (the schema refuses it
+// elsewhere). A unix socket never leaves the host.
 import { readFile } from 'node:fs/promises';
 import type { SslOptions } from 'mysql2';
-import { isLoopbackHost, type Endpoint } from '../workflows/schemas';
+import type { Endpoint } from '../workflows/schemas';
 
 /** Whether this endpoint's connections must be TLS, verified. */
 export function tlsRequired(e: Endpoint): boolean {
   if (e.socket) return false;
-  if (e.tls?.mode === 'disabled') return false; // the schema allows it on loopback only
-  return e.tls?.mode === 'verify' || !isLoopbackHost(e.host ?? '');
+  return e.tls?.mode !== 'disabled'; // the schema allows `disabled` on loopback only
 }
 
 /** mysql2's `ssl` option: the CA file read on this worker, certificate and name checked. */

@@ -11,7 +11,13 @@ import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StepOutcome } from '../workflows/kit';
 import { goDuration, type BinlogSource } from '../workflows/schemas-vitess';
-import { durationMs, type Archive, type Dialect, type SecretRef } from '../workflows/schemas';
+import {
+  durationMs,
+  type Archive,
+  type Dialect,
+  type EndpointTls,
+  type SecretRef,
+} from '../workflows/schemas';
 import { BINLOG_NAME, type ArchiveIndex, type BinlogArchive } from './archive';
 import { FsArchive } from './archive-fs';
 import { refreshIndex } from './archive-index';
@@ -345,6 +351,7 @@ async function streamFromServer(
     port: source.port,
     user: source.user,
     password: source.password,
+    ...(source.tls ? { tls: source.tls } : {}),
   });
   try {
     await runCommand(
@@ -693,7 +700,7 @@ export interface TabletSpec {
   /** The restored mysqld's socket (-db_socket). */
   socket: string;
   fileBackupStorageRoot: string;
-  binlog: { host: string; port: number; user: string; password?: SecretRef };
+  binlog: { host: string; port: number; user: string; password?: SecretRef; tls?: EndpointTls };
   pitrGtidLookupTimeout: string;
 }
 
@@ -724,6 +731,11 @@ export function vttabletArgv(t: TabletSpec): string[] {
     String(t.binlog.port),
     '-binlog_user',
     t.binlog.user,
+    // vttablet connects in clear unless given a CA: the schema makes `verify` carry one.
+    ...(t.binlog.tls?.mode !== 'disabled' && t.binlog.tls?.ca ? ['-binlog_ssl_ca', t.binlog.tls.ca] : []),
+    ...(t.binlog.tls?.mode !== 'disabled' && t.binlog.tls?.serverName
+      ? ['-binlog_ssl_server_name', t.binlog.tls.serverName]
+      : []),
     '-pitr_gtid_lookup_timeout',
     goDuration(t.pitrGtidLookupTimeout),
   ];

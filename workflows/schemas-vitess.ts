@@ -2,7 +2,16 @@
 // checked before anything is touched. Reuses the shared pieces (paths, secrets, archives, durations),
 // plus the few names and paths both the workflow and the activities derive from it (pure code).
 import { z } from 'zod';
-import { AbsolutePath, Archive, Duration, RunbookCommon, SecretRef, Slug } from './schemas';
+import {
+  AbsolutePath,
+  Archive,
+  Duration,
+  EndpointTls,
+  isLoopbackHost,
+  RunbookCommon,
+  SecretRef,
+  Slug,
+} from './schemas';
 
 /** Vitess keyspace names: letters, digits, `_` and `-` (they become topology paths and directory names). */
 export const KeyspaceName = z
@@ -59,8 +68,24 @@ export const BinlogSource = z
      * binlogs there; otherwise it streams them from the server itself.
      */
     archive: Archive.optional(),
+    /**
+     * TLS to the binlog server, for the runbook's own client and vttablet alike. vttablet verifies the
+     * server only against a CA file it is given (-binlog_ssl_ca), so `verify` (the default) needs `ca`;
+     * `disabled` is allowed on a loopback address only.
+     */
+    tls: EndpointTls.optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => s.tls?.mode === 'disabled' || s.tls?.ca, {
+    message:
+      'TLS to the binlog server is verified against a CA file (vttablet needs -binlog_ssl_ca): give tls.ca, or tls.mode "disabled" for a loopback address',
+    path: ['tls'],
+  })
+  .refine((s) => s.tls?.mode !== 'disabled' || isLoopbackHost(s.host), {
+    message:
+      'TLS can be disabled only for a binlog server on a loopback address: a password would cross the network in clear',
+    path: ['tls', 'mode'],
+  });
 export type BinlogSource = z.infer<typeof BinlogSource>;
 
 export const VitessShard = z

@@ -59,8 +59,8 @@ export function isLoopbackHost(host: string): boolean {
 
 /**
  * TLS to a MySQL server over TCP: `verify` (the server's certificate checked against `ca`, or the
- * system's CAs, and its name) is what a server on another host always gets; `disabled` is allowed
- * only on a loopback address, where it is also the default (nothing crosses a network).
+ * system's CAs, and its name) is the default for every TCP endpoint; `disabled` is allowed only on a
+ * loopback address, and only when the catalog says so.
  */
 export const EndpointTls = z
   .object({

@@ -193,6 +193,7 @@ export async function vitessSnapshotRestore(raw: unknown): Promise<VitessResult>
               port: s.binlogSource.port,
               user: s.binlogSource.user,
               password: s.binlogSource.password,
+              ...(s.binlogSource.tls ? { tls: s.binlogSource.tls } : {}),
             },
             pitrGtidLookupTimeout: input.pitrGtidLookupTimeout,
           },

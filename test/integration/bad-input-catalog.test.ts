@@ -889,6 +889,7 @@ describe(
               {
                 binlogSource: {
                   host: '127.0.0.1',
+                  tls: { mode: 'disabled' },
                   port: (silent.address() as { port: number }).port,
                   user: 'vt_repl',
                   password: { env: 'VITESS_CATALOG_BINLOG_PW' },
@@ -909,6 +910,7 @@ describe(
               {
                 binlogSource: {
                   host: '127.0.0.1',
+                  tls: { mode: 'disabled' },
                   port: w.source.server.port,
                   user: 'vt_repl',
                   password: { file },
@@ -927,6 +929,7 @@ describe(
               {
                 binlogSource: {
                   host: '127.0.0.1',
+                  tls: { mode: 'disabled' },
                   port: w.source.server.port,
                   user: 'vt_repl',
                   password: { env: UNSET_ENV },
@@ -947,6 +950,7 @@ describe(
               {
                 binlogSource: {
                   host: '127.0.0.1',
+                  tls: { mode: 'disabled' },
                   port: w.source.server.port,
                   user: 'vt_repl',
                   password: { env: 'VITESS_CATALOG_BINLOG_PW' },

@@ -28,7 +28,12 @@ after(async () => {
 });
 
 test('verified TLS required: mysql2 and the client refuse to talk; in clear on loopback it answers', async () => {
-  const clear = Endpoint.parse({ host: '127.0.0.1', port: server.port, user: 'root' });
+  const clear = Endpoint.parse({
+    host: '127.0.0.1',
+    port: server.port,
+    user: 'root',
+    tls: { mode: 'disabled' },
+  });
   const [row] = await sql.query(clear, 'SELECT 1 AS one');
   assert.equal(Number(row?.one), 1);
 

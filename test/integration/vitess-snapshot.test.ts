@@ -150,6 +150,7 @@ function input(snapshotKeyspace: string, snapshotTime: string, over: Record<stri
       tabletUid: uid++,
       binlogSource: {
         host: '127.0.0.1',
+        tls: { mode: 'disabled' }, // loopback: the test servers have no certificate
         port: s.source.server.port,
         user: 'vt_repl',
         password: { env: 'VITESS_TEST_BINLOG_PW' },

@@ -161,6 +161,7 @@ export class VitessCatalogWorld implements CatalogWorld {
           tabletUid: this.uid++,
           binlogSource: {
             host: '127.0.0.1',
+            tls: { mode: 'disabled' }, // loopback: the test servers have no certificate
             port: s.port,
             user: 'vt_repl',
             password: { env: 'VITESS_CATALOG_BINLOG_PW' },

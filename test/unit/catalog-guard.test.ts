@@ -33,7 +33,11 @@ const vitess = {
   backup: { fileBackupStorageRoot: '/vt/backups' },
   tablets: { root: '/vt/vtdataroot' },
   shards: [
-    { name: '-80', tabletUid: 101, binlogSource: { host: 'vt1.internal', port: 3306, user: 'vt_repl' } },
+    {
+      name: '-80',
+      tabletUid: 101,
+      binlogSource: { host: 'vt1.internal', port: 3306, user: 'vt_repl', tls: { ca: '/etc/vitess/ca.pem' } },
+    },
   ],
 };
 

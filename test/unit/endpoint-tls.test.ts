@@ -10,11 +10,11 @@ import { Endpoint } from '../../workflows/schemas';
 
 const ep = (raw: object) => Endpoint.parse(raw);
 
-test('a server on another host always gets verified TLS; loopback and sockets go in clear unless asked', () => {
+test('every TCP endpoint gets verified TLS, loopback too, unless the catalog disables it there; sockets never need it', () => {
   assert.equal(tlsRequired(ep({ host: 'db1.internal', port: 3306 })), true);
   assert.equal(tlsRequired(ep({ host: '10.0.0.7' })), true);
-  assert.equal(tlsRequired(ep({ host: '127.0.0.1', port: 3306 })), false);
-  assert.equal(tlsRequired(ep({ host: 'localhost' })), false);
+  assert.equal(tlsRequired(ep({ host: '127.0.0.1', port: 3306 })), true);
+  assert.equal(tlsRequired(ep({ host: 'localhost' })), true);
   assert.equal(tlsRequired(ep({ socket: '/run/mysqld/mysqld.sock' })), false);
   assert.equal(tlsRequired(ep({ host: '127.0.0.1', tls: { mode: 'verify' } })), true);
   assert.equal(tlsRequired(ep({ host: '127.0.0.1', tls: { mode: 'disabled' } })), false);
@@ -40,7 +40,7 @@ test('the pools verify the certificate against the CA file and the name', async 
       servername: 'db1',
     });
     assert.deepEqual(await mysql2Tls(ep({ host: 'db1.internal' })), { rejectUnauthorized: true });
-    assert.equal(await mysql2Tls(ep({ host: '127.0.0.1' })), undefined);
+    assert.equal(await mysql2Tls(ep({ host: '127.0.0.1', tls: { mode: 'disabled' } })), undefined);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -57,5 +57,9 @@ test('the command-line clients get the same policy, in each dialect', () => {
     '--ssl-mode=VERIFY_IDENTITY',
     '--ssl-ca=/etc/ssl/db-ca.pem',
   ]);
-  assert.deepEqual(clientTlsArgs(ep({ host: '127.0.0.1' }), 'mariadb'), []);
+  assert.deepEqual(clientTlsArgs(ep({ host: '127.0.0.1', tls: { mode: 'disabled' } }), 'mariadb'), []);
+  assert.deepEqual(clientTlsArgs(ep({ host: '127.0.0.1' }), 'mariadb'), [
+    '--ssl',
+    '--ssl-verify-server-cert',
+  ]);
 });

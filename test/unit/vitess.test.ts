@@ -155,7 +155,13 @@ describe('vttablet flags', () => {
     dbName: 'vt_commerce',
     socket: '/tmp/runbook-abc/mysqld.sock',
     fileBackupStorageRoot: '/backups',
-    binlog: { host: 'binlog-1.example', port: 3306, user: 'vt_repl', password: { env: 'BINLOG_PW' } },
+    binlog: {
+      host: 'binlog-1.example',
+      port: 3306,
+      user: 'vt_repl',
+      password: { env: 'BINLOG_PW' },
+      tls: { mode: 'verify', ca: '/etc/vitess/binlog-ca.pem', serverName: 'binlog-1' },
+    },
     pitrGtidLookupTimeout: '1m',
   };
 
@@ -185,9 +191,21 @@ describe('vttablet flags', () => {
       '3306',
       '-binlog_user',
       'vt_repl',
+      '-binlog_ssl_ca',
+      '/etc/vitess/binlog-ca.pem',
+      '-binlog_ssl_server_name',
+      'binlog-1',
       '-pitr_gtid_lookup_timeout',
       '1m',
     ]);
+  });
+
+  test('a binlog server on loopback with TLS disabled gets no TLS flags', () => {
+    const argv = vttabletArgv({
+      ...spec,
+      binlog: { ...spec.binlog, host: '127.0.0.1', tls: { mode: 'disabled' } },
+    });
+    assert.ok(!argv.some((a) => a.startsWith('-binlog_ssl')), argv.join(' '));
   });
 
   test('never carry the binlog password, nor its reference', () => {
@@ -257,7 +275,13 @@ describe('VitessSnapshotRestoreInput', () => {
     snapshotTime: '2020-07-17T18:25:20Z',
     backup: { fileBackupStorageRoot: '/backups' },
     tablets: { root: '/vt' },
-    shards: [{ name: '-80', tabletUid: 201, binlogSource: { host: 'b1', port: 3306, user: 'vt_repl' } }],
+    shards: [
+      {
+        name: '-80',
+        tabletUid: 201,
+        binlogSource: { host: 'b1', port: 3306, user: 'vt_repl', tls: { ca: '/etc/vitess/ca.pem' } },
+      },
+    ],
     ...over,
   });
   const issues = (input: unknown) => {
@@ -307,7 +331,11 @@ describe('VitessSnapshotRestoreInput', () => {
   });
 
   test('shards and tablet uids are unique; shard names are key ranges or names', () => {
-    const s = { name: '-80', tabletUid: 201, binlogSource: { host: 'b1', port: 3306, user: 'u' } };
+    const s = {
+      name: '-80',
+      tabletUid: 201,
+      binlogSource: { host: 'b1', port: 3306, user: 'u', tls: { ca: '/etc/vitess/ca.pem' } },
+    };
     assert.match(
       issues(minimal({ shards: [s, { ...s, tabletUid: 202 }] })),
       /shards.1.name: shard -80 is listed twice/,
@@ -323,11 +351,34 @@ describe('VitessSnapshotRestoreInput', () => {
     assert.match(issues(minimal({ shards: [{ ...s, name: '-8G' }] })), /shards.0.name/);
   });
 
+  test('the binlog server is reached over verified TLS: a CA is needed, clear text only on loopback', () => {
+    const s = (binlogSource: object) => minimal({ shards: [{ name: '-80', tabletUid: 201, binlogSource }] });
+    assert.match(
+      issues(s({ host: 'b1', port: 3306, user: 'u' })),
+      /shards.0.binlogSource.tls: .*give tls.ca/,
+    );
+    assert.match(
+      issues(s({ host: 'b1', port: 3306, user: 'u', tls: { mode: 'disabled' } })),
+      /shards.0.binlogSource.tls.mode: TLS can be disabled only for a binlog server on a loopback address/,
+    );
+    assert.ok(
+      VitessSnapshotRestoreInput.safeParse(
+        s({ host: '127.0.0.1', port: 3306, user: 'u', tls: { mode: 'disabled' } }),
+      ).success,
+    );
+  });
+
   test('the binlog password only by reference', () => {
     const s = {
       name: '-80',
       tabletUid: 201,
-      binlogSource: { host: 'b1', port: 3306, user: 'u', password: 'hunter2' },
+      binlogSource: {
+        host: 'b1',
+        port: 3306,
+        user: 'u',
+        password: 'hunter2',
+        tls: { ca: '/etc/vitess/ca.pem' },
+      },
     };
     assert.match(issues(minimal({ shards: [s] })), /secrets are given by reference/);
   });
