@@ -5,11 +5,12 @@
 // that cannot be written stops the activity (retried): the work never runs unrecorded.
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { ActivityExecuteInput, ActivityInboundCallsInterceptor, Next } from '@temporalio/worker';
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { APPROVALS_HEADER } from '../workflows/approval-header';
 import type { ApprovalRecord } from '../workflows/kit';
 import { SLUG_PATTERN } from '../workflows/schemas';
+import { appendDurably } from './durable-file';
 import { ensureStateDir } from './state-dir';
 
 interface ApprovalsHeader {
@@ -43,13 +44,7 @@ export async function journalApprovals(h: ApprovalsHeader): Promise<number> {
   const at = new Date().toISOString();
   const lines = fresh.map((a) => JSON.stringify({ at, kind: h.kind, recoveryId: h.recoveryId, ...a }) + '\n');
   // Synced before the work it records goes on: the record survives a host crash that follows.
-  const fh = await open(file, 'a', 0o600);
-  try {
-    await fh.appendFile(lines.join(''));
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await appendDurably(file, lines.join(''));
   return fresh.length;
 }
 

@@ -1,6 +1,7 @@
 // Filesystem archive (the embedded default): binlog files and the index in one directory.
 import { createReadStream, statSync } from 'node:fs';
-import { copyFile, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rename } from 'node:fs/promises';
+import { copyFileDurably, writeFileDurably } from './durable-file';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BINLOG_NAME, INDEX_NAME, emptyIndex, type ArchiveIndex, type BinlogArchive } from './archive';
@@ -46,17 +47,14 @@ export class FsArchive implements BinlogArchive {
 
   async writeIndex(index: ArchiveIndex): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const target = join(this.dir, INDEX_NAME);
-    await writeFile(`${target}.tmp`, JSON.stringify(index));
-    await rename(`${target}.tmp`, target);
+    await writeFileDurably(join(this.dir, INDEX_NAME), JSON.stringify(index));
   }
 
   async putFile(name: string, localPath: string): Promise<void> {
     const target = join(this.dir, name);
     if (target === localPath) return;
     await mkdir(this.dir, { recursive: true });
-    await copyFile(localPath, `${target}.part`);
-    await rename(`${target}.part`, target);
+    await copyFileDurably(localPath, target);
   }
 
   async fetchFile(name: string, destPath: string): Promise<void> {

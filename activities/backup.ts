@@ -1,7 +1,8 @@
 // Base backups: reading what a prepared mariadb-backup/xtrabackup directory says about itself, and
 // restoring it with --copy-back. The restore is check-then-act and writes its checkpoint last.
 import { ApplicationFailure } from '@temporalio/activity';
-import { mkdir, readdir, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
+import { renameDurably } from './durable-file';
 import { join } from 'node:path';
 import type { Dialect } from '../workflows/schemas';
 import type { StepOutcome } from '../workflows/kit';
@@ -222,7 +223,7 @@ export async function restoreBackup(
           `cannot move ${req.datadir} aside: ${aside} already exists`,
           'DatadirInUse',
         );
-      await rename(req.datadir, aside);
+      await renameDurably(req.datadir, aside);
       if (started)
         evidence.push(
           `${req.datadir} held a directory this recovery did not create (not its partial copy): moved aside to ${aside}, kept`,

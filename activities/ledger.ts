@@ -1,10 +1,12 @@
 // The checkpoint ledger: one JSON file per recovery, kept *beside* the datadir it describes (so it
-// survives the datadir being replaced), written atomically (temp file + rename). A step writes its
-// checkpoint only after its work is complete: a half-done step has no checkpoint and is redone.
-import { mkdir, readFile, rename, writeFile, appendFile } from 'node:fs/promises';
+// survives the datadir being replaced), written atomically and durably (activities/durable-file.ts).
+// A step writes its checkpoint only after its work is complete: a half-done step has no checkpoint
+// and is redone.
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import { SLUG_PATTERN } from '../workflows/schemas';
+import { appendDurably, writeFileDurably } from './durable-file';
 
 export type CheckpointRecord = Record<string, unknown> & { at: string };
 
@@ -43,10 +45,7 @@ export class Ledger {
     const all = await this.readAll(recoveryId);
     const entry = { ...record, at: new Date().toISOString() };
     all[step] = entry;
-    const target = this.file(recoveryId);
-    const tmp = `${target}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(all, null, 2));
-    await rename(tmp, target);
+    await writeFileDurably(this.file(recoveryId), JSON.stringify(all, null, 2));
     return entry;
   }
 
@@ -55,15 +54,13 @@ export class Ledger {
     if (!(step in all)) return;
     delete all[step];
     await mkdir(this.dir, { recursive: true });
-    const target = this.file(recoveryId);
-    await writeFile(`${target}.tmp`, JSON.stringify(all, null, 2));
-    await rename(`${target}.tmp`, target);
+    await writeFileDurably(this.file(recoveryId), JSON.stringify(all, null, 2));
   }
 
   /** Append-only journal of what was actually done (an audit trail; tests count copy-backs in it). */
   async journal(recoveryId: string, line: string): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    await appendFile(join(this.dir, `${recoveryId}.journal`), `${new Date().toISOString()} ${line}\n`);
+    await appendDurably(join(this.dir, `${recoveryId}.journal`), `${new Date().toISOString()} ${line}\n`);
   }
 
   async readJournal(recoveryId: string): Promise<string[]> {

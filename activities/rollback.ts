@@ -3,7 +3,8 @@
 // must answer with the GTID state it had when it was paused. Each move is check-then-act against the
 // ledger and the disk, so a retry after a crash at any point finishes the same rollback.
 import { ApplicationFailure } from '@temporalio/activity';
-import { mkdir, readdir, rename, rmdir, stat } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
+import { renameDurably } from './durable-file';
 import type { Cluster } from '../workflows/schemas';
 import type { StepOutcome } from '../workflows/kit';
 import { parseMariadbGtidList } from '../workflows/gtid';
@@ -67,7 +68,7 @@ export async function setRestoredDatadirAside(req: {
       `cannot set the restored datadir aside: ${aside} already exists. Move it away and retry; nothing was moved`,
       'DatadirInUse',
     );
-  await rename(req.datadir, aside);
+  await renameDurably(req.datadir, aside);
   await ledger.write(req.recoveryId, RESTORED_ASIDE, { path: aside });
   return { evidence: [`restored datadir kept at ${aside}`] };
 }
@@ -111,7 +112,7 @@ export async function putPreviousDatadirBack(req: {
       'PreviousDatadirMissing',
     );
   if (now) await rmdir(req.datadir); // an empty directory left in its place
-  await rename(before.previousDatadir, req.datadir);
+  await renameDurably(before.previousDatadir, req.datadir);
   await ledger.write(req.recoveryId, PREVIOUS_BACK, { path: before.previousDatadir });
   return { evidence: [`moved ${before.previousDatadir} back to ${req.datadir}`] };
 }
