@@ -9,7 +9,7 @@ import {
 } from '@temporalio/client';
 import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { connectClient, loadTemporalTarget, type TemporalTarget } from '../workers/temporal-connection';
 import { Command, CommanderError } from 'commander';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -47,24 +47,28 @@ interface GlobalOptions {
 async function connect(
   o: GlobalOptions,
 ): Promise<{ client: Client; connection: Connection; namespace: string }> {
-  const config = loadClientConnectConfig();
-  const address = o.address ?? config.connectionOptions.address ?? 'localhost:7233';
-  const namespace = o.namespace ?? config.namespace ?? 'default';
+  // The workers' configuration (workers/temporal-connection.ts); --address/--namespace override it.
+  let target: TemporalTarget;
   let dataConverter: ReturnType<typeof dataConverterFromEnv>;
   try {
+    target = loadTemporalTarget({
+      ...process.env,
+      ...(o.address ? { TEMPORAL_ADDRESS: o.address } : {}),
+      ...(o.namespace ? { TEMPORAL_NAMESPACE: o.namespace } : {}),
+    });
     dataConverter = dataConverterFromEnv(); // RUNBOOK_CODEC_KEY: payloads encrypted like the workers'
   } catch (err) {
     throw new CliError((err as Error).message, 2);
   }
   try {
-    const connection = await Connection.connect({
-      ...config.connectionOptions,
-      address,
-      connectTimeout: 5000,
-    });
-    return { client: new Client({ connection, namespace, dataConverter }), connection, namespace };
+    const connection = await connectClient(target);
+    return {
+      client: new Client({ connection, namespace: target.namespace, dataConverter }),
+      connection,
+      namespace: target.namespace,
+    };
   } catch (err) {
-    throw new CliError(`cannot reach Temporal at ${address}: ${(err as Error).message}`, 3);
+    throw new CliError((err as Error).message, 3);
   }
 }
 

@@ -15,14 +15,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import {
   Client,
-  Connection,
   WorkflowExecutionAlreadyStartedError,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
   WorkflowNotFoundError,
-  type ConnectionOptions,
 } from '@temporalio/client';
-import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { connectClient, loadTemporalTarget } from '../workers/temporal-connection';
 import { ClusterKey, RecoveryTargetKey, RunbookKindKey, RunbookStepKey } from '../workflows/kit';
 import { TASK_QUEUE } from '../workflows/routing';
 import { dataConverterFromEnv } from '../workers/codec';
@@ -405,20 +403,10 @@ async function main(): Promise<void> {
     // Kept a little longer than a delivery is accepted, so clock skew cannot reopen the window.
     2 * DEFAULT_MAX_AGE_MS,
   );
-  const config = loadClientConnectConfig();
-  const address = config.connectionOptions.address ?? 'localhost:7233';
-  const namespace = config.namespace ?? 'default';
-  let connection: Connection;
-  try {
-    connection = await Connection.connect({
-      ...(config.connectionOptions as ConnectionOptions),
-      address,
-    });
-  } catch (err) {
-    throw new Error(
-      `cannot reach Temporal at ${address} (namespace ${namespace}): ${(err as Error).message}`,
-    );
-  }
+  // The workers' configuration (workers/temporal-connection.ts): the same checks, no silent localhost.
+  const target = loadTemporalTarget();
+  const connection = await connectClient(target);
+  const namespace = target.namespace;
   const webhook = createWebhookServer({
     // Inputs are encrypted like the workers' when RUNBOOK_CODEC_KEY is set.
     client: new Client({ connection, namespace, dataConverter: dataConverterFromEnv() }),
@@ -433,7 +421,7 @@ async function main(): Promise<void> {
   );
   jsonLogger('info', 'webhook listening', {
     url: `${url}/v1/runbooks/:kind`,
-    temporal: address,
+    temporal: target.address,
     namespace,
     keys: keys.length,
   });

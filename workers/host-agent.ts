@@ -9,7 +9,8 @@ import { catalogDir, loadCatalog } from '../activities/fleet-catalog';
 import { dataConverterFromEnv } from './codec';
 import { runMain, serveUntilStopped } from './serve';
 import { createHostAgentWorker } from './agent-worker';
-import { connectWorker, hostAgentSettings, loadTemporalTarget } from './worker-config';
+import { hostAgentSettings } from './worker-config';
+import { connectWorker, loadTemporalTarget } from './temporal-connection';
 
 async function main(): Promise<void> {
   const target = loadTemporalTarget();

@@ -10,7 +10,8 @@ import { catalogDir, loadCatalog } from '../activities/fleet-catalog';
 import { dataConverterFromEnv } from './codec';
 import { runMain, serveUntilStopped } from './serve';
 import { createRunbookWorker } from './runbook-worker';
-import { connectWorker, controllerSettings, loadTemporalTarget } from './worker-config';
+import { controllerSettings } from './worker-config';
+import { connectWorker, loadTemporalTarget } from './temporal-connection';
 
 async function main(): Promise<void> {
   // Everything is checked before connecting: an incomplete configuration stops here.

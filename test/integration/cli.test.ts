@@ -131,6 +131,22 @@ describe('runbook CLI', () => {
     assert.match(r.stderr, /cannot reach Temporal at 127.0.0.1:1/);
   });
 
+  test("credentials without an address: exit 2 naming TEMPORAL_ADDRESS, never sent to localhost (the workers' check)", async () => {
+    const r = await execa(
+      process.execPath,
+      ['--import', 'tsx', join(projectRoot, 'scripts/runbook.ts'), 'status', 'x'],
+      {
+        reject: false,
+        cwd: projectRoot,
+        extendEnv: false,
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, TEMPORAL_API_KEY: 'k-secret-123' },
+      },
+    );
+    assert.equal(r.exitCode, 2, r.stderr);
+    assert.match(r.stderr, /API key credentials are configured but TEMPORAL_ADDRESS is not/);
+    assert.doesNotMatch(r.stderr, /k-secret-123/);
+  });
+
   test('plan prints the plan and touches nothing', async () => {
     const file = await inputFile();
     const r = await runbook('plan', 'perconaPointInTimeRecovery', '--input', file);

@@ -1,16 +1,12 @@
-// The controller worker and the host agents refuse to start on an incomplete configuration, with a
-// message naming the variable to fix; a complete one gives the connection they will use.
+// The workers, the CLI and the webhook refuse to start on an incomplete configuration, with a message
+// naming the variable to fix; a complete one gives the connection they will use.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import {
-  ConfigError,
-  controllerSettings,
-  hostAgentSettings,
-  loadTemporalTarget,
-} from '../../workers/worker-config';
+import { controllerSettings, hostAgentSettings } from '../../workers/worker-config';
+import { ConfigError, loadTemporalTarget } from '../../workers/temporal-connection';
 
 let dir: string;
 let cert: string;
