@@ -26,7 +26,7 @@ import { NdbChannelFailoverInput } from '../workflows/schemas-ndb-failover';
 import { NdbPitrInput } from '../workflows/schemas-ndb-pitr';
 import { PerconaRollbackInput } from '../workflows/schemas-rollback';
 import { TungstenExternalRestoreInput } from '../workflows/schemas-tungsten';
-import { VitessSnapshotRestoreInput } from '../workflows/schemas-vitess';
+import { binlogTlsIssues, VitessSnapshotRestoreInput } from '../workflows/schemas-vitess';
 
 export const DEFAULT_CATALOG_DIR = '/etc/mysql-runbooks/catalog.d';
 
@@ -38,6 +38,12 @@ const SCHEMAS: Record<string, z.ZodType> = {
   tungstenExternalRestore: TungstenExternalRestoreInput,
   vitessSnapshotRestore: VitessSnapshotRestoreInput,
 };
+
+/** Checks of an input beyond its schema (kept out of the schema so recorded runs still replay). */
+const INPUT_CHECKS: Record<string, (input: unknown) => string[]> = {
+  vitessSnapshotRestore: binlogTlsIssues,
+};
+const inputIssues = (kind: string, input: unknown) => INPUT_CHECKS[kind]?.(input) ?? [];
 
 const RunbookKind = z.enum(Object.keys(RUNBOOK_REQUEST_FIELDS) as [string, ...string[]]);
 
@@ -137,6 +143,7 @@ export function entryIssues(name: string, raw: unknown): string[] {
     for (const i of r.success ? [] : r.error.issues)
       if (!settable.has(String(i.path[0])))
         issues.push(`catalog entry ${name}: ${kind}.input.${i.path.join('.')}: ${i.message}`);
+    for (const i of inputIssues(kind, spec.input)) issues.push(`catalog entry ${name}: ${kind}.input.${i}`);
   }
   return issues;
 }
@@ -251,6 +258,9 @@ export async function resolveRequest(kind: string, request: unknown): Promise<Re
         (fromCatalog.length ? ` (${fromCatalog.join(', ')} from the fleet catalog entry ${name})` : ''),
     );
   }
+  const beyond = inputIssues(kind, input);
+  if (beyond.length)
+    throw invalid(`invalid input: ${beyond.join('; ')} (from the fleet catalog entry ${name})`);
   const { approvers, quorum, starterMayApprove } = entry.approval;
   // An unsigned start proves nobody: the starter may be any approver, so the run needs one approval
   // more than the quorum (workflows/kit.ts). Refused now when the catalog cannot give that many.

@@ -10,7 +10,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StepOutcome } from '../workflows/kit';
-import { goDuration, type BinlogSource } from '../workflows/schemas-vitess';
+import { binlogTlsIssues, goDuration, type BinlogSource } from '../workflows/schemas-vitess';
 import {
   durationMs,
   type Archive,
@@ -397,6 +397,7 @@ async function lookupSnapshotGtid(req: GtidLookupRequest): Promise<GtidLookup> {
   const t = Date.parse(req.snapshotTime) / 1000;
   const { info: backup, dialect } = req.backup;
   const what = `${req.keyspace}/${req.shard}`;
+  refuseClearBinlogSource(req.source, what);
   // The binlog source's secrets are read on this host (here, and by register-tablet): a missing one
   // is refused now, not taken for a silent server until the lookup timeout.
   await checkSecretsResolve(req.source, { at: `${what} binlogSource` });
@@ -704,6 +705,16 @@ export interface TabletSpec {
   pitrGtidLookupTimeout: string;
 }
 
+/** A binlog source vttablet would reach in clear (no CA, TLS not disabled on loopback) is refused. */
+function refuseClearBinlogSource(source: { tls?: EndpointTls }, what: string): void {
+  const issues = binlogTlsIssues({ shards: [{ binlogSource: source }] });
+  if (issues.length)
+    throw ApplicationFailure.nonRetryable(
+      `${what}: ${issues[0]!.replace(/^shards\.0\./, '')}; nothing was done`,
+      'InvalidInput',
+    );
+}
+
 /** vttablet's argv. The binlog password is never on it (argv is world-readable): see VT_BINLOG_PASSWORD. */
 export function vttabletArgv(t: TabletSpec): string[] {
   return [
@@ -751,6 +762,7 @@ export async function registerVitessTablet(
   mysqld: TemporaryServerSpec,
 ): Promise<StepOutcome> {
   const t: TabletSpec = { ...spec, socket: temporaryEndpoint(mysqld).socket! };
+  refuseClearBinlogSource(t.binlog, t.alias);
   const existing = await vtctlRead(server, 'GetTablet', t.alias);
   if (existing !== null) {
     const p = parseTablet(existing);

@@ -76,17 +76,29 @@ export const BinlogSource = z
     tls: EndpointTls.optional(),
   })
   .strict()
-  .refine((s) => s.tls?.mode === 'disabled' || s.tls?.ca, {
-    message:
-      'TLS to the binlog server is verified against a CA file (vttablet needs -binlog_ssl_ca): give tls.ca, or tls.mode "disabled" for a loopback address',
-    path: ['tls'],
-  })
   .refine((s) => s.tls?.mode !== 'disabled' || isLoopbackHost(s.host), {
     message:
       'TLS can be disabled only for a binlog server on a loopback address: a password would cross the network in clear',
     path: ['tls', 'mode'],
   });
 export type BinlogSource = z.infer<typeof BinlogSource>;
+
+/**
+ * Binlog sources that vttablet would reach in clear: verified TLS (the default) needs a CA file, since
+ * vttablet uses TLS only with -binlog_ssl_ca. Checked where inputs enter (the fleet catalog) and again
+ * by the activities that connect; not by the schema, so runs recorded before it still replay.
+ */
+export function binlogTlsIssues(input: unknown): string[] {
+  const shards = (input as { shards?: unknown } | null)?.shards;
+  if (!Array.isArray(shards)) return [];
+  return shards.flatMap((s: { binlogSource?: { tls?: { mode?: string; ca?: string } } } | null, i) => {
+    const tls = s?.binlogSource?.tls;
+    if (!s?.binlogSource || tls?.mode === 'disabled' || tls?.ca) return [];
+    return [
+      `shards.${i}.binlogSource.tls: TLS to the binlog server is verified against a CA file (vttablet needs -binlog_ssl_ca): give tls.ca, or tls.mode "disabled" for a loopback address`,
+    ];
+  });
+}
 
 export const VitessShard = z
   .object({

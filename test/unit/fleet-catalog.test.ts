@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { loadCatalog, resolveRequest } from '../../activities/fleet-catalog';
+import { entryIssues, loadCatalog, resolveRequest } from '../../activities/fleet-catalog';
 
 const KIND = 'perconaPointInTimeRecovery';
 const shopInput = {
@@ -163,6 +163,39 @@ describe('resolving a request', () => {
     } finally {
       await rm(join(dir, 'broken.json'));
     }
+  });
+});
+
+describe('checks beyond the schema', () => {
+  test('a Vitess binlog source that vttablet would reach in clear (no CA) makes the entry unusable', () => {
+    const vitess = {
+      vtctld: { server: 'vtctld:15999' },
+      baseKeyspace: 'commerce',
+      snapshotKeyspace: 'restoreks',
+      backup: { fileBackupStorageRoot: '/backups' },
+      tablets: { root: '/vt' },
+      shards: [
+        { name: '-80', tabletUid: 201, binlogSource: { host: 'b1.internal', port: 3306, user: 'vt_repl' } },
+      ],
+    };
+    const entryOf = (input: object) => ({
+      runbooks: { vitessSnapshotRestore: { input } },
+      approval: { required: false },
+    });
+    assert.match(
+      entryIssues('vt', entryOf(vitess)).join(),
+      /catalog entry vt: vitessSnapshotRestore\.input\.shards\.0\.binlogSource\.tls: .*give tls\.ca/,
+    );
+    const withCa = {
+      ...vitess,
+      shards: [
+        {
+          ...vitess.shards[0],
+          binlogSource: { ...vitess.shards[0]!.binlogSource, tls: { ca: '/etc/vt/ca.pem' } },
+        },
+      ],
+    };
+    assert.deepEqual(entryIssues('vt', entryOf(withCa)), []);
   });
 });
 
