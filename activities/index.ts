@@ -6,25 +6,25 @@
 // `sql` activities only talk SQL and run on the controller — or on the server's own host when the
 // server is reached by its unix socket (workflows/routing.ts), so agents serve them too.
 import type { Endpoint, PerconaPitrInput, Cluster, TableFingerprint } from '../workflows/schemas';
-import { openArchive } from './archives';
+import { openArchive } from './archive/archives';
 import type { Archive } from '../workflows/schemas';
-import { recordBeforeRun, restoreBackup, type RestoreRequest } from './backup';
-import { checkCluster, pauseCluster, unpauseCluster } from './cluster';
-import { resolveRequest } from './fleet-catalog';
-import { startTemporaryServer, stopTemporaryServer, type TemporaryServerSpec } from './mysqld';
-import { planPerconaRecovery } from './percona';
-import { replayBinlogs, type ReplayRequest } from './replay';
-import { proveRestoredReplay, type ProveRequest } from './replay-proof';
-import { recoveryState } from './recovery-state';
-import { removeRunFiles } from './run-files';
-import { putPreviousDatadirBack, setRestoredDatadirAside, verifyClusterBack } from './rollback';
-import { ndbPitrActivities } from './ndb-pitr';
-import { ndbFailoverActivities } from './ndb-failover';
-import { keepAlive } from './command';
-import { SqlPools } from './sql';
-import { tungstenActivities } from './tungsten';
-import { verifyRestore } from './verify';
-import { vitessActivities } from './vitess';
+import { recordBeforeRun, restoreBackup, type RestoreRequest } from './mysql/backup';
+import { checkCluster, pauseCluster, unpauseCluster } from './percona/cluster';
+import { resolveRequest } from './trust/fleet-catalog';
+import { startTemporaryServer, stopTemporaryServer, type TemporaryServerSpec } from './mysql/mysqld';
+import { planPerconaRecovery } from './percona/percona';
+import { replayBinlogs, type ReplayRequest } from './replay/replay';
+import { proveRestoredReplay, type ProveRequest } from './replay/replay-proof';
+import { recoveryState } from './percona/recovery-state';
+import { removeRunFiles } from './percona/run-files';
+import { putPreviousDatadirBack, setRestoredDatadirAside, verifyClusterBack } from './percona/rollback';
+import { ndbPitrActivities } from './ndb/ndb-pitr';
+import { ndbFailoverActivities } from './ndb/ndb-failover';
+import { keepAlive } from './runtime/command';
+import { SqlPools } from './mysql/sql';
+import { tungstenActivities } from './tungsten/tungsten';
+import { verifyRestore } from './mysql/verify';
+import { vitessActivities } from './vitess/vitess';
 
 export interface ActivityDeps {
   sql: SqlPools;

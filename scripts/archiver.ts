@@ -2,11 +2,11 @@
 //   tsx scripts/archiver.ts /etc/binlog-archiver/src1.json
 // with { "source": Endpoint, "archive": Archive, "spoolDir": "/var/spool/binlogs/src1", "serverId": 901 }.
 // Killed, it is simply started again: it stops the streamer the dead one left and resumes from its
-// newest local file (activities/archiver.ts). SIGTERM/SIGINT stop it cleanly.
+// newest local file (activities/archive/archiver.ts). SIGTERM/SIGINT stop it cleanly.
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { BinlogArchiver } from '../activities/archiver';
-import { openArchive } from '../activities/archives';
+import { BinlogArchiver } from '../activities/archive/archiver';
+import { openArchive } from '../activities/archive/archives';
 import { AbsolutePath, Archive, Dialect, Endpoint, describeIssues } from '../workflows/schemas';
 import { invokedDirectly, untilStopSignal } from './lib/entry';
 

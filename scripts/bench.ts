@@ -6,7 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SqlPools } from '../activities/sql';
+import { SqlPools } from '../activities/mysql/sql';
 import { METHODS, measure, recordWorkload } from './lib/bench-replay';
 import { runScaleBenches } from './lib/bench-scale';
 import { printTable } from './lib/text-table';

@@ -24,8 +24,8 @@ import { connectClient, loadTemporalTarget } from '../workers/temporal-connectio
 import { ClusterKey, RecoveryTargetKey, RunbookKindKey, RunbookStepKey } from '../workflows/kit';
 import { TASK_QUEUE } from '../workflows/routing';
 import { dataConverterFromEnv } from '../workers/codec';
-import { resolveRequest } from '../activities/fleet-catalog';
-import { statePath } from '../activities/state-dir';
+import { resolveRequest } from '../activities/trust/fleet-catalog';
+import { statePath } from '../activities/runtime/state-dir';
 import { deliveryDigest, DeliveryStore } from './lib/delivery-store';
 import { keyAllows, parseKeyFile, signingKey, type WebhookKey } from './lib/webhook-keys';
 import {

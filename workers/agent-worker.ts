@@ -4,11 +4,11 @@ import { Context } from '@temporalio/activity';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { HOST_ACTIVITIES, pickActivities, SQL_ACTIVITIES, type ActivityDeps } from '../activities';
-import { SqlPools } from '../activities/sql';
+import { SqlPools } from '../activities/mysql/sql';
 import { hostWorkStartedSignal } from '../workflows/kit';
 import { hostQueueName, TASK_QUEUE } from '../workflows/routing';
-import { guardedByCatalog } from '../activities/catalog-guard';
-import { approvalJournal } from '../activities/approval-journal';
+import { guardedByCatalog } from '../activities/trust/catalog-guard';
+import { approvalJournal } from '../activities/trust/approval-journal';
 
 export interface HostAgentWorkerOptions {
   connection: NativeConnection;

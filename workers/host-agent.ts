@@ -5,7 +5,7 @@
 // The Temporal connection and the payload codec are configured exactly as for the controller
 // (workers/worker-config.ts, workers/codec.ts); RUNBOOK_HOST is required. Stops on SIGINT/SIGTERM.
 import { Runtime } from '@temporalio/worker';
-import { catalogDir, loadCatalog } from '../activities/fleet-catalog';
+import { catalogDir, loadCatalog } from '../activities/trust/fleet-catalog';
 import { dataConverterFromEnv } from './codec';
 import { runMain, serveUntilStopped } from './serve';
 import { createHostAgentWorker } from './agent-worker';

@@ -12,11 +12,11 @@ import {
   type ActivityDeps,
   type ActivityName,
 } from '../activities';
-import { SqlPools } from '../activities/sql';
+import { SqlPools } from '../activities/mysql/sql';
 import { bundleInChildProcess } from './workflow-bundle-child';
 import { TASK_QUEUE } from '../workflows/routing';
-import { guardedByCatalog } from '../activities/catalog-guard';
-import { approvalJournal } from '../activities/approval-journal';
+import { guardedByCatalog } from '../activities/trust/catalog-guard';
+import { approvalJournal } from '../activities/trust/approval-journal';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 

@@ -6,7 +6,7 @@
 // host work of inputs that name no host; with RUNBOOK_ROLE=controller host work runs only on the
 // host agents (workers/host-agent.ts). Stops gracefully on SIGINT/SIGTERM.
 import { Runtime } from '@temporalio/worker';
-import { catalogDir, loadCatalog } from '../activities/fleet-catalog';
+import { catalogDir, loadCatalog } from '../activities/trust/fleet-catalog';
 import { dataConverterFromEnv } from './codec';
 import { runMain, serveUntilStopped } from './serve';
 import { createRunbookWorker } from './runbook-worker';

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCommand } from '../activities/command';
+import { runCommand } from '../activities/runtime/command';
 import { invokedDirectly } from '../scripts/lib/entry';
 import { projectRoot } from '../scripts/lib/tools';
 
@@ -44,7 +44,7 @@ async function main([workflowsPath, out, failureConverterPath]: string[]): Promi
     throw new Error('usage: workflow-bundle-child.ts WORKFLOWS_PATH OUT_JSON [FAILURE_CONVERTER]');
   const bundle = await bundleWorkflowCode({
     workflowsPath,
-    // Activities carry the run's approvals to the hosts that journal them (activities/approval-journal.ts).
+    // Activities carry the run's approvals to the hosts that journal them (activities/trust/approval-journal.ts).
     workflowInterceptorModules: [fileURLToPath(new URL('../workflows/approval-header.ts', import.meta.url))],
     ...(failureConverterPath ? { failureConverterPath } : {}),
     logger: {

@@ -1,6 +1,6 @@
 // Workflow interceptor: every activity scheduled after an approval carries the run's accepted
 // approvals in a header, so the host that does the work journals who approved it, with which key,
-// before it acts (activities/approval-journal.ts). Headers are not part of the replay check.
+// before it acts (activities/trust/approval-journal.ts). Headers are not part of the replay check.
 import { defaultPayloadConverter } from '@temporalio/common';
 import type {
   ActivityInput,

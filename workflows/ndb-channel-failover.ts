@@ -19,7 +19,7 @@ import type {
   ChannelStatus,
   ReplicationReport,
   StartPoint,
-} from '../activities/ndb-failover';
+} from '../activities/ndb/ndb-failover';
 import { formatEpoch } from './epoch';
 import { Runbook, type StepState } from './kit';
 import { catalogInput } from './request-input';

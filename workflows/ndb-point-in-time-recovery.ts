@@ -15,7 +15,7 @@
 //                                  files verified again, SQL errors final), resumable exactly once by epoch
 //  12. verify                      row counts and checksums (compared with the expected ones, if given)
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { NdbBackup, NdbStopPoint } from '../activities/ndb-pitr';
+import type { NdbBackup, NdbStopPoint } from '../activities/ndb/ndb-pitr';
 import { Runbook, type StepState } from './kit';
 import { catalogInput } from './request-input';
 import { long, sqlRunsOn } from './routing';

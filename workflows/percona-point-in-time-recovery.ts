@@ -8,9 +8,9 @@
 //                             then row counts and checksums of the restored tables (vs expected, if given)
 //   7. stop-temporary-mysqld  shut the temporary mysqld down
 //   8. unpause-cluster        start the cluster again on the restored data
-import type { PerconaPlan } from '../activities/percona';
-import type { ReplayResult } from '../activities/replay';
-import type { ReplayProof } from '../activities/replay-proof';
+import type { PerconaPlan } from '../activities/percona/percona';
+import type { ReplayResult } from '../activities/replay/replay';
+import type { ReplayProof } from '../activities/replay/replay-proof';
 import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
 import { Runbook, type StepState } from './kit';
 import { catalogInput } from './request-input';

@@ -8,7 +8,7 @@
 //   6. start-cluster                the cluster started on it again
 //   7. verify-cluster               it must answer with the GTID state it had when the recovery paused it
 import { ApplicationFailure } from '@temporalio/workflow';
-import type { RecoveryState } from '../activities/recovery-state';
+import type { RecoveryState } from '../activities/percona/recovery-state';
 import { Runbook, type StepState } from './kit';
 import { catalogInput } from './request-input';
 import { long, quick } from './routing';

@@ -1,6 +1,6 @@
 // A run's input comes from the fleet catalog on the workers: the request names a cluster and sets the
 // few fields a request may set (workflows/requests.ts); the controller merges the catalog entry's part
-// (activities/fleet-catalog.ts). The result is recorded in history, so replays see the same input.
+// (activities/trust/fleet-catalog.ts). The result is recorded in history, so replays see the same input.
 import { ActivityFailure, ApplicationFailure, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { z } from 'zod';
 import { parsePublicKey, requestDigest, verifyStart } from './approval-signature';

@@ -1,5 +1,5 @@
 // What a request may say. Whoever starts a run does not own the hosts: a request names a cluster of
-// the fleet catalog (on the workers, activities/fleet-catalog.ts), a target and the options below;
+// the fleet catalog (on the workers, activities/trust/fleet-catalog.ts), a target and the options below;
 // everything that becomes argv, a path, an endpoint or a secret reference comes from the catalog.
 // Pure code: used by the catalog resolver, the CLI and the webhook.
 

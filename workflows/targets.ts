@@ -1,4 +1,4 @@
-import type { ReplayPlan, TransactionRef } from '../activities/replay-plan';
+import type { ReplayPlan, TransactionRef } from '../activities/replay/replay-plan';
 import type { RecoveryTarget } from './schemas';
 
 /** Short form of a target for the RecoveryTarget search attribute, e.g. `time:2026-11-22T03:12:00Z`. */

@@ -13,9 +13,9 @@
 //   5. replicator-online     trepctl -service <svc> online
 //      await-online          it reports ONLINE and the applied seqno moves up to the Primary's newest
 //      verify                row counts and checksums of the restored tables (vs expected, if given)
-import type { BackupInfo } from '../activities/backup';
-import type { CommitSeqnoRow } from '../activities/tungsten';
-import type { ThlEvent } from '../activities/tungsten-output';
+import type { BackupInfo } from '../activities/mysql/backup';
+import type { CommitSeqnoRow } from '../activities/tungsten/tungsten';
+import type { ThlEvent } from '../activities/tungsten/tungsten-output';
 import { Runbook, type StepState } from './kit';
 import { catalogInput } from './request-input';
 import { long, quick, sqlRunsOn } from './routing';

@@ -3,7 +3,7 @@
 // does not), then the row counts and checksums. No proof, no success.
 import { patched } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ProveRequest } from '../activities/replay-proof';
+import type { ProveRequest } from '../activities/replay/replay-proof';
 import { PROOF_PATCH } from './kit';
 import type { Archive, Endpoint, TableFingerprint } from './schemas';
 

@@ -17,8 +17,8 @@
 // keyspace is created, so every refusal (keyspace exists, no backup before the time, no GTID within the
 // timeout) leaves the topology and the hosts as they were. `mode: "plan"` stops there.
 import { executeChild } from '@temporalio/workflow';
-import type { ChosenBackup, GtidLookup, TabletSpec } from '../activities/vitess';
-import type { ReplayResult } from '../activities/replay';
+import type { ChosenBackup, GtidLookup, TabletSpec } from '../activities/vitess/vitess';
+import type { ReplayResult } from '../activities/replay/replay';
 import { Runbook, rootMessage, type StepState } from './kit';
 import { catalogInput } from './request-input';
 import { proveAndVerify } from './verify-step';

@@ -5,14 +5,14 @@
 // (verification throughput), and a missing file among the 100,000 refused.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ArchiveIndex, ArchivedFile } from '../../activities/archive';
-import { FsArchive } from '../../activities/archive-fs';
-import { S3Archive } from '../../activities/archive-s3';
-import type { BinlogArchive } from '../../activities/archive';
-import { archiveReader } from '../../activities/archive-read';
-import { planPerconaRecovery } from '../../activities/percona';
-import { planReplay, type BackupCoordinates } from '../../activities/replay-plan';
-import { SqlPools } from '../../activities/sql';
+import type { ArchiveIndex, ArchivedFile } from '../../activities/archive/archive';
+import { FsArchive } from '../../activities/archive/archive-fs';
+import { S3Archive } from '../../activities/archive/archive-s3';
+import type { BinlogArchive } from '../../activities/archive/archive';
+import { archiveReader } from '../../activities/archive/archive-read';
+import { planPerconaRecovery } from '../../activities/percona/percona';
+import { planReplay, type BackupCoordinates } from '../../activities/replay/replay-plan';
+import { SqlPools } from '../../activities/mysql/sql';
 import { PerconaPitrInput, type RecoveryTarget } from '../../workflows/schemas';
 import { startSeaweedS3 } from '../../test/support/seaweedfs';
 import {

@@ -1,7 +1,7 @@
 // Full perconaPointInTimeRecovery runs on a real Temporal dev server and real MariaDB servers, with the
 // production worker in its own process (test/support/worker-process.ts):
 //   - orchestration overhead: one run's wall time next to the time its external commands and waits
-//     took (activities/command.ts records them with RUNBOOK_COMMAND_TIMINGS);
+//     took (activities/runtime/command.ts records them with RUNBOOK_COMMAND_TIMINGS);
 //   - concurrency: 20 recoveries at once on that one worker, its RSS sampled from /proc.
 // Each recovery restores the recorded accident's backup into a server of its own (process adapter),
 // replays to just before the DROP, verifies against the source's checksums, and starts that server.

@@ -6,15 +6,19 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { archiveReader } from '../../activities/archive-read';
-import { refreshIndex } from '../../activities/archive-index';
-import { inspectBackup, type BackupInfo } from '../../activities/backup';
-import { startTemporaryServer, stopTemporaryServer, type TemporaryServerSpec } from '../../activities/mysqld';
-import { replayBinlogs } from '../../activities/replay';
-import { planReplay, type ReplayPlan } from '../../activities/replay-plan';
-import type { BinlogArchive } from '../../activities/archive';
-import type { SqlPools } from '../../activities/sql';
-import { fingerprintTables } from '../../activities/verify';
+import { archiveReader } from '../../activities/archive/archive-read';
+import { refreshIndex } from '../../activities/archive/archive-index';
+import { inspectBackup, type BackupInfo } from '../../activities/mysql/backup';
+import {
+  startTemporaryServer,
+  stopTemporaryServer,
+  type TemporaryServerSpec,
+} from '../../activities/mysql/mysqld';
+import { replayBinlogs } from '../../activities/replay/replay';
+import { planReplay, type ReplayPlan } from '../../activities/replay/replay-plan';
+import type { BinlogArchive } from '../../activities/archive/archive';
+import type { SqlPools } from '../../activities/mysql/sql';
+import { fingerprintTables } from '../../activities/mysql/verify';
 import { parseMariadbGtid } from '../../workflows/gtid';
 import type { Endpoint, ReplayStrategy } from '../../workflows/schemas';
 import { startSource, takeBackup, gtidPos } from './scenario';

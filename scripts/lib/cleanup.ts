@@ -2,7 +2,7 @@
 // directory (servers the runbooks started detached, e.g. a temporary mysqld left for inspection) is
 // killed before the directory is removed.
 import { readdir, readlink, rm } from 'node:fs/promises';
-import { isAlive } from '../../activities/processes';
+import { isAlive } from '../../activities/runtime/processes';
 
 export async function killProcessesUnder(dir: string): Promise<number[]> {
   const killed: number[] = [];

@@ -5,7 +5,7 @@ import { execa, type ResultPromise } from 'execa';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import mysql from 'mysql2/promise';
-import { freePort } from '../../activities/ports';
+import { freePort } from '../../activities/mysql/ports';
 
 export interface MariadbServerOptions {
   /** Directory that will hold datadir, socket, logs (created). */

@@ -3,11 +3,11 @@
 import { execa } from 'execa';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BinlogArchiver } from '../../activities/archiver';
-import { FsArchive } from '../../activities/archive-fs';
-import type { BinlogArchive } from '../../activities/archive';
-import { SqlPools } from '../../activities/sql';
-import { fingerprintTables } from '../../activities/verify';
+import { BinlogArchiver } from '../../activities/archive/archiver';
+import { FsArchive } from '../../activities/archive/archive-fs';
+import type { BinlogArchive } from '../../activities/archive/archive';
+import { SqlPools } from '../../activities/mysql/sql';
+import { fingerprintTables } from '../../activities/mysql/verify';
 import type { Endpoint, TableFingerprint } from '../../workflows/schemas';
 import { MariadbServer, startMariadbServer } from './mariadb-server';
 

@@ -2,10 +2,10 @@
 // holds TX_PER_FILE one-row transactions with GTIDs 0-1-(TX_PER_FILE·(n-1)+1) … 0-1-(TX_PER_FILE·n).
 // Every file is a real binlog v4 byte stream with CRC32 checksums, as servers write by default
 // (format description, GTID list, GTID + XID events, rotate), and its index entry is exactly what
-// describeFile (activities/archive-index.ts) reads from it.
+// describeFile (activities/archive/archive-index.ts) reads from it.
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import type { ArchiveIndex, ArchivedFile } from '../../activities/archive';
+import type { ArchiveIndex, ArchivedFile } from '../../activities/archive/archive';
 
 export const TX_PER_FILE = 10;
 /** Unix seconds of the first transaction of file 1. */

@@ -3,7 +3,7 @@
 import { execa, type ResultPromise } from 'execa';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../../workflows/kit';
-import { freePort } from '../../activities/ports';
+import { freePort } from '../../activities/mysql/ports';
 import { temporalCli } from './tools';
 
 export interface DevServer {

@@ -15,8 +15,8 @@ import { execa } from 'execa';
 import type { RunbookProgress } from '../../workflows/kit';
 import { NDB_PITR_STEPS, type NdbPitrResult } from '../../workflows/ndb-point-in-time-recovery';
 import type { TableFingerprint } from '../../workflows/schemas';
-import { SqlPools } from '../../activities/sql';
-import { fingerprintTables } from '../../activities/verify';
+import { SqlPools } from '../../activities/mysql/sql';
+import { fingerprintTables } from '../../activities/mysql/verify';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';
 import {

@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import type { RunbookProgress } from '../../workflows/kit';
 import { PERCONA_STEPS, type PerconaResult } from '../../workflows/percona-point-in-time-recovery';
 import { mariadbPositionIncludes } from '../../workflows/gtid';
-import { Ledger } from '../../activities/ledger';
-import { runtimeDir } from '../../activities/mysqld';
-import { livePid } from '../../activities/processes';
-import { SqlPools } from '../../activities/sql';
+import { Ledger } from '../../activities/runtime/ledger';
+import { runtimeDir } from '../../activities/mysql/mysqld';
+import { livePid } from '../../activities/runtime/processes';
+import { SqlPools } from '../../activities/mysql/sql';
 import {
   FaultTemporal,
   killWorker,

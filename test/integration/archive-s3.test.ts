@@ -8,11 +8,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { S3Archive } from '../../activities/archive-s3';
-import { emptyIndex, type ArchiveIndex } from '../../activities/archive';
+import { S3Archive } from '../../activities/archive/archive-s3';
+import { emptyIndex, type ArchiveIndex } from '../../activities/archive/archive';
 import { startSeaweedS3, type SeaweedS3 } from '../support/seaweedfs';
-import { archiveReader } from '../../activities/archive-read';
-import { planReplay } from '../../activities/replay-plan';
+import { archiveReader } from '../../activities/archive/archive-read';
+import { planReplay } from '../../activities/replay/replay-plan';
 import { binlogName, chainFile, MemoryArchive, T0 } from '../support/memory-archive';
 
 let s3: SeaweedS3;

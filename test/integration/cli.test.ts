@@ -20,7 +20,7 @@ import { requestDigest, signApproval, signStart } from '../../workflows/approval
 import { updateRejection } from '../support/workflows';
 import { saveHistory } from '../../scripts/lib/history';
 import { historiesDir } from '../support/histories';
-import { approvalJournalPath } from '../../activities/approval-journal';
+import { approvalJournalPath } from '../../activities/trust/approval-journal';
 
 useStandIns();
 let acc: Accident;

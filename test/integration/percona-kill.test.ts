@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { progressQuery } from '../../workflows/kit';
 import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
-import { Ledger } from '../../activities/ledger';
-import { SqlPools } from '../../activities/sql';
+import { Ledger } from '../../activities/runtime/ledger';
+import { SqlPools } from '../../activities/mysql/sql';
 import { mariadbPositionIncludes, parseMariadbGtid } from '../../workflows/gtid';
 import {
   perconaInput,
@@ -73,7 +73,9 @@ test('a worker killed mid-replay: the next worker resumes from the GTID state, c
     try {
       backupGtid ||= await sql
         .query(endpoint, 'SELECT 1')
-        .then(() => p.steps.find((s) => s.name === 'locate-binlogs')!.evidence[0]!.match(/GTID (\S+)\)/)![1]!);
+        .then(
+          () => p.steps.find((s) => s.name === 'locate-binlogs')!.evidence[0]!.match(/GTID (\S+)\)/)![1]!,
+        );
       const [row] = await sql.query(endpoint, 'SELECT @@gtid_binlog_pos AS g');
       state = String(row?.g ?? '');
     } catch {

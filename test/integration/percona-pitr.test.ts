@@ -14,9 +14,9 @@ import {
   RunbookStepKey,
 } from '../../workflows/kit';
 import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
-import { Ledger } from '../../activities/ledger';
-import { S3Archive } from '../../activities/archive-s3';
-import { refreshIndex } from '../../activities/archive-index';
+import { Ledger } from '../../activities/runtime/ledger';
+import { S3Archive } from '../../activities/archive/archive-s3';
+import { refreshIndex } from '../../activities/archive/archive-index';
 import {
   recordAccident,
   standInCluster,

@@ -2,7 +2,7 @@
 // perconaRollback puts production back as it was before the run: the live source (process adapter,
 // restoring its own datadir) answers again with the GTID state and the table checksums it had, the
 // restored datadir is kept aside, no temporary mysqld is left, and the recoveryId cannot be reused.
-// Failures are injected with failpoints (activities/failpoints.ts): a step fails for good right after
+// Failures are injected with failpoints (activities/runtime/failpoints.ts): a step fails for good right after
 // it changed the world, as a real failure would leave it; the replay failure is a real one (an update
 // the restored data cannot apply).
 import assert from 'node:assert/strict';
@@ -12,9 +12,9 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
 import type { RollbackResult } from '../../workflows/percona-rollback';
-import { runtimeDir } from '../../activities/mysqld';
-import { statePath } from '../../activities/state-dir';
-import { livePid } from '../../activities/processes';
+import { runtimeDir } from '../../activities/mysql/mysqld';
+import { statePath } from '../../activities/runtime/state-dir';
+import { livePid } from '../../activities/runtime/processes';
 import { fingerprint, gtidPos } from '../../scripts/lib/scenario';
 import { recordAccident, useStandIns, type Accident } from '../support/percona-scenario';
 import {
@@ -303,7 +303,7 @@ describe(
 
 describe('a stale checkpoint never deletes what is now at the datadir', () => {
   test('after an interrupted copy, production moved back into the datadir is moved aside, not deleted', async () => {
-    const { inspectBackup, restoreBackup } = await import('../../activities/backup');
+    const { inspectBackup, restoreBackup } = await import('../../activities/mysql/backup');
     const backup = await inspectBackup(acc.backupDir, 'mariadb');
     const datadir = join(acc.base, 'stale', 'data');
     const recoveryId = 'stale-checkpoint';

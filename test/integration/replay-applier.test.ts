@@ -9,8 +9,8 @@ import type { Client } from '@temporalio/client';
 import { progressQuery } from '../../workflows/kit';
 import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
 import { mariadbPositionIncludes, parseMariadbGtid } from '../../workflows/gtid';
-import { runtimeDir } from '../../activities/mysqld';
-import { SqlPools } from '../../activities/sql';
+import { runtimeDir } from '../../activities/mysql/mysqld';
+import { SqlPools } from '../../activities/mysql/sql';
 import {
   perconaInput,
   recordAccident,

@@ -17,8 +17,8 @@ import { join } from 'node:path';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { execa } from 'execa';
-import { S3Archive } from '../../activities/archive-s3';
-import { refreshIndex } from '../../activities/archive-index';
+import { S3Archive } from '../../activities/archive/archive-s3';
+import { refreshIndex } from '../../activities/archive/archive-index';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { saveHistory } from '../../scripts/lib/history';
 import {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { approveUpdate, progressQuery } from '../../workflows/kit';
 import type { TungstenResult } from '../../workflows/tungsten-external-restore';
-import { Ledger } from '../../activities/ledger';
+import { Ledger } from '../../activities/runtime/ledger';
 import { useStandIns } from '../support/percona-scenario';
 import { tungstenScenario, type TungstenScenario } from '../support/tungsten-scenario';
 import {

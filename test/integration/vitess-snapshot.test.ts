@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { execa } from 'execa';
-import { Ledger } from '../../activities/ledger';
-import { SqlPools } from '../../activities/sql';
+import { Ledger } from '../../activities/runtime/ledger';
+import { SqlPools } from '../../activities/mysql/sql';
 import { killProcessesUnder, removeTestDir } from '../../scripts/lib/cleanup';
 import { saveHistory } from '../../scripts/lib/history';
 import {

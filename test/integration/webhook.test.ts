@@ -18,7 +18,7 @@ import { createWebhookServer, type WebhookLogger } from '../../scripts/webhook';
 import { DeliveryStore } from '../../scripts/lib/delivery-store';
 import { signBody } from '../../scripts/lib/signature';
 import type { WebhookKey } from '../../scripts/lib/webhook-keys';
-import { freePort } from '../../activities/ports';
+import { freePort } from '../../activities/mysql/ports';
 import { projectRoot } from '../../scripts/lib/tools';
 import { temporalAddress, testClient, uniqueQueue } from '../support/temporal';
 import { testCatalogDir, writeCatalogEntry } from '../support/fleet';

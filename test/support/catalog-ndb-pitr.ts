@@ -10,10 +10,10 @@ import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { backupBinlogIndex } from '../../activities/ndb-pitr';
-import { SqlPools } from '../../activities/sql';
-import { LEDGER_SCHEMA } from '../../activities/sql-ledger';
-import { fingerprintTables } from '../../activities/verify';
+import { backupBinlogIndex } from '../../activities/ndb/ndb-pitr';
+import { SqlPools } from '../../activities/mysql/sql';
+import { LEDGER_SCHEMA } from '../../activities/mysql/sql-ledger';
+import { fingerprintTables } from '../../activities/mysql/verify';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';
 import type { CatalogWorld } from './catalog-case';

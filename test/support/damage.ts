@@ -4,7 +4,7 @@
 // were indexed). Each returns where it struck, so a test can check the refusal names it.
 import { readFile, truncate, writeFile } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
-import { eventBoundaries } from '../../activities/binlog-scan';
+import { eventBoundaries } from '../../activities/archive/binlog-scan';
 
 const HEADER = 19;
 

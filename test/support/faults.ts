@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { progressQuery, type RunbookProgress } from '../../workflows/kit';
-import { freePort } from '../../activities/ports';
+import { freePort } from '../../activities/mysql/ports';
 import { startDevServer, type DevServer } from '../../scripts/lib/temporal-dev-server';
 import { spawnWorker, type WorkerProcess } from './worker-process';
 import { catalogRequest } from './fleet';

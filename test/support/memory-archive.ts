@@ -2,8 +2,8 @@
 // each file is built from a spec by the test binlog writer, and its index entry is derived from the
 // spec, not by the scanner under test. Files can then be damaged, removed or swapped in any way.
 import { createHash } from 'node:crypto';
-import type { ArchiveIndex, ArchivedFile } from '../../activities/archive';
-import type { ReadArchived } from '../../activities/archive-read';
+import type { ArchiveIndex, ArchivedFile } from '../../activities/archive/archive';
+import type { ReadArchived } from '../../activities/archive/archive-read';
 import {
   buildBinlog,
   fde,

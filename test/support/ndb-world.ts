@@ -5,7 +5,7 @@
 // binlogged) with its File/Position and next_file/next_position in that server's own binlog.
 // Epoch numbers are real NDB epochs: (GCI << 32) | micro-GCI.
 import { join } from 'node:path';
-import { scanBinlog } from '../../activities/binlog-scan';
+import { scanBinlog } from '../../activities/archive/binlog-scan';
 import type { MariadbServer } from '../../scripts/lib/mariadb-server';
 
 export const NDB_TABLES_SQL = `

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Endpoint, TableFingerprint } from '../../workflows/schemas';
-import { temporaryEndpoint } from '../../activities/mysqld';
+import { temporaryEndpoint } from '../../activities/mysql/mysqld';
 import {
   createShop,
   fingerprint,

@@ -5,7 +5,7 @@
 // sessions and many rotations. Ground truth is read LIVE from the source at quiesced checkpoints,
 // never computed by replaying binlogs. The SQL itself is in torture-statements.ts.
 import mysql from 'mysql2/promise';
-import { fingerprintTables } from '../../activities/verify';
+import { fingerprintTables } from '../../activities/mysql/verify';
 import type { Source } from '../../scripts/lib/scenario';
 import type { TableFingerprint } from '../../workflows/schemas';
 import {

@@ -1,11 +1,11 @@
-// Each host journals the approvals of the work it is given (activities/approval-journal.ts): once
+// Each host journals the approvals of the work it is given (activities/trust/approval-journal.ts): once
 // each, synced, 0600 in its state directory; a header naming a path instead of a recovery is refused.
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { approvalJournalPath, journalApprovals } from '../../activities/approval-journal';
+import { approvalJournalPath, journalApprovals } from '../../activities/trust/approval-journal';
 
 let dir = '';
 const saved = process.env.RUNBOOK_STATE_DIR;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
-import { S3Archive } from '../../activities/archive-s3';
+import { S3Archive } from '../../activities/archive/archive-s3';
 
 const ACCESS_KEY_ID = 'AKIAHOSTILETEST00001';
 let server: http.Server;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventBoundaries, scanBinlog, type BinlogTransaction } from '../../activities/binlog-scan';
+import { eventBoundaries, scanBinlog, type BinlogTransaction } from '../../activities/archive/binlog-scan';
 import {
   buildBinlog,
   fde,

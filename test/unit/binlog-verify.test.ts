@@ -12,7 +12,7 @@ import {
   scanBinlog,
   scanBinlogStream,
   type BinlogTransaction,
-} from '../../activities/binlog-scan';
+} from '../../activities/archive/binlog-scan';
 import {
   buildBinlog,
   fde,

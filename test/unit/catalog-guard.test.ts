@@ -1,4 +1,4 @@
-// The worker-side guard (activities/catalog-guard.ts): whoever can reach the Temporal namespace could
+// The worker-side guard (activities/trust/catalog-guard.ts): whoever can reach the Temporal namespace could
 // run workflow code of their own and ask a host agent's activities for any argv, pid file, datadir,
 // endpoint or secret. Each attack below is such a request; the activity must refuse it without running.
 import assert from 'node:assert/strict';
@@ -6,7 +6,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { guardedByCatalog, outsideCatalog } from '../../activities/catalog-guard';
+import { guardedByCatalog, outsideCatalog } from '../../activities/trust/catalog-guard';
 
 const shop = {
   cluster: {

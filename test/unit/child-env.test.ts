@@ -5,9 +5,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { childEnv } from '../../activities/child-env';
-import { runCommand, runPipe } from '../../activities/command';
-import { spawnDetached, waitUntil } from '../../activities/processes';
+import { childEnv } from '../../activities/runtime/child-env';
+import { runCommand, runPipe } from '../../activities/runtime/command';
+import { spawnDetached, waitUntil } from '../../activities/runtime/processes';
 
 const SECRETS = {
   RUNBOOK_CODEC_KEY: 'codec-key-never-in-a-child',

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCommand, runPipe } from '../../activities/command';
-import { waitUntil } from '../../activities/processes';
+import { runCommand, runPipe } from '../../activities/runtime/command';
+import { waitUntil } from '../../activities/runtime/processes';
 
 let dir = '';
 let file = '';

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { CommandError, errorLines, runCommand, runPipe, tail } from '../../activities/command';
+import { CommandError, errorLines, runCommand, runPipe, tail } from '../../activities/runtime/command';
 
 const NODE = process.execPath;
 /** argv that prints its own arguments as JSON: what the child actually received. */

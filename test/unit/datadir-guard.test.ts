@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkDatadir } from '../../activities/datadir-guard';
+import { checkDatadir } from '../../activities/trust/datadir-guard';
 
 let dir = '';
 before(async () => {

@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { dialectOf, mariadb, mysql } from '../../activities/dialect';
+import { dialectOf, mariadb, mysql } from '../../activities/mysql/dialect';
 
 const UUID = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
 const UUID2 = 'b9b4712a-df64-11e3-b391-60672090eb04';

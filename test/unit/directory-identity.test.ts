@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, rmdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { directoryIdentity } from '../../activities/backup';
+import { directoryIdentity } from '../../activities/mysql/backup';
 
 let dir = '';
 before(async () => {

@@ -1,4 +1,4 @@
-// Durable writes (activities/durable-file.ts): a checkpoint is replaced whole or not at all, leaves
+// Durable writes (activities/runtime/durable-file.ts): a checkpoint is replaced whole or not at all, leaves
 // no temporary file behind, and a failed write keeps the previous content. (That the bytes reach the
 // disk before the rename — fsync — cannot be observed without cutting a machine's power; the order is
 // in the code, this checks what can fail in a test.)
@@ -12,7 +12,7 @@ import {
   copyFileDurably,
   renameDurably,
   writeFileDurably,
-} from '../../activities/durable-file';
+} from '../../activities/runtime/durable-file';
 
 let dir = '';
 before(async () => {

@@ -1,11 +1,11 @@
-// TLS to MySQL servers over TCP (activities/endpoint-tls.ts): a password never crosses a network in
+// TLS to MySQL servers over TCP (activities/mysql/endpoint-tls.ts): a password never crosses a network in
 // clear. Unit level: which endpoints get TLS, and the options the pools and clients receive.
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { clientTlsArgs, mysql2Tls, tlsRequired } from '../../activities/endpoint-tls';
+import { clientTlsArgs, mysql2Tls, tlsRequired } from '../../activities/mysql/endpoint-tls';
 import { Endpoint } from '../../workflows/schemas';
 
 const ep = (raw: object) => Endpoint.parse(raw);

@@ -1,4 +1,4 @@
-// The fleet catalog (activities/fleet-catalog.ts): a request names a cluster and sets only what a
+// The fleet catalog (activities/trust/fleet-catalog.ts): a request names a cluster and sets only what a
 // request may set; the rest comes from files on the workers that nobody else can write. Each attack
 // here is a request or a catalog someone hostile wrote; each must lose.
 import assert from 'node:assert/strict';
@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { entryIssues, loadCatalog, resolveRequest } from '../../activities/fleet-catalog';
+import { entryIssues, loadCatalog, resolveRequest } from '../../activities/trust/fleet-catalog';
 
 const KIND = 'perconaPointInTimeRecovery';
 const shopInput = {

@@ -13,7 +13,7 @@ import {
   missingDdlSkips,
   readChannelStatus,
   startPositionSql,
-} from '../../activities/ndb-failover';
+} from '../../activities/ndb/ndb-failover';
 import { describeIssues, durationMs } from '../../workflows/schemas';
 import { NdbChannelFailoverInput } from '../../workflows/schemas-ndb-failover';
 

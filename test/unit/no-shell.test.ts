@@ -1,4 +1,4 @@
-// No shell anywhere in product code: programs run from argv arrays (activities/command.ts), so a value
+// No shell anywhere in product code: programs run from argv arrays (activities/runtime/command.ts), so a value
 // from an input or a tool's output can never become a command. This guard reads every source file of
 // activities/, workflows/, workers/ and scripts/ (comments left out, strings kept: `['sh', '-c', …]` is
 // code) and fails on any way to reach a shell. Its own detector is checked on planted snippets first.
@@ -126,7 +126,7 @@ describe('product code', () => {
   test('no file under activities/, workflows/, workers/ or scripts/ reaches a shell', async () => {
     const files = (await Promise.all(PRODUCT_DIRS.map((d) => sourceFiles(join(projectRoot, d))))).flat();
     assert.ok(files.length > 40, `only ${files.length} source files found`);
-    assert.ok(files.some((f) => f.endsWith(join('activities', 'command.ts'))));
+    assert.ok(files.some((f) => f.endsWith(join('activities', 'runtime', 'command.ts'))));
     const hits: Hit[] = [];
     for (const f of files) hits.push(...findShellUses(relative(projectRoot, f), await readFile(f, 'utf8')));
     assert.deepEqual(

@@ -4,8 +4,8 @@
 // file is read. Correctness only; `npm run bench:scale` times it.
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ArchiveIndex } from '../../activities/archive';
-import { PlanError, planReplay, type PlanInputs } from '../../activities/replay-plan';
+import type { ArchiveIndex } from '../../activities/archive/archive';
+import { PlanError, planReplay, type PlanInputs } from '../../activities/replay/replay-plan';
 import type { RecoveryTarget } from '../../workflows/schemas';
 import {
   TX_PER_FILE,

@@ -4,8 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { checkReachable, checkSecretsResolve, secretRefsIn } from '../../activities/preflight';
-import { connectionRefusalCode, type SqlPools } from '../../activities/sql';
+import { checkReachable, checkSecretsResolve, secretRefsIn } from '../../activities/mysql/preflight';
+import { connectionRefusalCode, type SqlPools } from '../../activities/mysql/sql';
 
 let dir = '';
 before(async () => {

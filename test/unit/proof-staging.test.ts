@@ -6,10 +6,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import type { BinlogArchive } from '../../activities/archive';
-import { planReplay } from '../../activities/replay-plan';
-import { proveRestoredReplay } from '../../activities/replay-proof';
-import type { SqlPools } from '../../activities/sql';
+import type { BinlogArchive } from '../../activities/archive/archive';
+import { planReplay } from '../../activities/replay/replay-plan';
+import { proveRestoredReplay } from '../../activities/replay/replay-proof';
+import type { SqlPools } from '../../activities/mysql/sql';
 import { binlogName, chainFile, MemoryArchive, T0 } from '../support/memory-archive';
 
 /** The memory archive as a remote one: no local path, files fetched into staging. */

@@ -9,7 +9,7 @@ import {
   planReplay,
   refuseUnsafeStrategy,
   type PlanInputs,
-} from '../../activities/replay-plan';
+} from '../../activities/replay/replay-plan';
 import type { RecoveryTarget } from '../../workflows/schemas';
 import {
   binlogName as name,
@@ -31,7 +31,7 @@ import {
   xid,
 } from '../support/binlog-writer';
 import { createHash } from 'node:crypto';
-import type { ArchivedFile } from '../../activities/archive';
+import type { ArchivedFile } from '../../activities/archive/archive';
 
 const at = (s: number) => new Date(s * 1000).toISOString();
 

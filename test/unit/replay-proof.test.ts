@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compareWithArchive, describeProof } from '../../activities/replay-proof';
+import { compareWithArchive, describeProof } from '../../activities/replay/replay-proof';
 import { buildFile, T0, txEvents, type FileSpec, type Gtid, type TxSpec } from '../support/memory-archive';
 import {
   buildBinlog,

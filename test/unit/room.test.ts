@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, statfs, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkRoom, dirBytes } from '../../activities/room';
+import { checkRoom, dirBytes } from '../../activities/percona/room';
 
 let dir = '';
 before(async () => {

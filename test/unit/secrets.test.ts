@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { redact, resolveSecret } from '../../activities/secrets';
+import { redact, resolveSecret } from '../../activities/trust/secrets';
 
 /** A secret that does not resolve is final: a retry would meet the same missing variable or file. */
 function assertFinal(e: Error): void {

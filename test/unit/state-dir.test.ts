@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmod, chown, lstat, mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ensureStaging, ensureStateDir, statePath, UnsafeStateDir } from '../../activities/state-dir';
+import { ensureStaging, ensureStateDir, statePath, UnsafeStateDir } from '../../activities/runtime/state-dir';
 
 let base = '';
 const saved = process.env.RUNBOOK_STATE_DIR;

@@ -15,7 +15,7 @@ import {
   parseTrepctlStatus,
   positionEventId,
   samePosition,
-} from '../../activities/tungsten-output';
+} from '../../activities/tungsten/tungsten-output';
 import { TungstenExternalRestoreInput } from '../../workflows/schemas-tungsten';
 import { describeIssues } from '../../workflows/schemas';
 

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive, mysqldOn, verifiedPid } from '../../activities/processes';
+import { isAlive, mysqldOn, verifiedPid } from '../../activities/runtime/processes';
 
 let dir = '';
 let bystander: ChildProcess;

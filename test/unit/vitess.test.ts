@@ -11,7 +11,7 @@ import {
   vttabletArgv,
   type BackupCandidate,
   type TabletSpec,
-} from '../../activities/vitess';
+} from '../../activities/vitess/vitess';
 import { describeIssues, durationMs } from '../../workflows/schemas';
 import {
   binlogTlsIssues,

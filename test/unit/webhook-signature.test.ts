@@ -127,4 +127,3 @@ describe('verifySignature', () => {
     assert.equal(verifySignature(BODY, headers, [KEY_A]), true);
   });
 });
-

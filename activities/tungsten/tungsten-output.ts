@@ -1,0 +1,243 @@
+// Parsing and formatting what Tungsten's tools print and take: event ids, `thl list -headers`,
+// `thl dsctl`, `trepctl status`, `thl info`, and the `dsctl set` argv. Pure and strict: every value
+// read from a tool is refused when malformed, before it reaches another tool or SQL.
+
+import { ApplicationFailure } from '@temporalio/activity';
+import { TUNGSTEN_SERVICE } from '../../workflows/schemas-tungsten';
+
+/** A service name becomes a schema name (tungsten_<svc>): refuse anything but [A-Za-z0-9_]. */
+export function checkService(service: string): string {
+  if (!TUNGSTEN_SERVICE.test(service))
+    throw ApplicationFailure.nonRetryable(
+      `invalid Tungsten service name ${JSON.stringify(service)}`,
+      'InvalidInput',
+    );
+  return service;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event ids: `<binlog file>:<offset, zero-padded to 16 digits>[;<session id>]`,
+// e.g. `mysql-bin.000032:0000000473863524;-1`. The offset is where the transaction ends.
+
+export interface EventId {
+  file: string;
+  offset: number;
+  /** The `;N` suffix (a session id, -1 when unknown); absent in `thl dsctl` output. */
+  session?: number;
+}
+
+const EVENT_ID = /^([A-Za-z0-9_.-]{1,200}\.\d{6,}):(\d{1,16})(?:;(-?\d{1,10}))?$/;
+
+/** Parses an event id exactly; anything else (quotes, spaces, `;` payloads, newlines) is refused. */
+export function parseEventId(text: string): EventId {
+  const m = EVENT_ID.exec(text);
+  if (!m)
+    throw new Error(
+      `not a Tungsten event id: ${JSON.stringify(text.slice(0, 200))} (expected <binlog file>:<offset>[;<session>], e.g. mysql-bin.000032:0000000473863524;-1)`,
+    );
+  const offset = Number(m[2]);
+  if (!Number.isSafeInteger(offset)) throw new Error(`event id offset out of range: ${m[2]}`);
+  return m[3] === undefined ? { file: m[1]!, offset } : { file: m[1]!, offset, session: Number(m[3]) };
+}
+
+/** Formats an event id the way Tungsten writes it: the offset zero-padded to 16 digits. */
+export function formatEventId(e: EventId): string {
+  if (!Number.isSafeInteger(e.offset) || e.offset < 0) throw new Error(`bad event id offset ${e.offset}`);
+  const id = `${e.file}:${String(e.offset).padStart(16, '0')}`;
+  return e.session === undefined ? id : `${id};${e.session}`;
+}
+
+/** The `-event` argument for a binlog position (what the procedure passes to `thl list` and `thl dsctl`). */
+export function positionEventId(file: string, position: number): string {
+  return formatEventId({ file, offset: position });
+}
+
+export function samePosition(e: EventId, p: { file: string; position: number }): boolean {
+  return e.file === p.file && e.offset === p.position;
+}
+
+/** A source id is a host name (`db1-east.continuent.com`): nothing that could carry quotes or spaces. */
+const SOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
+export function checkSourceId(text: string): string {
+  if (!SOURCE_ID.test(text))
+    throw new Error(`not a Tungsten source id (a host name): ${JSON.stringify(text.slice(0, 200))}`);
+  return text;
+}
+
+const SEQNO = /^\d{1,15}$/;
+function seqnoOf(text: string, what: string): number {
+  if (!SEQNO.test(text)) throw new Error(`${what} is not a sequence number: ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// `thl list -event <id> -headers`:
+//   SEQ# = 7748 / FRAG# = 0 (last frag)
+//   - FILE = thl.data.0000000010
+//   - TIME = 2014-10-17 16:58:11.0
+//   - EPOCH# = 0
+//   - EVENTID = mysql-bin.000032:0000000473863524;-1
+//   - SOURCEID = db1-east.continuent.com
+
+export interface ThlEvent {
+  seqno: number;
+  epoch: number;
+  /** The event id as the THL holds it, re-formatted from its parsed form. */
+  eventId: string;
+  sourceId: string;
+  fragments: number;
+  thlFile?: string;
+  time?: string;
+}
+
+const THL_HEADER = /^SEQ# = (\d{1,15}) \/ FRAG# = (\d{1,9})( \(last frag\))?$/;
+const THL_FIELD = /^- ([A-Z][A-Z#]*) = (.*)$/;
+
+/**
+ * Parses the headers of ONE transaction (one or more fragments of the same seqno). Refused: no
+ * event, two different events, a fragment without its last, a repeated field, an unknown line shape,
+ * a malformed seqno/epoch/event id/source id.
+ */
+export function parseThlHeaders(stdout: string): ThlEvent {
+  const frags: { seqno: number; frag: number; last: boolean; fields: Map<string, string> }[] = [];
+  for (const raw of stdout.split('\n')) {
+    const line = raw.replace(/\r$/, '');
+    if (!line.trim()) continue;
+    const h = THL_HEADER.exec(line);
+    if (h) {
+      frags.push({ seqno: Number(h[1]), frag: Number(h[2]), last: !!h[3], fields: new Map() });
+      continue;
+    }
+    const f = THL_FIELD.exec(line);
+    const cur = frags.at(-1);
+    if (!f || !cur) throw new Error(`unexpected line in thl output: ${JSON.stringify(line.slice(0, 200))}`);
+    if (cur.fields.has(f[1]!))
+      throw new Error(`thl output repeats ${f[1]} for SEQ# ${cur.seqno}: refusing to guess which is meant`);
+    cur.fields.set(f[1]!, f[2]!);
+  }
+  const first = frags[0];
+  if (!first) throw new Error('thl printed no event');
+  const field = (fr: (typeof frags)[number], k: string) => {
+    const v = fr.fields.get(k);
+    if (v === undefined) throw new Error(`thl output has no ${k} for SEQ# ${fr.seqno}`);
+    return v;
+  };
+  const event: ThlEvent = {
+    seqno: first.seqno,
+    epoch: seqnoOf(field(first, 'EPOCH#'), 'EPOCH#'),
+    eventId: formatEventId(parseEventId(field(first, 'EVENTID'))),
+    sourceId: checkSourceId(field(first, 'SOURCEID')),
+    fragments: frags.length,
+    thlFile: first.fields.get('FILE'),
+    time: first.fields.get('TIME'),
+  };
+  const other = frags.find((fr) => fr.seqno !== event.seqno);
+  if (other)
+    throw new Error(`thl printed more than one transaction (SEQ# ${event.seqno} and ${other.seqno})`);
+  frags.forEach((fr, i) => {
+    if (fr.frag !== i) throw new Error(`thl printed fragments out of order for SEQ# ${fr.seqno}`);
+    if (fr.last !== (i === frags.length - 1))
+      throw new Error(`thl printed an incomplete transaction for SEQ# ${fr.seqno} (last fragment missing)`);
+    if (
+      i > 0 &&
+      (seqnoOf(field(fr, 'EPOCH#'), 'EPOCH#') !== event.epoch ||
+        formatEventId(parseEventId(field(fr, 'EVENTID'))) !== event.eventId ||
+        checkSourceId(field(fr, 'SOURCEID')) !== event.sourceId)
+    )
+      throw new Error(`the fragments of SEQ# ${fr.seqno} disagree on epoch, event id or source id`);
+  });
+  return event;
+}
+
+// `thl dsctl -event <id>` prints the dsctl command that positions a replicator there:
+//   dsctl -service alpha set -reset -seqno 7748 -epoch 0 -event-id "mysql-bin.000032:0000000473863524" -source-id "db1-east.continuent.com"
+const THL_DSCTL =
+  /^dsctl -service ([A-Za-z0-9_]{1,64}) set -reset -seqno (\d{1,15}) -epoch (\d{1,15}) -event-id "([^"]*)" -source-id "([^"]*)"$/;
+
+export function parseThlDsctl(stdout: string, service: string): ThlEvent {
+  const lines = stdout.split('\n').filter((l) => l.trim());
+  if (lines.length !== 1)
+    throw new Error(`thl dsctl printed ${lines.length} lines; expected exactly one dsctl command`);
+  const m = THL_DSCTL.exec(lines[0]!.trim());
+  if (!m) throw new Error(`unexpected thl dsctl output: ${JSON.stringify(lines[0]!.slice(0, 300))}`);
+  if (m[1] !== service) throw new Error(`thl dsctl answered for service ${m[1]}, not ${service}`);
+  return {
+    seqno: Number(m[2]),
+    epoch: Number(m[3]),
+    eventId: formatEventId(parseEventId(m[4]!)),
+    sourceId: checkSourceId(m[5]!),
+    fragments: 1,
+  };
+}
+
+/** The argv of step 4's `dsctl -service <svc> set -reset -seqno N -epoch E -source-id S -event-id ID`. */
+export function dsctlSetArgv(dsctl: string, service: string, e: ThlEvent): string[] {
+  checkService(service);
+  return [
+    dsctl,
+    '-service',
+    service,
+    'set',
+    '-reset',
+    '-seqno',
+    String(e.seqno),
+    '-epoch',
+    String(e.epoch),
+    '-source-id',
+    checkSourceId(e.sourceId),
+    '-event-id',
+    formatEventId(parseEventId(e.eventId)),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// `trepctl -service <svc> status`: `name : value` lines between "Processing status command..." and
+// "Finished status command...".
+
+export interface ReplicatorStatus {
+  serviceName: string;
+  state: string;
+  role: string;
+  appliedLastSeqno: number;
+  appliedLastEventId: string;
+  minimumStoredSeqNo: number;
+  maximumStoredSeqNo: number;
+  pendingError: string;
+  pendingErrorSeqno: number;
+}
+
+export function parseTrepctlStatus(stdout: string): ReplicatorStatus {
+  const fields = new Map<string, string>();
+  for (const line of stdout.split('\n')) {
+    const m = /^([A-Za-z][A-Za-z0-9]*)\s*:\s?(.*)$/.exec(line.replace(/\r$/, ''));
+    if (m) fields.set(m[1]!, m[2]!.trim());
+  }
+  const num = (k: string) => {
+    const v = fields.get(k);
+    return v !== undefined && /^-?\d{1,15}$/.test(v) ? Number(v) : -1;
+  };
+  const serviceName = fields.get('serviceName');
+  const state = fields.get('state');
+  if (!serviceName || !state) throw new Error('trepctl status printed no serviceName/state');
+  return {
+    serviceName,
+    state,
+    role: fields.get('role') ?? 'unknown',
+    appliedLastSeqno: num('appliedLastSeqno'),
+    appliedLastEventId: fields.get('appliedLastEventId') ?? 'NONE',
+    minimumStoredSeqNo: num('minimumStoredSeqNo'),
+    maximumStoredSeqNo: num('maximumStoredSeqNo'),
+    pendingError: fields.get('pendingError') ?? 'NONE',
+    pendingErrorSeqno: num('pendingErrorSeqno'),
+  };
+}
+
+/** `thl info`: `min seq# = N`, `max seq# = N`, `events = N` (-1 / 0 when the log is empty). */
+export function parseThlInfo(stdout: string): { minSeqno: number; maxSeqno: number; events: number } {
+  const get = (k: string) => {
+    const m = new RegExp(`^${k.replace(/[#]/g, '\\#')}\\s*=\\s*(-?\\d{1,15})\\s*$`, 'm').exec(stdout);
+    if (!m) throw new Error(`thl info printed no "${k}"`);
+    return Number(m[1]);
+  };
+  return { minSeqno: get('min seq#'), maxSeqno: get('max seq#'), events: get('events') };
+}

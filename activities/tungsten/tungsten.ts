@@ -1,0 +1,482 @@
+// Tungsten Replicator's tools for tungstenExternalRestore: trepctl (replicator state), thl (the
+// Transaction History Log) and dsctl (the replicator's position in trep_commit_seqno). Commands are
+// argv arrays, never a shell; every value read from a tool's output (event ids, source ids, seqnos)
+// is parsed strictly and refused when malformed, before it reaches another tool or SQL.
+// The parsers and formatters at the top are pure (unit-tested); the activities follow.
+import { ApplicationFailure } from '@temporalio/activity';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { durationMs, type Cluster, type Dialect, type Endpoint } from '../../workflows/schemas';
+import type { StepOutcome } from '../../workflows/kit';
+import { inspectBackup, type BackupInfo } from '../mysql/backup';
+import { pauseCluster } from '../percona/cluster';
+import { CommandError, runCommand } from '../runtime/command';
+import { Ledger } from '../runtime/ledger';
+import {
+  checkService,
+  dsctlSetArgv,
+  parseEventId,
+  parseThlDsctl,
+  parseThlHeaders,
+  parseThlInfo,
+  parseTrepctlStatus,
+  positionEventId,
+  samePosition,
+  type ReplicatorStatus,
+  type ThlEvent,
+} from './tungsten-output';
+import { checkReachable, checkSecretsResolve } from '../mysql/preflight';
+import { livePid, waitUntil } from '../runtime/processes';
+import { describeEndpoint, type SqlPools } from '../mysql/sql';
+import { quoteIdent } from '../mysql/verify';
+
+// ---------------------------------------------------------------------------------------------
+// Activities.
+
+export interface TungstenService {
+  service: string;
+  /** Directory of trepctl/thl/dsctl; default: PATH. */
+  bin?: string;
+}
+
+function tool(t: TungstenService, name: 'trepctl' | 'thl' | 'dsctl'): string {
+  return t.bin ? join(t.bin, name) : name;
+}
+
+function commandMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export async function replicatorStatus(t: TungstenService): Promise<ReplicatorStatus> {
+  const { stdout } = await runCommand([tool(t, 'trepctl'), '-service', checkService(t.service), 'status']);
+  const s = parseTrepctlStatus(stdout);
+  if (s.serviceName !== t.service)
+    throw new Error(`trepctl answered for service ${s.serviceName}, not ${t.service}`);
+  return s;
+}
+
+export interface ReplicaPlanRequest extends TungstenService {
+  backupDir: string;
+  tool?: string;
+  dialect: Dialect;
+  /** The Replica's server, which steps 3–4 stop, start and query (replica.connection, replica.pidFile). */
+  server?: { connection: Endpoint; pidFile: string };
+}
+
+/**
+ * Plan, on the Replica's host (reads only): the replicator knows the service; the backup is
+ * prepared, has its binlog position, and holds the tungsten_<svc> schema the procedure requires.
+ */
+export async function inspectTungstenReplica(
+  sql: SqlPools,
+  req: ReplicaPlanRequest,
+): Promise<{ backup: BackupInfo; replicator: ReplicatorStatus; evidence: string[] }> {
+  const serverEvidence = req.server ? await checkReplicaServer(sql, req.server) : [];
+  let replicator: ReplicatorStatus;
+  try {
+    replicator = await replicatorStatus(req);
+  } catch (err) {
+    if (err instanceof ApplicationFailure) throw err;
+    throw ApplicationFailure.nonRetryable(
+      `the replication service "${req.service}" is not known to trepctl on this host (${commandMessage(err)}); check the service name (trepctl services) and that the replicator is running`,
+      'UnknownService',
+    );
+  }
+  const backup = await inspectBackup(req.backupDir, req.dialect, req.tool);
+  const schema = join(backup.dir, `tungsten_${req.service}`);
+  const table = await Promise.all(
+    ['trep_commit_seqno.ibd', 'trep_commit_seqno.frm'].map((f) => stat(join(schema, f)).catch(() => null)),
+  );
+  if (!table.some(Boolean))
+    throw ApplicationFailure.nonRetryable(
+      `backup ${backup.dir} does not contain tungsten_${req.service}.trep_commit_seqno: the Tungsten schema must be part of the backup, or the replicator cannot restart at the right point (see "Creating an External Backup")`,
+      'BadBackup',
+    );
+  return {
+    backup,
+    replicator,
+    evidence: [
+      `replicator ${req.service}: ${replicator.state}, role ${replicator.role}, applied seqno ${replicator.appliedLastSeqno}`,
+      `backup ${backup.dir} at ${backup.file}:${backup.position}, with tungsten_${req.service}.trep_commit_seqno`,
+      ...serverEvidence,
+    ],
+  };
+}
+
+/**
+ * Before replicator-offline: the Replica's password resolves here (reset-commit-seqno reads it on this
+ * host; verify reads it on the controller when the connection is TCP, which this cannot check), and
+ * the running server accepts the connection. A server already stopped (a run again after
+ * stop-database) is not connected to: start-database starts it.
+ */
+async function checkReplicaServer(
+  sql: SqlPools,
+  server: { connection: Endpoint; pidFile: string },
+): Promise<string[]> {
+  await checkSecretsResolve({ replica: { connection: server.connection } });
+  const pid = await livePid(server.pidFile);
+  if (!pid) return [`Replica server not running (pid file ${server.pidFile}): not connected to`];
+  await checkReachable(sql, server.connection, 'replica.connection');
+  return [`Replica server ${describeEndpoint(server.connection)} answers (pid ${pid})`];
+}
+
+export interface PrimaryThlRequest extends TungstenService {
+  /** The backup's binlog position; null when no seqno is needed (a backup of a Replica). */
+  position: { file: string; position: number } | null;
+  lookup: 'list' | 'dsctl';
+}
+
+/**
+ * Plan, on the Primary's host (reads only): the newest seqno of its THL and, for a backup of the
+ * Primary, the THL event that ends at the backup's binlog position (its seqno, epoch, event id and
+ * source id: the arguments of step 4's `dsctl set`). Not found → refused before anything is touched.
+ */
+export async function inspectPrimaryThl(
+  req: PrimaryThlRequest,
+): Promise<{ event: ThlEvent | null; newestSeqno: number; evidence: string[] }> {
+  const thl = tool(req, 'thl');
+  const svc = checkService(req.service);
+  const info = await runCommand([thl, '-service', svc, 'info']).then(
+    (r) => parseThlInfo(r.stdout),
+    (err: unknown) => {
+      throw ApplicationFailure.nonRetryable(
+        `cannot read the Primary's THL for service "${svc}": ${commandMessage(err)}`,
+        'UnknownService',
+      );
+    },
+  );
+  const evidence = [`Primary THL ${svc}: seqno ${info.minSeqno}–${info.maxSeqno} (${info.events} events)`];
+  if (!req.position) return { event: null, newestSeqno: info.maxSeqno, evidence };
+
+  const at = positionEventId(req.position.file, req.position.position);
+  const argv =
+    req.lookup === 'list'
+      ? [thl, '-service', svc, 'list', '-event', at, '-headers']
+      : [thl, '-service', svc, 'dsctl', '-event', at];
+  const notFound = (why: string) =>
+    ApplicationFailure.nonRetryable(
+      `no seqno for the backup's binlog position ${at}: the Primary's THL (service ${svc}, seqno ${info.minSeqno}–${info.maxSeqno}) ${why}. ` +
+        'The Replica could not resume from this backup; restore a backup whose position the THL still holds (or one taken on a Replica).',
+      'SeqnoNotFound',
+    );
+  let stdout: string;
+  try {
+    ({ stdout } = await runCommand(argv));
+  } catch (err) {
+    if (err instanceof CommandError && err.exitCode !== undefined)
+      throw notFound(`has no such event (${err.message})`);
+    throw err;
+  }
+  if (!stdout.trim()) throw notFound('has no such event');
+  let event: ThlEvent;
+  try {
+    event = req.lookup === 'list' ? parseThlHeaders(stdout) : parseThlDsctl(stdout, svc);
+  } catch (err) {
+    throw ApplicationFailure.nonRetryable(
+      `refusing the answer of \`thl ${req.lookup} -event ${at}\`: ${commandMessage(err)}`,
+      'BadToolOutput',
+    );
+  }
+  if (!samePosition(parseEventId(event.eventId), req.position))
+    throw ApplicationFailure.nonRetryable(
+      `thl answered for ${event.eventId}, not for the backup's position ${at}`,
+      'BadToolOutput',
+    );
+  evidence.push(
+    `the backup's position ${at} is seqno ${event.seqno} (epoch ${event.epoch}, event id ${event.eventId}, source ${event.sourceId})`,
+  );
+  return { event, newestSeqno: info.maxSeqno, evidence };
+}
+
+export interface ReplicaStepRequest extends TungstenService {
+  recoveryId: string;
+  /** The Replica's datadir: the checkpoint ledger lives beside it. */
+  datadir: string;
+}
+
+/** Step 1: `trepctl -service <svc> offline`. */
+export async function replicatorOffline(req: ReplicaStepRequest): Promise<StepOutcome> {
+  const ledger = Ledger.besideDatadir(req.datadir);
+  const online = await ledger.read(req.recoveryId, 'replicator-online');
+  if (online)
+    return {
+      skipped: true,
+      evidence: [`this recovery already brought ${req.service} back online at ${online.at}`],
+    };
+  const before = await replicatorStatus(req);
+  if (before.state.startsWith('OFFLINE'))
+    return { skipped: true, evidence: [`replicator ${req.service} is already ${before.state}`] };
+  await runCommand([tool(req, 'trepctl'), '-service', req.service, 'offline']);
+  const after = await replicatorStatus(req);
+  if (!after.state.startsWith('OFFLINE'))
+    throw new Error(`replicator ${req.service} is still ${after.state} after trepctl offline`);
+  return {
+    evidence: [
+      `replicator ${req.service}: ${before.state} → ${after.state} at applied seqno ${after.appliedLastSeqno}`,
+    ],
+  };
+}
+
+/** Step 2: `thl -service <svc> purge -y` on the Replica (its local THL only). */
+export async function purgeThl(req: ReplicaStepRequest): Promise<StepOutcome> {
+  const ledger = Ledger.besideDatadir(req.datadir);
+  const done = await ledger.read(req.recoveryId, 'purge-thl');
+  if (done) return { skipped: true, evidence: [`THL purged by this recovery at ${done.at}`] };
+  const s = await replicatorStatus(req);
+  if (!s.state.startsWith('OFFLINE'))
+    throw ApplicationFailure.nonRetryable(
+      `refusing to purge the THL of ${req.service}: the replicator is ${s.state} (it must be offline)`,
+      'ReplicatorOnline',
+    );
+  if (s.minimumStoredSeqNo === -1 && s.maximumStoredSeqNo === -1) {
+    await ledger.write(req.recoveryId, 'purge-thl', { purged: 'empty' });
+    return { skipped: true, evidence: [`the THL of ${req.service} is already empty`] };
+  }
+  await runCommand([tool(req, 'thl'), '-service', req.service, 'purge', '-y']);
+  const after = await replicatorStatus(req);
+  if (after.maximumStoredSeqNo !== -1)
+    throw new Error(
+      `the THL of ${req.service} still holds seqno up to ${after.maximumStoredSeqNo} after purge`,
+    );
+  await ledger.write(req.recoveryId, 'purge-thl', {
+    purged: `${s.minimumStoredSeqNo}-${s.maximumStoredSeqNo}`,
+  });
+  return { evidence: [`purged THL seqno ${s.minimumStoredSeqNo}–${s.maximumStoredSeqNo}`] };
+}
+
+/** Step 3 (before the copy-back): stop the Replica's server, unless this backup was already restored. */
+export async function stopDatabaseForRestore(
+  sql: SqlPools,
+  req: {
+    recoveryId: string;
+    backupId: string;
+    datadir: string;
+    cluster: Cluster;
+  },
+): Promise<StepOutcome> {
+  const done = await Ledger.besideDatadir(req.datadir).read(req.recoveryId, 'restore-backup');
+  if (done?.backupId === req.backupId)
+    return {
+      skipped: true,
+      evidence: [
+        `backup ${req.backupId} was already restored at ${done.at}; the server is not stopped again`,
+      ],
+    };
+  const { gtidBefore: _g, ...outcome } = await pauseCluster(sql, req.cluster);
+  return outcome;
+}
+
+export interface CommitSeqnoRow {
+  seqno: number;
+  epoch: number;
+  sourceId: string;
+  eventId: string;
+}
+
+async function readCommitSeqno(sql: SqlPools, e: Endpoint, service: string): Promise<CommitSeqnoRow[]> {
+  const table = `${quoteIdent(`tungsten_${checkService(service)}`)}.trep_commit_seqno`;
+  const rows = await sql.query(
+    e,
+    `SELECT seqno, epoch_number AS epoch, source_id AS sourceId, eventid AS eventId FROM ${table} ORDER BY seqno`,
+  );
+  return rows.map((r) => ({
+    seqno: Number(r.seqno),
+    epoch: Number(r.epoch),
+    sourceId: String(r.sourceId ?? ''),
+    eventId: String(r.eventId ?? ''),
+  }));
+}
+
+function describeRow(r: CommitSeqnoRow): string {
+  return `seqno ${r.seqno} epoch ${r.epoch} event ${r.eventId} source ${r.sourceId}`;
+}
+
+export interface ResetRequest extends ReplicaStepRequest {
+  connection: Endpoint;
+  backup: { id: string; file: string; position: number };
+  /** The THL event at the backup's position (null for a backup of a Replica: nothing to reset). */
+  event: ThlEvent | null;
+}
+
+/**
+ * Step 4: compare trep_commit_seqno of the restored data with the backup's binlog position; when
+ * they differ, `dsctl set -reset` to the THL event of the backup's position, then read it back.
+ */
+export async function resetCommitSeqno(
+  sql: SqlPools,
+  req: ResetRequest,
+): Promise<StepOutcome & { before: CommitSeqnoRow[]; after: CommitSeqnoRow[] }> {
+  const ledger = Ledger.besideDatadir(req.datadir);
+  const restored = await ledger.read(req.recoveryId, 'restore-backup');
+  const done = await ledger.read(req.recoveryId, 'reset-commit-seqno');
+  let before: CommitSeqnoRow[];
+  try {
+    before = await readCommitSeqno(sql, req.connection, req.service);
+  } catch (err) {
+    if (/ER_NO_SUCH_TABLE|ER_BAD_DB_ERROR|doesn't exist|Unknown database/.test(commandMessage(err)))
+      throw ApplicationFailure.nonRetryable(
+        `the restored data has no tungsten_${req.service}.trep_commit_seqno: the backup must include the Tungsten schema`,
+        'BadBackup',
+      );
+    throw err;
+  }
+  if (done && done.backupId === req.backup.id && done.restoredAt === restored?.at)
+    return {
+      skipped: true,
+      evidence: [
+        `reset by this recovery at ${done.at} (seqno ${String(done.seqno)}); now ${before.map(describeRow).join('; ')}`,
+      ],
+      before,
+      after: before,
+    };
+  const at = `${req.backup.file}:${req.backup.position}`;
+  const row = before.length === 1 ? before[0]! : null;
+  const rowPos = (() => {
+    try {
+      return row ? parseEventId(row.eventId) : null;
+    } catch {
+      return null;
+    }
+  })();
+  const evidence = [
+    before.length ? `trep_commit_seqno: ${before.map(describeRow).join('; ')}` : 'trep_commit_seqno is empty',
+    `backup position ${at}`,
+  ];
+  if (!req.event) {
+    return {
+      skipped: true,
+      evidence: [
+        ...evidence,
+        'backup taken on a Replica: trep_commit_seqno matches its data, nothing to reset',
+      ],
+      before,
+      after: before,
+    };
+  }
+  if (
+    row &&
+    rowPos &&
+    samePosition(rowPos, req.backup) &&
+    row.seqno === req.event.seqno &&
+    row.epoch === req.event.epoch
+  ) {
+    await ledger.write(req.recoveryId, 'reset-commit-seqno', {
+      backupId: req.backup.id,
+      restoredAt: restored?.at,
+      seqno: row.seqno,
+    });
+    return {
+      skipped: true,
+      evidence: [...evidence, 'trep_commit_seqno is already at the backup position: nothing to change'],
+      before,
+      after: before,
+    };
+  }
+  await runCommand(dsctlSetArgv(tool(req, 'dsctl'), req.service, req.event));
+  const after = await readCommitSeqno(sql, req.connection, req.service);
+  const a = after.length === 1 ? after[0]! : null;
+  if (
+    !a ||
+    a.seqno !== req.event.seqno ||
+    a.epoch !== req.event.epoch ||
+    !samePosition(parseEventId(a.eventId), req.backup)
+  )
+    throw new Error(
+      `dsctl set did not take: trep_commit_seqno is ${after.map(describeRow).join('; ') || 'empty'}, expected seqno ${req.event.seqno} epoch ${req.event.epoch} at ${at}`,
+    );
+  await ledger.write(req.recoveryId, 'reset-commit-seqno', {
+    backupId: req.backup.id,
+    restoredAt: restored?.at,
+    seqno: a.seqno,
+  });
+  return {
+    evidence: [
+      ...evidence,
+      `dsctl set -reset -seqno ${req.event.seqno} -epoch ${req.event.epoch} -source-id ${req.event.sourceId} -event-id ${req.event.eventId}`,
+    ],
+    before,
+    after,
+  };
+}
+
+/** Step 5: `trepctl -service <svc> online`. */
+export async function replicatorOnline(req: ReplicaStepRequest): Promise<StepOutcome> {
+  const before = await replicatorStatus(req);
+  const ledger = Ledger.besideDatadir(req.datadir);
+  if (before.state === 'ONLINE') {
+    await ledger.write(req.recoveryId, 'replicator-online', { seqno: before.appliedLastSeqno });
+    return { skipped: true, evidence: [`replicator ${req.service} is already ONLINE`] };
+  }
+  let failure: unknown = null;
+  await runCommand([tool(req, 'trepctl'), '-service', req.service, 'online']).catch((err: unknown) => {
+    failure = err;
+  });
+  const after = await replicatorStatus(req);
+  if (after.state.startsWith('OFFLINE:ERROR'))
+    throw ApplicationFailure.nonRetryable(
+      `replicator ${req.service} could not go online: ${after.pendingError} (seqno ${after.pendingErrorSeqno})`,
+      'ReplicatorError',
+    );
+  if (failure) throw failure as Error;
+  await ledger.write(req.recoveryId, 'replicator-online', { seqno: after.appliedLastSeqno });
+  return { evidence: [`replicator ${req.service}: ${before.state} → ${after.state}`] };
+}
+
+/**
+ * Step 5, verified: the replicator reports ONLINE and its applied seqno moves from the reset seqno up
+ * to `untilSeqno` (the Primary's newest seqno at plan time). An error state fails at once.
+ */
+export async function awaitReplicatorOnline(
+  req: TungstenService & { fromSeqno: number; untilSeqno: number; timeout: string },
+): Promise<StepOutcome & { appliedLastSeqno: number; state: string }> {
+  let last: ReplicatorStatus | null = null;
+  try {
+    await waitUntil(
+      `replicator ${req.service} to be ONLINE at seqno ${req.untilSeqno}`,
+      async () => {
+        last = await replicatorStatus(req);
+        if (last.state.startsWith('OFFLINE:ERROR'))
+          throw ApplicationFailure.nonRetryable(
+            `replicator ${req.service} failed at seqno ${last.pendingErrorSeqno}: ${last.pendingError}`,
+            'ReplicatorError',
+          );
+        return last.state === 'ONLINE' && last.appliedLastSeqno >= req.untilSeqno;
+      },
+      durationMs(req.timeout),
+      500,
+    );
+  } catch (err) {
+    if (err instanceof ApplicationFailure) throw err;
+    const l = last as ReplicatorStatus | null;
+    throw ApplicationFailure.nonRetryable(
+      `${commandMessage(err)}; last seen ${l ? `${l.state} at applied seqno ${l.appliedLastSeqno}` : 'nothing'}`,
+      'OnlineTimeout',
+    );
+  }
+  const s = last as unknown as ReplicatorStatus;
+  return {
+    evidence: [
+      `ONLINE; applied seqno ${req.fromSeqno} → ${s.appliedLastSeqno}` +
+        (req.untilSeqno > req.fromSeqno
+          ? ` (caught up with the Primary's seqno ${req.untilSeqno} at plan time)`
+          : ' (the Primary had nothing newer at plan time)'),
+    ],
+    appliedLastSeqno: s.appliedLastSeqno,
+    state: s.state,
+  };
+}
+
+/** The activities of tungstenExternalRestore, as registered by createActivities. */
+export function tungstenActivities(sql: SqlPools) {
+  return {
+    inspectTungstenReplica: (req: ReplicaPlanRequest) => inspectTungstenReplica(sql, req),
+    inspectPrimaryThl: (req: PrimaryThlRequest) => inspectPrimaryThl(req),
+    replicatorOffline: (req: ReplicaStepRequest) => replicatorOffline(req),
+    purgeThl: (req: ReplicaStepRequest) => purgeThl(req),
+    stopDatabaseForRestore: (req: Parameters<typeof stopDatabaseForRestore>[1]) =>
+      stopDatabaseForRestore(sql, req),
+    resetCommitSeqno: (req: ResetRequest) => resetCommitSeqno(sql, req),
+    replicatorOnline: (req: ReplicaStepRequest) => replicatorOnline(req),
+    awaitReplicatorOnline: (req: Parameters<typeof awaitReplicatorOnline>[0]) => awaitReplicatorOnline(req),
+  };
+}
