@@ -29,7 +29,7 @@ async function testFiles(dir: string): Promise<string[]> {
 
 async function main(): Promise<number> {
   const args = process.argv.slice(2);
-  const suites = ['unit', 'integration', 'replay'];
+  const suites = ['unit', 'kit', 'integration', 'replay'];
   const chosen = args.length ? args : suites;
   const files: string[] = [];
   for (const a of chosen)

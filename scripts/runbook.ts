@@ -10,6 +10,7 @@ import {
 import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { connectClient, loadTemporalTarget, type TemporalTarget } from '../workers/temporal-connection';
+import { FAILURES, isFailureType, type FailureType } from '../workflows/failures';
 import { Command, CommanderError } from 'commander';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { ed25519 } from '@noble/curves/ed25519.js';
@@ -112,9 +113,21 @@ async function failureMessage(err: unknown): Promise<string> {
   if (err instanceof WorkflowFailedError) {
     let cause: unknown = err.cause;
     while (cause instanceof Error && !('type' in cause) && cause.cause) cause = cause.cause;
-    return cause instanceof Error ? cause.message : err.message;
+    const message = cause instanceof Error ? cause.message : err.message;
+    const next = nextAction(err);
+    return next ? `${message}\nnext: ${next}` : message;
   }
   return err instanceof Error ? err.message : String(err);
+}
+
+/** The operator's next action for the innermost catalogued failure type (workflows/failures.ts). */
+export function nextAction(err: unknown): string | undefined {
+  let found: FailureType | undefined;
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const type = (e as { type?: string | null }).type;
+    if (isFailureType(type)) found = type;
+  }
+  return found ? FAILURES[found].next : undefined;
 }
 
 /** The steps of a run: from the progress query while it runs, from its result once it is over. */

@@ -1,7 +1,7 @@
 // Builds the runbook worker: the workflows bundle plus the activities, on one task queue. Shared by
 // the production worker, the demo and the tests, so they all run the same code.
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { ApplicationFailure, type DataConverter } from '@temporalio/common';
+import { type DataConverter } from '@temporalio/common';
 import { fileURLToPath } from 'node:url';
 import {
   CONTROLLER_ACTIVITIES,
@@ -17,6 +17,7 @@ import { bundleInChildProcess } from './workflow-bundle-child';
 import { TASK_QUEUE } from '../workflows/routing';
 import { guardedByCatalog } from '../activities/trust/catalog-guard';
 import { approvalJournal } from '../activities/trust/approval-journal';
+import { failure } from '../workflows/failures';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -79,11 +80,11 @@ export async function createRunbookWorker(
 /** SQL activities, and host activities that refuse: on a controller, host work must name its host. */
 function controllerActivities(deps: ActivityDeps) {
   const refuse = (name: ActivityName) => async () => {
-    throw ApplicationFailure.nonRetryable(
+    throw failure(
+      'HostNotNamed',
       `${name} works on a host's files or processes, and the input names no host for it: this controller ` +
         '(RUNBOOK_ROLE=controller) runs no host work. Name the host in the input (e.g. "restore": { "host": "db2" }) ' +
         "so that host's agent runs it",
-      'HostNotNamed',
     );
   };
   return {

@@ -19,6 +19,7 @@ import { defineSearchAttributeKey, SearchAttributeType, TimeoutType } from '@tem
 import type { z } from 'zod';
 import { digestOf, keyFingerprint, parsePublicKey, verifyApproval } from './approval-signature';
 import { describeIssues, SLUG_PATTERN } from './schemas';
+import { failure } from './failures';
 
 export const RunbookKindKey = defineSearchAttributeKey('RunbookKind', SearchAttributeType.KEYWORD);
 export const RunbookStepKey = defineSearchAttributeKey('RunbookStep', SearchAttributeType.KEYWORD);
@@ -138,7 +139,7 @@ export interface StepSpec {
 export function parseInput<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   const r = schema.safeParse(raw);
   if (!r.success) {
-    throw ApplicationFailure.nonRetryable(`invalid input: ${describeIssues(r.error)}`, 'InvalidInput');
+    throw failure('InvalidInput', `invalid input: ${describeIssues(r.error)}`);
   }
   return r.data;
 }
@@ -203,9 +204,9 @@ export class Runbook {
     // The recoveryId names ledger and staging files on hosts: a workflow id such as "a/../../etc"
     // (any caller may choose one) must never become a path.
     if (!SLUG_PATTERN.test(this.recoveryId))
-      throw ApplicationFailure.nonRetryable(
-        `invalid input: the workflow id ${JSON.stringify(this.recoveryId.slice(0, 120))} cannot name a recovery (letters, digits, ".", "_" or "-", at most 100); pass a recoveryId or start the run with such a workflow id`,
+      throw failure(
         'InvalidInput',
+        `invalid input: the workflow id ${JSON.stringify(this.recoveryId.slice(0, 120))} cannot name a recovery (letters, digits, ".", "_" or "-", at most 100); pass a recoveryId or start the run with such a workflow id`,
       );
     becomeActive(this);
     this.steps = specs.map((s) => ({
@@ -422,7 +423,7 @@ export class Runbook {
   /** Runs one named step: records status, times and evidence; wraps errors with the step's name. */
   async step<T extends StepOutcome>(name: string, work: () => Promise<T>): Promise<T> {
     const s = this.find(name);
-    if (!s) throw ApplicationFailure.nonRetryable(`runbook bug: unknown step ${name}`);
+    if (!s) throw failure('RunbookBug', `runbook bug: unknown step ${name}`);
     this.current = name;
     s.status = 'running';
     s.startedAt = new Date().toISOString();
@@ -465,9 +466,9 @@ export class Runbook {
       if (!approved) {
         s.status = 'failed';
         s.error = `not approved within ${this.opts.approvalTimeout}`;
-        throw ApplicationFailure.nonRetryable(
-          `${name}: not approved within ${this.opts.approvalTimeout}; the run stopped before this step and nothing of it was done`,
+        throw failure(
           'ApprovalTimeout',
+          `${name}: not approved within ${this.opts.approvalTimeout}; the run stopped before this step and nothing of it was done`,
         );
       }
     }
@@ -504,11 +505,11 @@ export async function onHost<T>(
       err.cause instanceof TimeoutFailure &&
       err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
     )
-      throw ApplicationFailure.nonRetryable(
+      throw failure(
+        'HostUnavailable',
         `host ${w.host} did not take ${w.activity} within ${timeout}: no agent polls its task queue ${w.queue}. ` +
           `Start the host agent on ${w.host} (RUNBOOK_HOST=${w.host} npm run agent) and start the recovery again ` +
           'with the same recoveryId; nothing of this step ran elsewhere',
-        'HostUnavailable',
       );
     throw err;
   } finally {

@@ -13,7 +13,6 @@
 //   6. start-slave             procedure 4: START SLAVE 'secondary'; both threads running
 //   7. verify-replication      the lag; waits until the channel applied all the source had binlogged
 // Two channels never run at once: the primary channel is checked again right before steps 5 and 6.
-import { ApplicationFailure } from '@temporalio/workflow';
 import type {
   BinlogPosition,
   ChannelStatus,
@@ -25,6 +24,7 @@ import { Runbook, type StepState } from './kit';
 import { catalogInput } from './request-input';
 import { long, quick, sqlRunsOn } from './routing';
 import { NdbChannelFailoverInput } from './schemas-ndb-failover';
+import { failure } from './failures';
 
 export const NDB_FAILOVER_STEPS = [
   { name: 'check-channels' },
@@ -61,7 +61,7 @@ export interface NdbFailoverResult {
   replication?: ReplicationReport;
 }
 
-const refuse = (message: string) => ApplicationFailure.nonRetryable(message, 'FailoverRefused');
+const refuse = (message: string) => failure('FailoverRefused', message);
 const chName = (c: string) => (c ? `'${c}'` : 'the default channel');
 
 export async function ndbChannelFailover(raw: unknown): Promise<NdbFailoverResult> {

@@ -14,13 +14,13 @@
 //  11. replay-binlogs              mysqlbinlog from there to the failure point (the shared replay engine:
 //                                  files verified again, SQL errors final), resumable exactly once by epoch
 //  12. verify                      row counts and checksums (compared with the expected ones, if given)
-import { ApplicationFailure } from '@temporalio/workflow';
 import type { NdbBackup, NdbStopPoint } from '../activities/ndb/ndb-pitr';
 import { Runbook, type StepState } from './kit';
 import { catalogInput } from './request-input';
 import { long, sqlRunsOn } from './routing';
 import type { TableFingerprint } from './schemas';
 import { NdbPitrInput } from './schemas-ndb-pitr';
+import { failure } from './failures';
 
 /** Clearing rounds allowed to an ndb_restore that keeps being interrupted, before the run gives up. */
 const MAX_RESTORE_ROUNDS = 3;
@@ -136,9 +136,9 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
       evidence.push(...(r.evidence ?? []));
       if (!r.interrupted) return { ...r, evidence };
       if (round >= MAX_RESTORE_ROUNDS)
-        throw ApplicationFailure.nonRetryable(
-          `ndb_restore of backup ${backup.id} was interrupted ${round} times; the data nodes hold part of it. Find out what kills it, then start a new recovery.`,
+        throw failure(
           'PartialRestore',
+          `ndb_restore of backup ${backup.id} was interrupted ${round} times; the data nodes hold part of it. Find out what kills it, then start a new recovery.`,
         );
       evidence.push(...(await clearDataNodes(round + 1)).evidence);
     }

@@ -7,12 +7,12 @@
 //   5. put-back-previous-datadir    the datadir that was there moved back
 //   6. start-cluster                the cluster started on it again
 //   7. verify-cluster               it must answer with the GTID state it had when the recovery paused it
-import { ApplicationFailure } from '@temporalio/workflow';
 import type { RecoveryState } from '../activities/percona/recovery-state';
 import { Runbook, type StepState } from './kit';
 import { catalogInput } from './request-input';
 import { long, quick } from './routing';
 import { PerconaRollbackInput } from './schemas-rollback';
+import { failure } from './failures';
 
 export const ROLLBACK_STEPS = [
   { name: 'inspect' },
@@ -47,9 +47,9 @@ export async function perconaRollback(raw: unknown): Promise<RollbackResult> {
   const found = await rb.step('inspect', async () => {
     const s = await quick(input.restore.host).recoveryState({ recoveryId, datadir });
     if (!s.paused && !s.before && s.restore === 'none' && !s.temporaryServer)
-      throw ApplicationFailure.nonRetryable(
-        `recovery ${recoveryId} never paused the cluster nor changed ${datadir} (no record beside it, no temporary mysqld): there is nothing to roll back. Check the recoveryId and the restore datadir; nothing was done`,
+      throw failure(
         'NothingToRollBack',
+        `recovery ${recoveryId} never paused the cluster nor changed ${datadir} (no record beside it, no temporary mysqld): there is nothing to roll back. Check the recoveryId and the restore datadir; nothing was done`,
       );
     return {
       ...s,

@@ -14,6 +14,7 @@ import {
   type StepSpec,
 } from './kit';
 import { quick } from './routing';
+import { failure, isFailureType } from './failures';
 
 export async function catalogInput<S extends z.ZodType>(
   kind: string,
@@ -45,7 +46,7 @@ export async function catalogInput<S extends z.ZodType>(
   } catch (err) {
     if (!(err instanceof ActivityFailure)) throw err;
     const cause = err.cause instanceof ApplicationFailure ? err.cause : undefined;
-    throw ApplicationFailure.nonRetryable(rootMessage(err), cause?.type ?? 'InvalidInput');
+    throw failure(isFailureType(cause?.type) ? cause.type : 'InvalidInput', rootMessage(err));
   }
   return parseInput(schema, input);
 }
@@ -58,8 +59,7 @@ function provenStarter(kind: string, request: unknown, policy: ApprovalPolicy): 
   const signed = (request as { startedBy?: unknown }).startedBy as
     { name?: unknown; expiresAt?: unknown; signature?: unknown } | undefined;
   if (signed === undefined) return undefined;
-  const refuse = (why: string) =>
-    ApplicationFailure.nonRetryable(`invalid request: startedBy: ${why}`, 'InvalidInput');
+  const refuse = (why: string) => failure('InvalidInput', `invalid request: startedBy: ${why}`);
   if (!signed || typeof signed !== 'object') throw refuse('must be { name, expiresAt, signature }');
   const { name, expiresAt, signature } = signed;
   if (typeof name !== 'string' || typeof expiresAt !== 'string' || typeof signature !== 'string')

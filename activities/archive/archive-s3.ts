@@ -1,6 +1,5 @@
 // S3 backend of the binlog archive: each binlog file is one object `<prefix>/<name>`, next to the JSON
 // index `<prefix>/binlog-index.json`. Works with AWS S3 and S3-compatible stores (SeaweedFS, MinIO, Ceph).
-import { ApplicationFailure } from '@temporalio/common';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -13,6 +12,7 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { BINLOG_NAME, INDEX_NAME, emptyIndex, type ArchiveIndex, type BinlogArchive } from './archive';
+import { failure } from '../../workflows/failures';
 
 export interface S3ArchiveOptions {
   bucket: string;
@@ -181,7 +181,7 @@ export class S3Archive implements BinlogArchive {
     const message = `S3 archive ${this.location}: cannot ${action}: ${reason}`;
     // The SDK's error is not kept as the cause: its bare text would replace this one in step errors.
     // Wrong credentials or a missing bucket do not mend by retrying: fail the step at once.
-    if (isMisconfiguration(err)) return ApplicationFailure.nonRetryable(message, 'ArchiveMisconfigured');
+    if (isMisconfiguration(err)) return failure('ArchiveMisconfigured', message);
     return new Error(message);
   }
 }

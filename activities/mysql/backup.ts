@@ -1,6 +1,5 @@
 // Base backups: reading what a prepared mariadb-backup/xtrabackup directory says about itself, and
 // restoring it with --copy-back. The restore is check-then-act and writes its checkpoint last.
-import { ApplicationFailure } from '@temporalio/activity';
 import { mkdir, readdir, readFile, rm, rmdir, stat } from 'node:fs/promises';
 import { renameDurably } from '../runtime/durable-file';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { dialectOf } from './dialect';
 import { checkDatadir } from '../trust/datadir-guard';
 import { failpoint } from '../runtime/failpoints';
 import { Ledger } from '../runtime/ledger';
+import { failure } from '../../workflows/failures';
 
 export interface BackupInfo {
   dir: string;
@@ -33,27 +33,26 @@ async function readText(path: string): Promise<string | null> {
 /** Reads and checks a prepared backup directory. Throws a non-retryable error the operator can act on. */
 export async function inspectBackup(dir: string, dialect: Dialect, tool?: string): Promise<BackupInfo> {
   const st = await stat(dir).catch(() => null);
-  if (!st?.isDirectory())
-    throw ApplicationFailure.nonRetryable(`backup directory ${dir} does not exist`, 'BadBackup');
+  if (!st?.isDirectory()) throw failure('BadBackup', `backup directory ${dir} does not exist`);
   const checkpoints = await readText(join(dir, 'xtrabackup_checkpoints'));
   if (checkpoints === null)
-    throw ApplicationFailure.nonRetryable(
-      `${dir} is not a mariadb-backup/xtrabackup backup (no xtrabackup_checkpoints)`,
+    throw failure(
       'BadBackup',
+      `${dir} is not a mariadb-backup/xtrabackup backup (no xtrabackup_checkpoints)`,
     );
   const type = /backup_type\s*=\s*(\S+)/.exec(checkpoints)?.[1];
   if (type !== 'full-prepared' && type !== 'log-applied')
-    throw ApplicationFailure.nonRetryable(
-      `backup ${dir} is not prepared (backup_type = ${type ?? 'missing'}); run ${tool ?? dialectOf(dialect).backupTool} --prepare --target-dir=${dir} first`,
+    throw failure(
       'BadBackup',
+      `backup ${dir} is not prepared (backup_type = ${type ?? 'missing'}); run ${tool ?? dialectOf(dialect).backupTool} --prepare --target-dir=${dir} first`,
     );
   const toLsn = /to_lsn\s*=\s*(\d+)/.exec(checkpoints)?.[1] ?? '0';
   const binlogInfo = await readText(join(dir, 'xtrabackup_binlog_info'));
   const m = binlogInfo ? /^(\S+)\s+(\d+)\s*([\s\S]*)$/.exec(binlogInfo.trim()) : null;
   if (!m)
-    throw ApplicationFailure.nonRetryable(
-      `backup ${dir} has no binlog position (xtrabackup_binlog_info missing or empty): the source had binary logging off, so no point-in-time recovery can start from it`,
+    throw failure(
       'BadBackup',
+      `backup ${dir} has no binlog position (xtrabackup_binlog_info missing or empty): the source had binary logging off, so no point-in-time recovery can start from it`,
     );
   return {
     dir,
@@ -75,9 +74,9 @@ export async function processesUsingDatadir(datadir: string): Promise<number[]> 
   if (!dir) return [];
   const entries = await readdir('/proc').catch(() => null);
   if (!entries)
-    throw ApplicationFailure.nonRetryable(
-      `cannot read /proc to check that no process uses ${datadir}: refusing to touch it`,
+    throw failure(
       'UnverifiedProcess',
+      `cannot read /proc to check that no process uses ${datadir}: refusing to touch it`,
     );
   const pids: number[] = [];
   for (const entry of entries) {
@@ -165,9 +164,9 @@ async function sameDirectory(dir: string, started: Record<string, unknown>): Pro
 export async function refuseRolledBack(recoveryId: string, datadir: string): Promise<void> {
   const rolledBack = await Ledger.besideDatadir(datadir).read(recoveryId, ROLLED_BACK);
   if (rolledBack)
-    throw ApplicationFailure.nonRetryable(
-      `recovery ${recoveryId} was rolled back at ${rolledBack.at}: its restored datadir is kept aside and production is back as it was. Start a new recovery with a new recoveryId; nothing was done`,
+    throw failure(
       'RolledBack',
+      `recovery ${recoveryId} was rolled back at ${rolledBack.at}: its restored datadir is kept aside and production is back as it was. Start a new recovery with a new recoveryId; nothing was done`,
     );
 }
 
@@ -191,9 +190,9 @@ export async function restoreBackup(
   }
   const users = await processesUsingDatadir(req.datadir);
   if (users.length)
-    throw ApplicationFailure.nonRetryable(
-      `refusing to restore into ${req.datadir}: process ${users.join(', ')} is using it (pause the cluster first)`,
+    throw failure(
       'DatadirInUse',
+      `refusing to restore into ${req.datadir}: process ${users.join(', ')} is using it (pause the cluster first)`,
     );
 
   const evidence: string[] = [];
@@ -219,10 +218,7 @@ export async function restoreBackup(
         ? `${req.datadir}.moved-${req.recoveryId}-${Date.now()}`
         : previousDatadirOf(req.datadir, req.recoveryId);
       if (await stat(aside).catch(() => null))
-        throw ApplicationFailure.nonRetryable(
-          `cannot move ${req.datadir} aside: ${aside} already exists`,
-          'DatadirInUse',
-        );
+        throw failure('DatadirInUse', `cannot move ${req.datadir} aside: ${aside} already exists`);
       await renameDurably(req.datadir, aside);
       if (started)
         evidence.push(

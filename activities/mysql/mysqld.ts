@@ -8,7 +8,6 @@ import { basename, join } from 'node:path';
 import { ensureStateDir, statePath } from '../runtime/state-dir';
 import type { Dialect, Endpoint, SecretRef } from '../../workflows/schemas';
 import type { StepOutcome } from '../../workflows/kit';
-import { ApplicationFailure } from '@temporalio/activity';
 import { dialectOf } from './dialect';
 import { failpoint } from '../runtime/failpoints';
 import { Ledger } from '../runtime/ledger';
@@ -22,6 +21,7 @@ import {
   waitUntil,
 } from '../runtime/processes';
 import type { SqlPools } from './sql';
+import { failure } from '../../workflows/failures';
 
 export interface TemporaryServerSpec {
   recoveryId: string;
@@ -154,10 +154,10 @@ async function refuseAfterHostReboot(spec: TemporaryServerSpec): Promise<void> {
   const seen = await ledger.read(spec.recoveryId, 'temporary-server');
   const now = await bootId();
   if (seen && seen.bootId !== now)
-    throw ApplicationFailure.nonRetryable(
+    throw failure(
+      'HostRestarted',
       `the host restarted while the replay into ${spec.datadir} was under way (relaxed durability): its state cannot be trusted. ` +
         'Start the recovery again with a new recoveryId; it restores the base backup afresh.',
-      'HostRestarted',
     );
   if (!seen) await ledger.write(spec.recoveryId, 'temporary-server', { bootId: now });
 }

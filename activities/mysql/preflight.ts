@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { SecretRef, type Endpoint } from '../../workflows/schemas';
 import { resolveSecret } from '../trust/secrets';
 import { connectionRefusalCode, describeEndpoint, type SqlPools } from './sql';
+import { failure, isFailureType } from '../../workflows/failures';
 
 /** A secret reference found in a runbook input, with the path of its field ("restore.password"). */
 export interface SecretRefAt {
@@ -38,7 +39,7 @@ export async function checkSecretsResolve(
       await resolveSecret(ref);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      throw ApplicationFailure.nonRetryable(`${path}: ${message}`, 'SecretUnavailable');
+      throw failure('SecretUnavailable', `${path}: ${message}`);
     }
   }
   return refs.map((r) => r.path);
@@ -55,15 +56,15 @@ export async function checkReachable(sql: SqlPools, endpoint: Endpoint, field: s
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     if (err instanceof ApplicationFailure && err.nonRetryable)
-      throw ApplicationFailure.nonRetryable(`${field}: ${message}`, err.type ?? 'SecretUnavailable');
+      throw failure(isFailureType(err.type) ? err.type : 'SecretUnavailable', `${field}: ${message}`);
     const code = connectionRefusalCode(err);
     if (!code) throw err;
     // The driver's own words (SqlPools.query puts the server's name in front of them).
     const why = err instanceof Error && err.cause instanceof Error ? err.cause.message : message;
-    throw ApplicationFailure.nonRetryable(
+    throw failure(
+      'Unreachable',
       `${field}: cannot connect to ${describeEndpoint(endpoint)} (${why.includes(code) ? why : `${code}: ${why}`}). ` +
         'Nothing was changed: correct the address or credentials and start the recovery again.',
-      'Unreachable',
     );
   }
 }

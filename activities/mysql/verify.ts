@@ -1,10 +1,10 @@
 // Verification: row count and CHECKSUM TABLE of every table in the restored schemas, compared with
 // an expected map when the input gives one (e.g. captured on the source at the target).
-import { ApplicationFailure } from '@temporalio/activity';
 import type { Endpoint, TableFingerprint } from '../../workflows/schemas';
 import { keepAlive } from '../runtime/command';
 import { failpoint } from '../runtime/failpoints';
 import type { SqlPools } from './sql';
+import { failure } from '../../workflows/failures';
 
 const SYSTEM_SCHEMAS = ['mysql', 'information_schema', 'performance_schema', 'sys', 'runbook_ledger'];
 
@@ -65,9 +65,9 @@ export async function verifyRestore(
   if (verify.expected) {
     const diffs = compareFingerprints(tables, verify.expected);
     if (diffs.length)
-      throw ApplicationFailure.nonRetryable(
-        `restored data differs from what was expected: ${diffs.join('; ')}`,
+      throw failure(
         'VerificationFailed',
+        `restored data differs from what was expected: ${diffs.join('; ')}`,
       );
     evidence.push('row counts and checksums equal the expected ones');
   }

@@ -2,7 +2,7 @@
 // (S'), on the secondary channel's source (M'), and on the primary channel's SQL node (S). Values are
 // bound, never spliced; channel names are checked strictly before they are quoted into a statement;
 // a file name that comes back from mysql.ndb_binlog_index is checked to be a plain binlog file name.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import type { StepOutcome } from '../../workflows/kit';
 import { durationMs, type Dialect, type Endpoint, type SecretRef } from '../../workflows/schemas';
 import type { FailoverForm, ReplicationConnect } from '../../workflows/schemas-ndb-failover';
@@ -12,8 +12,9 @@ import { dialectOf, type DialectInfo } from '../mysql/dialect';
 import { checkSecretsResolve } from '../mysql/preflight';
 import { redact, resolveSecret } from '../trust/secrets';
 import { describeEndpoint, type Row, type SqlPools } from '../mysql/sql';
+import { failure, type FailureType } from '../../workflows/failures';
 
-const refuse = (message: string, type = 'FailoverRefused') => ApplicationFailure.nonRetryable(message, type);
+const refuse = (message: string, type: FailureType = 'FailoverRefused') => failure(type, message);
 
 // ---------------------------------------------------------------------------------------------------
 // SQL text (pure): channel clauses, the procedure's queries, the status columns of both dialects.

@@ -1,6 +1,5 @@
 // Activities of NDB Cluster point-in-time recovery via NDB Cluster Replication. NDB's own tools
 // (ndb_mgm, ndbd/ndbmtd, ndb_restore) are called by their real names; the SQL is the procedure's.
-import { ApplicationFailure } from '@temporalio/activity';
 import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { StepOutcome } from '../../workflows/kit';
@@ -23,6 +22,7 @@ import { waitUntil } from '../runtime/processes';
 import { SqlLedger } from '../mysql/sql-ledger';
 import { checkReachable } from '../mysql/preflight';
 import type { SqlPools } from '../mysql/sql';
+import { failure, type FailureType } from '../../workflows/failures';
 
 type Cluster = NdbPitrInput['cluster'];
 type DataNode = z.output<typeof NdbDataNode>;
@@ -44,7 +44,7 @@ export interface NdbStopPoint {
   description: string;
 }
 
-const refuse = (message: string, type = 'PlanRefused') => ApplicationFailure.nonRetryable(message, type);
+const refuse = (message: string, type: FailureType = 'PlanRefused') => failure(type, message);
 
 const restoreEpochOf = (stopGcp: number) => (((BigInt(stopGcp) - 1n) << 32n) | 0xffffffffn).toString();
 
@@ -593,17 +593,17 @@ async function replayFromLatestEpoch(
     stopTarget: `${req.stop.file}:${req.stop.position}`,
     whereNow: epochNow,
     stoppedOnSqlError: async (error) =>
-      ApplicationFailure.nonRetryable(
+      failure(
+        'ReplayFailed',
         `replay of ${position} stopped at ${await epochNow()}: ${error}; the failure point is epoch ${req.stop.lastEpoch}. ` +
           'The error is deterministic: a retry would stop at the same epoch. Fix its cause on the SQL node and retry (the replay resumes after its latest epoch), or restore to an earlier failure point',
-        'ReplayFailed',
       ),
   });
   const after = (await findLatestEpoch(sql, req.sqlNode)).latest;
   if (after !== req.stop.lastEpoch)
-    throw ApplicationFailure.nonRetryable(
-      `replay ended at epoch ${after}, but the failure point is epoch ${req.stop.lastEpoch}`,
+    throw failure(
       'TargetNotReached',
+      `replay ended at epoch ${after}, but the failure point is epoch ${req.stop.lastEpoch}`,
     );
   return {
     latestAfter: after,

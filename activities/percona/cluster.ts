@@ -1,7 +1,6 @@
 // Pausing and unpausing the cluster being recovered. Two adapters:
 // - process: a mariadbd/mysqld managed by pid file and the argv that starts it;
 // - kubernetes: the Percona operator's PerconaServerMySQL resource, via `kubectl patch … spec.pause`.
-import { ApplicationFailure } from '@temporalio/activity';
 import { basename, dirname, join } from 'node:path';
 import type { Cluster } from '../../workflows/schemas';
 import type { StepOutcome } from '../../workflows/kit';
@@ -17,6 +16,7 @@ import {
 import type { SqlPools } from '../mysql/sql';
 import { describeEndpoint } from '../mysql/sql';
 import { failpoint } from '../runtime/failpoints';
+import { failure } from '../../workflows/failures';
 
 type ProcessCluster = Extract<Cluster, { adapter: 'process' }>;
 type KubernetesCluster = Extract<Cluster, { adapter: 'kubernetes' }>;
@@ -66,16 +66,16 @@ async function setKubernetesPause(c: KubernetesCluster, pause: boolean): Promise
 export async function checkCluster(sql: SqlPools, c: Cluster): Promise<string> {
   if (c.adapter === 'kubernetes') {
     const s = await kubernetesState(c).catch((err: Error) => {
-      throw ApplicationFailure.nonRetryable(`cluster ${c.name} unreachable: ${err.message}`, 'Unreachable');
+      throw failure('Unreachable', `cluster ${c.name} unreachable: ${err.message}`);
     });
     return `perconaservermysql/${c.resource}: ${s.state}`;
   }
   const pid = await livePid(c.pidFile);
   if (c.connection && pid) {
     await sql.query(c.connection, 'SELECT 1').catch((err: Error) => {
-      throw ApplicationFailure.nonRetryable(
-        `cluster ${c.name} unreachable at ${describeEndpoint(c.connection!)}: ${err.message}`,
+      throw failure(
         'Unreachable',
+        `cluster ${c.name} unreachable at ${describeEndpoint(c.connection!)}: ${err.message}`,
       );
     });
   }

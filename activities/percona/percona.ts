@@ -1,5 +1,4 @@
 // Activities of the Percona point-in-time recovery that are more than one call: the plan.
-import { ApplicationFailure } from '@temporalio/activity';
 import { replayStrategyOf, type PerconaPitrInput } from '../../workflows/schemas';
 import { refreshIndex } from '../archive/archive-index';
 import { archiveReader } from '../archive/archive-read';
@@ -12,6 +11,7 @@ import { checkDatadir } from '../trust/datadir-guard';
 import { stateRoot } from '../runtime/state-dir';
 import { PlanError, planReplay, refuseUnsafeStrategy, type ReplayPlan } from '../replay/replay-plan';
 import type { SqlPools } from '../mysql/sql';
+import { failure } from '../../workflows/failures';
 
 export interface PerconaPlan {
   backup: BackupInfo;
@@ -86,7 +86,7 @@ export async function planPerconaRecovery(
       room: room.evidence,
     };
   } catch (err) {
-    if (err instanceof PlanError) throw ApplicationFailure.nonRetryable(err.message, err.kind);
+    if (err instanceof PlanError) throw failure(err.kind, err.message);
     throw err;
   }
 }

@@ -2,7 +2,6 @@
 // datadir is moved aside (never deleted), the datadir that was there is moved back, and the cluster
 // must answer with the GTID state it had when it was paused. Each move is check-then-act against the
 // ledger and the disk, so a retry after a crash at any point finishes the same rollback.
-import { ApplicationFailure } from '@temporalio/activity';
 import { mkdir, readdir, rmdir, stat } from 'node:fs/promises';
 import { renameDurably } from '../runtime/durable-file';
 import type { Cluster } from '../../workflows/schemas';
@@ -18,6 +17,7 @@ import {
 import { checkDatadir } from '../trust/datadir-guard';
 import { Ledger } from '../runtime/ledger';
 import { describeEndpoint, type SqlPools } from '../mysql/sql';
+import { failure } from '../../workflows/failures';
 
 const RESTORED_ASIDE = 'rollback-restored-aside';
 const PREVIOUS_BACK = 'rollback-previous-back';
@@ -35,9 +35,9 @@ async function entries(dir: string): Promise<string[] | null> {
 
 function refuseInUse(datadir: string, pids: number[]): void {
   if (pids.length)
-    throw ApplicationFailure.nonRetryable(
-      `${datadir} is in use by process ${pids.join(', ')}: stop it (the cluster, the temporary mysqld) before the rollback moves the datadir; nothing was moved`,
+    throw failure(
       'DatadirInUse',
+      `${datadir} is in use by process ${pids.join(', ')}: stop it (the cluster, the temporary mysqld) before the rollback moves the datadir; nothing was moved`,
     );
 }
 
@@ -70,9 +70,9 @@ export async function setRestoredDatadirAside(req: {
   refuseInUse(req.datadir, await processesUsingDatadir(req.datadir));
   const aside = restoredAsideOf(req.datadir, req.recoveryId);
   if (await stat(aside).catch(() => null))
-    throw ApplicationFailure.nonRetryable(
-      `cannot set the restored datadir aside: ${aside} already exists. Move it away and retry; nothing was moved`,
+    throw failure(
       'DatadirInUse',
+      `cannot set the restored datadir aside: ${aside} already exists. Move it away and retry; nothing was moved`,
     );
   await renameDurably(req.datadir, aside);
   await ledger.write(req.recoveryId, RESTORED_ASIDE, { path: aside });
@@ -97,9 +97,9 @@ export async function putPreviousDatadirBack(req: {
     };
   const now = await entries(req.datadir);
   if (now?.length)
-    throw ApplicationFailure.nonRetryable(
-      `${req.datadir} is not empty (${now.length} entries) although the restored datadir was set aside: something else wrote there. Nothing was moved; look at it before retrying`,
+    throw failure(
       'DatadirInUse',
+      `${req.datadir} is not empty (${now.length} entries) although the restored datadir was set aside: something else wrote there. Nothing was moved; look at it before retrying`,
     );
   if (before.previousDatadir === null) {
     if (before.emptyDatadir) await mkdir(req.datadir, { recursive: true });
@@ -113,9 +113,9 @@ export async function putPreviousDatadirBack(req: {
     };
   }
   if (!(await entries(before.previousDatadir))?.length)
-    throw ApplicationFailure.nonRetryable(
-      `the datadir that was there before the recovery, kept at ${before.previousDatadir}, is gone or empty: there is nothing to put back. Nothing was moved`,
+    throw failure(
       'PreviousDatadirMissing',
+      `the datadir that was there before the recovery, kept at ${before.previousDatadir}, is gone or empty: there is nothing to put back. Nothing was moved`,
     );
   if (now) await rmdir(req.datadir); // an empty directory left in its place
   await renameDurably(before.previousDatadir, req.datadir);
@@ -134,27 +134,27 @@ export async function verifyClusterBack(
   const paused = await Ledger.besideDatadir(req.datadir).read(req.recoveryId, BEFORE_RUN);
   const c = req.cluster;
   if (!c.connection)
-    throw ApplicationFailure.nonRetryable(
-      `production ${c.name} was put back and started, but the rollback cannot prove it: the cluster has no connection to read its GTID state from. Check it by hand`,
+    throw failure(
       'RollbackUnproven',
+      `production ${c.name} was put back and started, but the rollback cannot prove it: the cluster has no connection to read its GTID state from. Check it by hand`,
     );
   await sql.forget(c.connection);
   const [row] = await sql.query(c.connection, 'SELECT @@GLOBAL.gtid_binlog_pos AS g');
   const now = String(row?.g ?? '');
   const want = (paused?.clusterGtidBefore as string | null | undefined) ?? null;
   if (want === null)
-    throw ApplicationFailure.nonRetryable(
-      `production ${c.name} answers at ${describeEndpoint(c.connection)} with GTID state ${now || '(empty)'}, but its state before the recovery was not recorded (it was not running, or had no connection, when it was paused): the rollback cannot prove it is back as it was`,
+    throw failure(
       'RollbackUnproven',
+      `production ${c.name} answers at ${describeEndpoint(c.connection)} with GTID state ${now || '(empty)'}, but its state before the recovery was not recorded (it was not running, or had no connection, when it was paused): the rollback cannot prove it is back as it was`,
     );
   // Read just before the pause began: a transaction committed while it stopped may follow it.
   const behind = [...parseMariadbGtidList(want).values()].filter(
     (g) => (parseMariadbGtidList(now).get(g.domain)?.seq ?? -1n) < g.seq,
   );
   if (behind.length)
-    throw ApplicationFailure.nonRetryable(
-      `production ${c.name} answers with GTID state ${now || '(empty)'}, but it had ${want} when the recovery paused it: it is not back as it was (it lacks ${behind.map((g) => `${g.domain}-${g.server}-${g.seq}`).join(', ')})`,
+    throw failure(
       'RollbackMismatch',
+      `production ${c.name} answers with GTID state ${now || '(empty)'}, but it had ${want} when the recovery paused it: it is not back as it was (it lacks ${behind.map((g) => `${g.domain}-${g.server}-${g.seq}`).join(', ')})`,
     );
   await Ledger.besideDatadir(req.datadir).write(req.recoveryId, ROLLED_BACK, { gtid: now });
   return {

@@ -3,7 +3,6 @@
 // stop GTID (`START SLAVE UNTIL master_gtid_pos`, inclusive). Resume is exactly-once: every attempt
 // starts from the restored server's own GTID state. The replication password is random per attempt,
 // lives only in this activity, and is never in argv, histories or logs.
-import { ApplicationFailure } from '@temporalio/activity';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import { redact } from '../trust/secrets';
 import { replaySourceAlive, removeReplaySource, startReplaySource, type ReplaySource } from './replay-source';
 import { gtidState, stoppedAt, type ReplayProgress, type ReplayRequest } from './replay-common';
 import type { SqlPools, Row } from '../mysql/sql';
+import { failure } from '../../workflows/failures';
 
 const REPL_USER = 'runbook_replay';
 /** What the restored server had before the applier changed it, recorded once per run. */
@@ -34,9 +34,9 @@ async function replicaStatus(sql: SqlPools, e: Endpoint): Promise<Row | undefine
 
 function ledgerOf(req: ReplayRequest): Ledger {
   if (!req.server)
-    throw ApplicationFailure.nonRetryable(
-      'the applier replay needs the temporary server this runbook started (its datadir and server id)',
+    throw failure(
       'BadReplayRequest',
+      'the applier replay needs the temporary server this runbook started (its datadir and server id)',
     );
   return Ledger.besideDatadir(req.server.datadir);
 }
@@ -209,10 +209,10 @@ export async function applyWithApplier(
           throw new Error('the replay source server died during the applier replay'); // retried
       }
       if (watch.stalled(st, state, 5_000))
-        throw ApplicationFailure.nonRetryable(
+        throw failure(
+          'TargetNotReached',
           `the archived files end before ${stopGtid}: the applier applied everything served and stopped at GTID state ${state}` +
             (Number(st.Last_IO_Errno) ? ` (source: ${String(st.Last_IO_Error)})` : ''),
-          'TargetNotReached',
         );
       // Returns the moment the stop GTID is applied (the SQL thread then stops itself), else after 0.5 s.
       const [w] = await sql.query(e, 'SELECT MASTER_GTID_WAIT(?, 0.5) AS r', [stopGtid]);

@@ -23,6 +23,7 @@ import type { ReplayPlan } from './replay-plan';
 import type { VerifiedFile } from './replay-window';
 import type { TemporaryServerSpec } from '../mysql/mysqld';
 import type { SqlPools } from '../mysql/sql';
+import { failure } from '../../workflows/failures';
 
 export interface ReplayRequest {
   recoveryId: string;
@@ -144,16 +145,16 @@ async function reverify(path: string, f: VerifiedFile, consequence: string): Pro
     },
   ).catch((err: unknown) => {
     if (err instanceof BinlogDamaged)
-      throw ApplicationFailure.nonRetryable(
-        `archive file ${f.name} is damaged at offset ${err.offset} (${err.what}) although the plan verified it: it changed on disk since. Re-fetch it and start the recovery again. ${consequence}`,
+      throw failure(
         'ArchiveDamaged',
+        `archive file ${f.name} is damaged at offset ${err.offset} (${err.what}) although the plan verified it: it changed on disk since. Re-fetch it and start the recovery again. ${consequence}`,
       );
     throw err;
   });
   if (hashed < f.size || digest.digest('hex') !== f.sha256)
-    throw ApplicationFailure.nonRetryable(
-      `archive file ${f.name} is not the file the plan verified (now ${s.size} bytes, planned ${f.size}; sha256 differs): it changed since the plan. ${consequence}; start the recovery again to plan over what the archive holds now`,
+    throw failure(
       'ArchiveChanged',
+      `archive file ${f.name} is not the file the plan verified (now ${s.size} bytes, planned ${f.size}; sha256 differs): it changed since the plan. ${consequence}; start the recovery again to plan over what the archive holds now`,
     );
 }
 
@@ -165,17 +166,17 @@ async function indexCheckedFiles(archive: BinlogArchive, req: ReplayRequest): Pr
   for (const name of req.plan.files) {
     const entry = byName.get(name);
     if (!entry)
-      throw ApplicationFailure.nonRetryable(
-        `archive file ${name} is no longer in the index of ${archive.location}`,
+      throw failure(
         'ArchiveChanged',
+        `archive file ${name} is no longer in the index of ${archive.location}`,
       );
     const path = await localCopy(archive, name, req.stagingDir, entry.complete ? entry : undefined);
     if (entry.complete) {
       const size = (await stat(path)).size;
       if (size !== entry.size || (await sha256File(path)) !== entry.sha256)
-        throw ApplicationFailure.nonRetryable(
-          `archive file ${name} is damaged: its checksum no longer matches the index (size ${size}, indexed ${entry.size}); re-fetch it from the source or restore to an earlier target`,
+        throw failure(
           'ArchiveDamaged',
+          `archive file ${name} is damaged: its checksum no longer matches the index (size ${size}, indexed ${entry.size}); re-fetch it from the source or restore to an earlier target`,
         );
     }
     paths.push(path);
@@ -239,9 +240,9 @@ export async function stoppedAt(
     : `with GTID state ${now ?? 'unknown'}`;
   const applied = now === null ? null : appliedBetween(req.plan.startGtid, now, req.plan.stopGtid!);
   const of = appliedBetween(req.plan.startGtid, req.plan.stopGtid!, req.plan.stopGtid!);
-  return ApplicationFailure.nonRetryable(
+  return failure(
+    'ReplayFailed',
     `replay stopped ${where}: ${error}; ${applied ?? '?'} of ${of ?? '?'} transactions of the window applied (GTID state ${now ?? 'unknown'}), target ${req.plan.stopGtid} not reached. ` +
       `The error is deterministic: a retry would stop at the same transaction. Restore to a target before ${next?.gtid ?? 'it'}, fix the cause on the restored server and retry (the replay resumes after ${now ?? 'its GTID state'}), or use force with the pipe to skip failing statements`,
-    'ReplayFailed',
   );
 }

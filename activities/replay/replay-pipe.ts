@@ -9,6 +9,7 @@ import { gtidState, stoppedAt, type ReplayProgress, type ReplayRequest } from '.
 import type { Dialect, Endpoint } from '../../workflows/schemas';
 import { errorsByTransaction, InputLines } from './replay-input-lines';
 import type { SqlPools } from '../mysql/sql';
+import { failure } from '../../workflows/failures';
 
 /**
  * Connection errors mean "try again" (the server or the worker went away, or a session was killed);
@@ -92,17 +93,17 @@ export async function runBinlogPipe(p: BinlogPipe): Promise<PipeOutcome> {
       ...(lines ? { onProducerData: (chunk: Buffer) => lines.feed(chunk) } : {}),
     });
     if (/Did not reach stop position|WARNING/i.test(r.producer.stderr))
-      throw ApplicationFailure.nonRetryable(
-        `${d.binlogTool} did not reach ${p.stopTarget}: ${r.producer.stderr.trim()}`,
+      throw failure(
         'TargetNotReached',
+        `${d.binlogTool} did not reach ${p.stopTarget}: ${r.producer.stderr.trim()}`,
       );
     return { forced: lines ? errorsByTransaction(r.consumer.stderr, lines) : [] };
   } catch (err) {
     if (!(err instanceof CommandError)) throw err;
     if (err.program === d.binlogTool && DAMAGE.test(err.message))
-      throw ApplicationFailure.nonRetryable(
-        `${err.message}: an archived file changed after it was verified; nothing past ${await p.whereNow()} was applied`,
+      throw failure(
         'ArchiveDamaged',
+        `${err.message}: an archived file changed after it was verified; nothing past ${await p.whereNow()} was applied`,
       );
     if (err.program !== d.client || TRANSIENT_CLIENT_ERRORS.test(err.message)) throw err;
     // A SQL error is deterministic: a retry would stop at the same transaction. Final, and where.

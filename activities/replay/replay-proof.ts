@@ -4,7 +4,6 @@
 // with the archive's row events. Both binlogs are read side by side as streams, domain by domain
 // (parallel apply may interleave domains differently), so a window of any size is proved in memory
 // of its own. No proof, no success: any difference the replay cannot account for fails the run.
-import { ApplicationFailure } from '@temporalio/activity';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import { isMariadbGtid, parseMariadbGtid } from '../../workflows/gtid';
@@ -18,6 +17,7 @@ import type { TemporaryServerSpec } from '../mysql/mysqld';
 import { verifyAgainstPlan } from './replay-common';
 import type { ReplayPlan } from './replay-plan';
 import type { SqlPools } from '../mysql/sql';
+import { failure } from '../../workflows/failures';
 
 const LISTED = 10;
 
@@ -260,9 +260,9 @@ export async function requireProof(
   const proof = await keepAlive({ step: 'verify', proving: req.stopGtid }, () => proveReplay(sql, req));
   const evidence = describeProof(proof);
   if (!proof.holds)
-    throw ApplicationFailure.nonRetryable(
-      `the replay cannot be proved: the restored server's transactions differ from the archive window: ${proof.problems.join('; ')}. The restored data is not trusted`,
+    throw failure(
       'ProofFailed',
+      `the replay cannot be proved: the restored server's transactions differ from the archive window: ${proof.problems.join('; ')}. The restored data is not trusted`,
       proof,
     );
   return { ...proof, evidence };

@@ -2,7 +2,6 @@
 // retry or a new worker continues exactly where the last committed transaction left off. Archived
 // files are checksum-verified first. Two strategies apply them: the `mysqlbinlog | mysql` pipe
 // (replay-pipe.ts) and the replica SQL thread fed by a throwaway source server (replay-applier.ts).
-import { ApplicationFailure } from '@temporalio/activity';
 import { startTemporaryServer } from '../mysql/mysqld';
 import { ApplierOwner, applyWithApplier, cleanupApplier, stopLeftoverApplier } from './replay-applier';
 import {
@@ -19,6 +18,7 @@ import { applyWithPipe } from './replay-pipe';
 import { failpoint } from '../runtime/failpoints';
 import type { BinlogArchive } from '../archive/archive';
 import type { SqlPools } from '../mysql/sql';
+import { failure } from '../../workflows/failures';
 
 export type { ReplayRequest, ReplayResult } from './replay-common';
 
@@ -33,9 +33,9 @@ export async function replayBinlogs(
   const { plan, endpoint, dialect } = req;
   const strategy = req.replay?.strategy ?? 'pipe';
   if (strategy === 'applier' && (dialect !== 'mariadb' || req.force))
-    throw ApplicationFailure.nonRetryable(
-      'the applier replay is MariaDB-only and cannot skip failing statements (force): use the pipe',
+    throw failure(
       'BadReplayRequest',
+      'the applier replay is MariaDB-only and cannot skip failing statements (force): use the pipe',
     );
   const owner = strategy === 'applier' ? await ApplierOwner.claim(req) : null;
   const leftover = owner !== null && (await stopLeftoverApplier(sql, req));
@@ -80,9 +80,9 @@ export async function replayBinlogs(
   // Under force a failed transaction commits nothing and logs no GTID, so the state may end short.
   const shortByForce = !reached(stateAfter, plan.stopGtid, dialect) && forcedErrors.length > 0;
   if (!reached(stateAfter, plan.stopGtid, dialect) && !shortByForce)
-    throw ApplicationFailure.nonRetryable(
-      `replay ended with GTID state ${stateAfter}, but the target ${plan.stopGtid} was not reached`,
+    throw failure(
       'TargetNotReached',
+      `replay ended with GTID state ${stateAfter}, but the target ${plan.stopGtid} was not reached`,
     );
   // Counted from the backup's state, so a resumed replay reports every transaction of the run.
   const applied = appliedBetween(plan.startGtid, stateAfter, plan.stopGtid);

@@ -4,9 +4,9 @@
 // and is redone.
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
 import { SLUG_PATTERN } from '../../workflows/schemas';
 import { appendDurably, writeFileDurably } from './durable-file';
+import { failure } from '../../workflows/failures';
 
 export type CheckpointRecord = Record<string, unknown> & { at: string };
 
@@ -20,9 +20,9 @@ export class Ledger {
 
   private file(recoveryId: string): string {
     if (!SLUG_PATTERN.test(recoveryId))
-      throw ApplicationFailure.nonRetryable(
-        `not a recoveryId: ${JSON.stringify(recoveryId.slice(0, 120))}; no ledger file is named by it`,
+      throw failure(
         'InvalidInput',
+        `not a recoveryId: ${JSON.stringify(recoveryId.slice(0, 120))}; no ledger file is named by it`,
       );
     return join(this.dir, `${recoveryId}.json`);
   }

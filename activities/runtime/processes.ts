@@ -1,11 +1,12 @@
 // Long-lived server processes: started detached (they must outlive the worker that started them,
 // so a worker crash never takes a database down) and tracked by pid file.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { spawn } from 'node:child_process';
 import { open, readFile, readlink, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { childEnv } from './child-env';
 import { timed } from './command';
+import { failure } from '../../workflows/failures';
 
 export async function readPid(pidFile: string): Promise<number | null> {
   const text = await readFile(pidFile, 'utf8').catch(() => '');
@@ -108,9 +109,9 @@ export async function verifiedPid(pidFile: string, expect: Expected): Promise<nu
   if (pid === null) return null;
   const exe = await readlink(`/proc/${pid}/exe`).catch(() => null);
   if (exe === null)
-    throw ApplicationFailure.nonRetryable(
-      `cannot read /proc/${pid}/exe to check that pid ${pid} (from ${pidFile}) is ${expect.what}: refusing to signal it`,
+    throw failure(
       'UnverifiedProcess',
+      `cannot read /proc/${pid}/exe to check that pid ${pid} (from ${pidFile}) is ${expect.what}: refusing to signal it`,
     );
   const program = basename(exe.replace(/ \(deleted\)$/, ''));
   let where = '';
@@ -123,9 +124,9 @@ export async function verifiedPid(pidFile: string, expect: Expected): Promise<nu
       where = ` in ${(await readlink(`/proc/${pid}/cwd`).catch(() => 'an unreadable directory')) || '?'}`;
   }
   if (!expect.programs.includes(program) || where)
-    throw ApplicationFailure.nonRetryable(
-      `${pidFile} names pid ${pid}, which is ${program}${where}, not ${expect.what}${expect.datadir ? ` on ${expect.datadir}` : ''}: refusing to signal it. Look at the pid file`,
+    throw failure(
       'UnverifiedProcess',
+      `${pidFile} names pid ${pid}, which is ${program}${where}, not ${expect.what}${expect.datadir ? ` on ${expect.datadir}` : ''}: refusing to signal it. Look at the pid file`,
     );
   return pid;
 }

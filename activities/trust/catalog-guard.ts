@@ -3,8 +3,8 @@
 // Temporal namespace could run workflow code of their own on our task queues and ask a host agent
 // for anything. So before each activity, the worker checks the values that decide what happens on
 // a host against the catalog it reads itself, and refuses (non-retryable) what the catalog never named.
-import { ApplicationFailure } from '@temporalio/common';
 import { loadCatalog } from './fleet-catalog';
+import { failure } from '../../workflows/failures';
 
 /** Keys whose value must be one the catalog names, exactly. */
 const EXACT = ['start', 'pidFile', 'kubeconfig', 'tungstenBin', 'binary', 'connectstring'] as const;
@@ -106,9 +106,9 @@ export function guardedByCatalog<T extends Record<string, (...args: never[]) => 
         : async (...args: never[]) => {
             const problems = await outsideCatalog(args);
             if (problems.length)
-              throw ApplicationFailure.nonRetryable(
-                `${name} refused: not in this worker's fleet catalog: ${problems.join('; ')}. Nothing was done`,
+              throw failure(
                 'NotInCatalog',
+                `${name} refused: not in this worker's fleet catalog: ${problems.join('; ')}. Nothing was done`,
               );
             return fn(...args);
           },

@@ -2,9 +2,9 @@
 // one that contains or lies inside what the recovery reads or keeps (the backup, the archive, the
 // staging, the state directory). Compared on real paths (symlinks, `..`, `/./` and `//` resolved),
 // so no spelling gets around it.
-import { ApplicationFailure } from '@temporalio/activity';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
+import { failure } from '../../workflows/failures';
 
 /** Never a datadir, nor anything inside them. */
 const SYSTEM_TREES = [
@@ -62,17 +62,17 @@ export async function checkDatadir(
   const real = await realPathOf(datadir);
   const said = real === resolve(datadir) ? datadir : `${datadir} (really ${real})`;
   if (SYSTEM_DIRS.includes(real) || SYSTEM_TREES.some((t) => inside(real, t)))
-    throw ApplicationFailure.nonRetryable(
-      `refusing ${said} as a datadir: it is a system directory. Name the directory of the server's data; nothing was touched`,
+    throw failure(
       'UnsafeDatadir',
+      `refusing ${said} as a datadir: it is a system directory. Name the directory of the server's data; nothing was touched`,
     );
   for (const o of others) {
     if (!o.path) continue;
     const other = await realPathOf(o.path);
     if (inside(real, other) || inside(other, real))
-      throw ApplicationFailure.nonRetryable(
-        `refusing ${said} as a datadir: it overlaps ${o.what} ${o.path}${other === resolve(o.path) ? '' : ` (really ${other})`}, which the recovery reads or keeps; nothing was touched`,
+      throw failure(
         'UnsafeDatadir',
+        `refusing ${said} as a datadir: it overlaps ${o.what} ${o.path}${other === resolve(o.path) ? '' : ` (really ${other})`}, which the recovery reads or keeps; nothing was touched`,
       );
   }
   return real;

@@ -27,6 +27,7 @@ import { NdbPitrInput } from '../../workflows/schemas-ndb-pitr';
 import { PerconaRollbackInput } from '../../workflows/schemas-rollback';
 import { TungstenExternalRestoreInput } from '../../workflows/schemas-tungsten';
 import { binlogTlsIssues, VitessSnapshotRestoreInput } from '../../workflows/schemas-vitess';
+import { failure } from '../../workflows/failures';
 
 export const DEFAULT_CATALOG_DIR = '/etc/mysql-runbooks/catalog.d';
 
@@ -125,7 +126,7 @@ async function checkTrusted(path: string): Promise<void> {
 }
 
 function invalid(message: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(message, 'InvalidInput');
+  return failure('InvalidInput', message);
 }
 
 /** Problems of one entry as a worker can judge them without a request (the request's fields are absent). */

@@ -3,13 +3,14 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { readFile } from 'node:fs/promises';
 import type { SecretRef } from '../../workflows/schemas';
+import { failure } from '../../workflows/failures';
 
 /**
  * A reference that does not resolve on this worker is final (non-retryable): a retry would meet
  * the same missing variable or file. The message names the reference, never a value.
  */
 function unavailable(why: string): ApplicationFailure {
-  return ApplicationFailure.nonRetryable(`secret not available: ${why}`, 'SecretUnavailable');
+  return failure('SecretUnavailable', `secret not available: ${why}`);
 }
 
 export async function resolveSecret(ref: SecretRef | undefined): Promise<string | undefined> {

@@ -2,16 +2,13 @@
 // `thl dsctl`, `trepctl status`, `thl info`, and the `dsctl set` argv. Pure and strict: every value
 // read from a tool is refused when malformed, before it reaches another tool or SQL.
 
-import { ApplicationFailure } from '@temporalio/activity';
 import { TUNGSTEN_SERVICE } from '../../workflows/schemas-tungsten';
+import { failure } from '../../workflows/failures';
 
 /** A service name becomes a schema name (tungsten_<svc>): refuse anything but [A-Za-z0-9_]. */
 export function checkService(service: string): string {
   if (!TUNGSTEN_SERVICE.test(service))
-    throw ApplicationFailure.nonRetryable(
-      `invalid Tungsten service name ${JSON.stringify(service)}`,
-      'InvalidInput',
-    );
+    throw failure('InvalidInput', `invalid Tungsten service name ${JSON.stringify(service)}`);
   return service;
 }
 

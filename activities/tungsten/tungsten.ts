@@ -29,6 +29,7 @@ import { checkReachable, checkSecretsResolve } from '../mysql/preflight';
 import { livePid, waitUntil } from '../runtime/processes';
 import { describeEndpoint, type SqlPools } from '../mysql/sql';
 import { quoteIdent } from '../mysql/verify';
+import { failure } from '../../workflows/failures';
 
 // ---------------------------------------------------------------------------------------------
 // Activities.
@@ -77,9 +78,9 @@ export async function inspectTungstenReplica(
     replicator = await replicatorStatus(req);
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;
-    throw ApplicationFailure.nonRetryable(
-      `the replication service "${req.service}" is not known to trepctl on this host (${commandMessage(err)}); check the service name (trepctl services) and that the replicator is running`,
+    throw failure(
       'UnknownService',
+      `the replication service "${req.service}" is not known to trepctl on this host (${commandMessage(err)}); check the service name (trepctl services) and that the replicator is running`,
     );
   }
   const backup = await inspectBackup(req.backupDir, req.dialect, req.tool);
@@ -88,9 +89,9 @@ export async function inspectTungstenReplica(
     ['trep_commit_seqno.ibd', 'trep_commit_seqno.frm'].map((f) => stat(join(schema, f)).catch(() => null)),
   );
   if (!table.some(Boolean))
-    throw ApplicationFailure.nonRetryable(
-      `backup ${backup.dir} does not contain tungsten_${req.service}.trep_commit_seqno: the Tungsten schema must be part of the backup, or the replicator cannot restart at the right point (see "Creating an External Backup")`,
+    throw failure(
       'BadBackup',
+      `backup ${backup.dir} does not contain tungsten_${req.service}.trep_commit_seqno: the Tungsten schema must be part of the backup, or the replicator cannot restart at the right point (see "Creating an External Backup")`,
     );
   return {
     backup,
@@ -139,9 +140,9 @@ export async function inspectPrimaryThl(
   const info = await runCommand([thl, '-service', svc, 'info']).then(
     (r) => parseThlInfo(r.stdout),
     (err: unknown) => {
-      throw ApplicationFailure.nonRetryable(
-        `cannot read the Primary's THL for service "${svc}": ${commandMessage(err)}`,
+      throw failure(
         'UnknownService',
+        `cannot read the Primary's THL for service "${svc}": ${commandMessage(err)}`,
       );
     },
   );
@@ -154,10 +155,10 @@ export async function inspectPrimaryThl(
       ? [thl, '-service', svc, 'list', '-event', at, '-headers']
       : [thl, '-service', svc, 'dsctl', '-event', at];
   const notFound = (why: string) =>
-    ApplicationFailure.nonRetryable(
+    failure(
+      'SeqnoNotFound',
       `no seqno for the backup's binlog position ${at}: the Primary's THL (service ${svc}, seqno ${info.minSeqno}–${info.maxSeqno}) ${why}. ` +
         'The Replica could not resume from this backup; restore a backup whose position the THL still holds (or one taken on a Replica).',
-      'SeqnoNotFound',
     );
   let stdout: string;
   try {
@@ -172,16 +173,13 @@ export async function inspectPrimaryThl(
   try {
     event = req.lookup === 'list' ? parseThlHeaders(stdout) : parseThlDsctl(stdout, svc);
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(
-      `refusing the answer of \`thl ${req.lookup} -event ${at}\`: ${commandMessage(err)}`,
+    throw failure(
       'BadToolOutput',
+      `refusing the answer of \`thl ${req.lookup} -event ${at}\`: ${commandMessage(err)}`,
     );
   }
   if (!samePosition(parseEventId(event.eventId), req.position))
-    throw ApplicationFailure.nonRetryable(
-      `thl answered for ${event.eventId}, not for the backup's position ${at}`,
-      'BadToolOutput',
-    );
+    throw failure('BadToolOutput', `thl answered for ${event.eventId}, not for the backup's position ${at}`);
   evidence.push(
     `the backup's position ${at} is seqno ${event.seqno} (epoch ${event.epoch}, event id ${event.eventId}, source ${event.sourceId})`,
   );
@@ -224,9 +222,9 @@ export async function purgeThl(req: ReplicaStepRequest): Promise<StepOutcome> {
   if (done) return { skipped: true, evidence: [`THL purged by this recovery at ${done.at}`] };
   const s = await replicatorStatus(req);
   if (!s.state.startsWith('OFFLINE'))
-    throw ApplicationFailure.nonRetryable(
-      `refusing to purge the THL of ${req.service}: the replicator is ${s.state} (it must be offline)`,
+    throw failure(
       'ReplicatorOnline',
+      `refusing to purge the THL of ${req.service}: the replicator is ${s.state} (it must be offline)`,
     );
   if (s.minimumStoredSeqNo === -1 && s.maximumStoredSeqNo === -1) {
     await ledger.write(req.recoveryId, 'purge-thl', { purged: 'empty' });
@@ -314,9 +312,9 @@ export async function resetCommitSeqno(
     before = await readCommitSeqno(sql, req.connection, req.service);
   } catch (err) {
     if (/ER_NO_SUCH_TABLE|ER_BAD_DB_ERROR|doesn't exist|Unknown database/.test(commandMessage(err)))
-      throw ApplicationFailure.nonRetryable(
-        `the restored data has no tungsten_${req.service}.trep_commit_seqno: the backup must include the Tungsten schema`,
+      throw failure(
         'BadBackup',
+        `the restored data has no tungsten_${req.service}.trep_commit_seqno: the backup must include the Tungsten schema`,
       );
     throw err;
   }
@@ -407,17 +405,17 @@ export async function replicatorOnline(req: ReplicaStepRequest): Promise<StepOut
     await ledger.write(req.recoveryId, 'replicator-online', { seqno: before.appliedLastSeqno });
     return { skipped: true, evidence: [`replicator ${req.service} is already ONLINE`] };
   }
-  let failure: unknown = null;
+  let onlineError: unknown = null;
   await runCommand([tool(req, 'trepctl'), '-service', req.service, 'online']).catch((err: unknown) => {
-    failure = err;
+    onlineError = err;
   });
   const after = await replicatorStatus(req);
   if (after.state.startsWith('OFFLINE:ERROR'))
-    throw ApplicationFailure.nonRetryable(
-      `replicator ${req.service} could not go online: ${after.pendingError} (seqno ${after.pendingErrorSeqno})`,
+    throw failure(
       'ReplicatorError',
+      `replicator ${req.service} could not go online: ${after.pendingError} (seqno ${after.pendingErrorSeqno})`,
     );
-  if (failure) throw failure as Error;
+  if (onlineError) throw onlineError as Error;
   await ledger.write(req.recoveryId, 'replicator-online', { seqno: after.appliedLastSeqno });
   return { evidence: [`replicator ${req.service}: ${before.state} → ${after.state}`] };
 }
@@ -436,9 +434,9 @@ export async function awaitReplicatorOnline(
       async () => {
         last = await replicatorStatus(req);
         if (last.state.startsWith('OFFLINE:ERROR'))
-          throw ApplicationFailure.nonRetryable(
-            `replicator ${req.service} failed at seqno ${last.pendingErrorSeqno}: ${last.pendingError}`,
+          throw failure(
             'ReplicatorError',
+            `replicator ${req.service} failed at seqno ${last.pendingErrorSeqno}: ${last.pendingError}`,
           );
         return last.state === 'ONLINE' && last.appliedLastSeqno >= req.untilSeqno;
       },
@@ -448,9 +446,9 @@ export async function awaitReplicatorOnline(
   } catch (err) {
     if (err instanceof ApplicationFailure) throw err;
     const l = last as ReplicatorStatus | null;
-    throw ApplicationFailure.nonRetryable(
-      `${commandMessage(err)}; last seen ${l ? `${l.state} at applied seqno ${l.appliedLastSeqno}` : 'nothing'}`,
+    throw failure(
       'OnlineTimeout',
+      `${commandMessage(err)}; last seen ${l ? `${l.state} at applied seqno ${l.appliedLastSeqno}` : 'nothing'}`,
     );
   }
   const s = last as unknown as ReplicatorStatus;

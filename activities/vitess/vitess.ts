@@ -6,7 +6,7 @@
 //   finding the GTID for the snapshot time in the shard's binlogs within -pitr_gtid_lookup_timeout.
 //   The restore, the shard's mysqld and the binlog replay are the shared activities (backup.ts,
 //   mysqld.ts, replay.ts).
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StepOutcome } from '../../workflows/kit';
@@ -33,6 +33,7 @@ import { PlanError, planReplay, refuseUnsafeStrategy, type ReplayPlan } from '..
 import { checkSecretsResolve } from '../mysql/preflight';
 import { resolveSecret } from '../trust/secrets';
 import type { SqlPools } from '../mysql/sql';
+import { failure } from '../../workflows/failures';
 
 // ---------------------------------------------------------------------------------------------------
 // Backups: `<file_backup_storage_root>/<keyspace>/<shard>/<name>/` holding a prepared mariadb-backup
@@ -240,9 +241,9 @@ export async function chooseVitessBackups(req: ChooseBackupsRequest): Promise<Ch
     );
   }
   if (refusals.length)
-    throw ApplicationFailure.nonRetryable(
-      `${refusals.join('; ')}. Choose a later snapshot time, or restore an older backup into the storage first`,
+    throw failure(
       'NoUsableBackup',
+      `${refusals.join('; ')}. Choose a later snapshot time, or restore an older backup into the storage first`,
     );
   // Shards in the storage that the input does not restore (e.g. from before a resharding).
   const stored = await readdir(join(req.fileBackupStorageRoot, req.baseKeyspace)).catch(() => [] as string[]);
@@ -407,10 +408,10 @@ async function lookupSnapshotGtid(req: GtidLookupRequest): Promise<GtidLookup> {
     ? stagingDirFor(req.source.archive, `${req.recoveryId}-${req.shard}`)
     : req.stagingDir;
   const timedOut = (detail: string) =>
-    ApplicationFailure.nonRetryable(
+    failure(
+      'GtidLookupTimeout',
       `${what}: no GTID for ${req.snapshotTime} within the lookup timeout (${req.timeout}): ${detail}. ` +
         'Nothing was changed. Check that the binlog source is up and caught up, or pick an earlier snapshot time, or raise pitrGtidLookupTimeout',
-      'GtidLookupTimeout',
     );
 
   const files: BinlogArchive = req.source.archive
@@ -427,10 +428,7 @@ async function lookupSnapshotGtid(req: GtidLookupRequest): Promise<GtidLookup> {
       return refreshIndex(files, stagingDir);
     }).catch((err: Error) => {
       if (PERMANENT_SOURCE_ERRORS.test(err.message))
-        throw ApplicationFailure.nonRetryable(
-          `${what}: the ${source} refused: ${err.message}`,
-          'BinlogSource',
-        );
+        throw failure('BinlogSource', `${what}: the ${source} refused: ${err.message}`);
       lastError = err instanceof CommandError ? err.message : String(err.message);
       return null;
     });
@@ -474,7 +472,7 @@ async function lookupSnapshotGtid(req: GtidLookupRequest): Promise<GtidLookup> {
     refuseUnsafeStrategy(replay, 'pipe', false);
     return { replay, backupTime: replay.backupTime };
   }).catch((err: Error) => {
-    if (err instanceof PlanError) throw ApplicationFailure.nonRetryable(`${what}: ${err.message}`, err.kind);
+    if (err instanceof PlanError) throw failure(err.kind, `${what}: ${err.message}`);
     throw err;
   });
   if (planned === TIMED_OUT) throw timedOut(`reading the binlogs took longer than that`);
@@ -574,9 +572,9 @@ export async function checkVitessTopology(req: KeyspaceRequest): Promise<StepOut
   const evidence: string[] = [];
   const base = await vtctlRead(req.server, 'GetKeyspace', req.baseKeyspace);
   if (base === null)
-    throw ApplicationFailure.nonRetryable(
-      `base keyspace ${req.baseKeyspace} does not exist in the topology of vtctld ${req.server}`,
+    throw failure(
       'NoBaseKeyspace',
+      `base keyspace ${req.baseKeyspace} does not exist in the topology of vtctld ${req.server}`,
     );
   evidence.push(`base keyspace ${req.baseKeyspace}: ${describeKeyspace(parseKeyspace(base))}`);
   const snap = await vtctlRead(req.server, 'GetKeyspace', req.snapshotKeyspace);
@@ -584,10 +582,10 @@ export async function checkVitessTopology(req: KeyspaceRequest): Promise<StepOut
     const k = parseKeyspace(snap);
     const at = await ours(req, k);
     if (!at)
-      throw ApplicationFailure.nonRetryable(
+      throw failure(
+        'KeyspaceExists',
         `snapshot keyspace ${req.snapshotKeyspace} already exists (${describeKeyspace(k)}); CreateKeyspace would fail with "node already exists". ` +
           `Choose another snapshot keyspace name, or remove it first (vtctlclient DeleteKeyspace -recursive ${req.snapshotKeyspace})`,
-        'KeyspaceExists',
       );
     evidence.push(`snapshot keyspace ${req.snapshotKeyspace} was created by this recovery at ${at}`);
   } else evidence.push(`snapshot keyspace ${req.snapshotKeyspace} does not exist yet`);
@@ -596,9 +594,9 @@ export async function checkVitessTopology(req: KeyspaceRequest): Promise<StepOut
     if (tablet === null) continue;
     const p = parseTablet(tablet);
     if (p.keyspace !== req.snapshotKeyspace || p.shard !== t.shard)
-      throw ApplicationFailure.nonRetryable(
-        `tablet ${t.alias} already exists (keyspace ${p.keyspace}, shard ${p.shard}): choose another tabletUid for shard ${t.shard}`,
+      throw failure(
         'TabletExists',
+        `tablet ${t.alias} already exists (keyspace ${p.keyspace}, shard ${p.shard}): choose another tabletUid for shard ${t.shard}`,
       );
     evidence.push(`tablet ${t.alias} is already registered for ${req.snapshotKeyspace}/${t.shard}`);
   }
@@ -613,9 +611,9 @@ export async function createSnapshotKeyspace(req: KeyspaceRequest): Promise<Step
     const k = parseKeyspace(existing);
     const at = await ours(req, k);
     if (!at)
-      throw ApplicationFailure.nonRetryable(
-        `snapshot keyspace ${req.snapshotKeyspace} already exists (${describeKeyspace(k)}), created by someone else`,
+      throw failure(
         'KeyspaceExists',
+        `snapshot keyspace ${req.snapshotKeyspace} already exists (${describeKeyspace(k)}), created by someone else`,
       );
     await ledger.write(req.recoveryId, 'create-snapshot-keyspace', { keyspace: req.snapshotKeyspace });
     return {
@@ -709,10 +707,7 @@ export interface TabletSpec {
 function refuseClearBinlogSource(source: { tls?: EndpointTls }, what: string): void {
   const issues = binlogTlsIssues({ shards: [{ binlogSource: source }] });
   if (issues.length)
-    throw ApplicationFailure.nonRetryable(
-      `${what}: ${issues[0]!.replace(/^shards\.0\./, '')}; nothing was done`,
-      'InvalidInput',
-    );
+    throw failure('InvalidInput', `${what}: ${issues[0]!.replace(/^shards\.0\./, '')}; nothing was done`);
 }
 
 /** vttablet's argv. The binlog password is never on it (argv is world-readable): see VT_BINLOG_PASSWORD. */
@@ -771,9 +766,9 @@ export async function registerVitessTablet(
         skipped: true,
         evidence: [`tablet ${t.alias} is already registered for ${p.keyspace}/${p.shard}`],
       };
-    throw ApplicationFailure.nonRetryable(
-      `tablet ${t.alias} already exists for ${p.keyspace}/${p.shard}, not ${t.snapshotKeyspace}/${t.shard}`,
+    throw failure(
       'TabletExists',
+      `tablet ${t.alias} already exists for ${p.keyspace}/${p.shard}, not ${t.snapshotKeyspace}/${t.shard}`,
     );
   }
   // The password by reference: resolved here, handed over in the environment, never in argv or history.

@@ -1,0 +1,240 @@
+// The failure catalogue: every failure type a runbook throws, whether a retry can cure it, and what the
+// operator does next. Every throw goes through `failure()`, so a type that is not listed here does not
+// compile, and whether Temporal retries it is decided here, once, not at each throw site. Pure code:
+// workflows and activities share it. `runbook status` prints the next action of a failed run's type.
+import { ApplicationFailure } from '@temporalio/common';
+
+interface FailureSpec {
+  /** Can the same attempt succeed later (a retry helps)? False: the run fails at once. */
+  retry: boolean;
+  /** What the operator does next (the message itself says what happened and what state the world is in). */
+  next: string;
+}
+
+export const FAILURES = {
+  // Input and configuration: nothing was touched; fix the request or the catalog.
+  InvalidInput: {
+    retry: false,
+    next: 'Fix the request or the fleet catalog entry named in the message and start again.',
+  },
+  NotInCatalog: {
+    retry: false,
+    next: "Add what the activity needs to this worker's fleet catalog, or correct the request; nothing ran.",
+  },
+  HostNotNamed: {
+    retry: false,
+    next: 'Name the host in the catalog entry so its host agent runs the step, then start again with the same recoveryId.',
+  },
+  HostUnavailable: {
+    retry: false,
+    next: 'Start the host agent of the named host, then start again with the same recoveryId.',
+  },
+  SecretUnavailable: {
+    retry: false,
+    next: 'Provide the secret on the worker that needs it (variable or file named in the message) and start again.',
+  },
+  Unreachable: {
+    retry: false,
+    next: 'Check the server, its address and the credentials in the catalog; then start again.',
+  },
+  ArchiveMisconfigured: {
+    retry: false,
+    next: 'Correct the archive settings (bucket, prefix, endpoint, credentials) in the catalog.',
+  },
+  UnsafeDatadir: {
+    retry: false,
+    next: 'Point the restore at a dedicated datadir (not a system directory, the backup or the archive).',
+  },
+  RolledBack: {
+    retry: false,
+    next: 'This recovery was rolled back: start a new recovery with a new recoveryId.',
+  },
+  ApprovalTimeout: {
+    retry: false,
+    next: 'Nothing of the step ran. Start again with the same recoveryId and approve in time (or a longer approvalTimeout).',
+  },
+
+  // The plan refused: the archive or the backup cannot prove the target. Nothing was touched.
+  PlanRefused: {
+    retry: false,
+    next: 'Choose a target the archive covers, or repair the archive, then plan again.',
+  },
+  ArchiveDamaged: {
+    retry: false,
+    next: 'Re-fetch the damaged binlog from its source (or restore to an earlier target); nothing was replayed past it.',
+  },
+  ArchiveGap: {
+    retry: false,
+    next: 'Fetch the missing binlogs into the archive (or pick a target before the gap) and plan again.',
+  },
+  ArchiveForeign: {
+    retry: false,
+    next: 'Remove the file of another server from the archive (or archive per cluster) and plan again.',
+  },
+  ArchiveChanged: {
+    retry: false,
+    next: 'An archive file changed since the plan: start the recovery again so it plans over what the archive holds now.',
+  },
+  BadBackup: {
+    retry: false,
+    next: 'Name a prepared, complete backup (or prepare this one) and start again.',
+  },
+  NoUsableBackup: {
+    retry: false,
+    next: 'Take or restore a backup that precedes the target, or pick a later target.',
+  },
+  NoEpoch: { retry: false, next: 'Pick an NDB backup whose restore epoch is known, or a later target.' },
+  NoStart: {
+    retry: false,
+    next: "The binlog index has no position after the backup's epoch: check the NDB binlog index and archive.",
+  },
+  MissingDump: {
+    retry: false,
+    next: 'Provide the ndb_binlog_index dump named in the message, or let the runbook take one.',
+  },
+  MissingFile: {
+    retry: false,
+    next: 'Bring the binlog file named in the message back into the archive and start again.',
+  },
+  SeqnoNotFound: {
+    retry: false,
+    next: "The backup's seqno is not in the THL: restore a newer backup or check the replicator.",
+  },
+  BinlogSource: {
+    retry: false,
+    next: 'Check the Vitess binlog source (reachable, caught up, binlogs kept) and start again.',
+  },
+  GtidLookupTimeout: {
+    retry: false,
+    next: 'The binlog source has not reached the snapshot time: wait or pick an earlier time, then start again.',
+  },
+
+  // The world is not as the step needs it: the message says what is there.
+  DatadirInUse: {
+    retry: false,
+    next: 'Stop what uses the datadir (pause the cluster), or move the directory named in the message; then start again.',
+  },
+  UnverifiedProcess: {
+    retry: false,
+    next: 'A pid file names a process that is not the expected mysqld: check it by hand; nothing was signalled.',
+  },
+  HostRestarted: {
+    retry: false,
+    next: 'The host restarted under the temporary server: start the recovery again with the same recoveryId.',
+  },
+  PreviousDatadirMissing: {
+    retry: false,
+    next: 'The datadir kept aside before the restore is gone: put production back by hand from your own copy.',
+  },
+  NothingToRollBack: {
+    retry: false,
+    next: 'The recovery changed nothing on this host: there is nothing to roll back.',
+  },
+  RollbackMismatch: {
+    retry: false,
+    next: "The rollback request does not match the recovery's ledger: use the recovery's own cluster and restore.",
+  },
+  RollbackUnproven: {
+    retry: false,
+    next: 'The rollback cannot prove what is at the datadir: inspect the directories named in the message by hand.',
+  },
+  KeyspaceExists: {
+    retry: false,
+    next: 'Choose a new snapshot keyspace name (or delete the old one if this project made it).',
+  },
+  NoBaseKeyspace: { retry: false, next: 'Name an existing base keyspace.' },
+  TabletExists: {
+    retry: false,
+    next: 'Choose another tablet uid, or remove the stale tablet record by hand.',
+  },
+  UnknownService: { retry: false, next: 'Name a Tungsten service the replicator knows.' },
+  ReplicatorOnline: {
+    retry: false,
+    next: 'Put the Tungsten replicator offline (the runbook does when approved) before restoring.',
+  },
+  ReplicatorError: {
+    retry: false,
+    next: "Read the replicator's error in the message, fix it on the host and start again with the same recoveryId.",
+  },
+  OnlineTimeout: {
+    retry: false,
+    next: 'The replicator did not come online: check it on the host; the restore itself is complete.',
+  },
+  BadIndexRow: {
+    retry: false,
+    next: "A row of ndb_binlog_index is not what NDB writes: check the replica's binlog index table.",
+  },
+  EpochNotFound: {
+    retry: false,
+    next: "The replica's last applied epoch is not in the source's binlog index: check that the source logs every epoch.",
+  },
+  BinlogMissing: {
+    retry: false,
+    next: 'The binlog file the index names is gone from the source: restore it there, or rebuild the replica.',
+  },
+  WrongSource: {
+    retry: false,
+    next: 'The channel points at another server than the catalog names: correct the channel or the catalog.',
+  },
+  NotCaughtUp: {
+    retry: false,
+    next: 'The channel did not catch up within catchUpTimeout: check its replication, then start again.',
+  },
+  FailoverRefused: {
+    retry: false,
+    next: 'The failover would leave two channels running or lose events: fix what the message names first.',
+  },
+  ReplicationFailed: {
+    retry: false,
+    next: 'Read the replication error in the message, fix it and start again with the same recoveryId.',
+  },
+  PartialRestore: {
+    retry: false,
+    next: 'Some NDB data nodes were restored and some not: start again with the same recoveryId to finish.',
+  },
+
+  // Replay and proof: the restored data is not trusted.
+  BadReplayRequest: {
+    retry: false,
+    next: "A runbook bug: the replay request is inconsistent. Report it with the run's history.",
+  },
+  ReplayFailed: {
+    retry: false,
+    next: 'Read the server error in the message; fix it (or restore to an earlier target) and start again.',
+  },
+  TargetNotReached: {
+    retry: false,
+    next: 'The archive ends before the target: archive the missing binlogs or pick an earlier target.',
+  },
+  ProofFailed: {
+    retry: false,
+    next: 'The restored server is not provably at the target: do not use it; roll back and investigate.',
+  },
+  VerificationFailed: {
+    retry: false,
+    next: 'Checksums differ from what was expected: do not use the restored data; roll back and investigate.',
+  },
+  BadToolOutput: {
+    retry: false,
+    next: 'A tool answered in a shape the runbook does not know: check its version against the docs.',
+  },
+
+  // The run itself.
+  StepFailed: {
+    retry: false,
+    next: "Read the step's error; the message says what changed. Fix it and start again with the same recoveryId, or roll back.",
+  },
+  Failpoint: { retry: false, next: 'A test failpoint (RUNBOOK_FAILPOINTS) stopped the step: unset it.' },
+  RunbookBug: { retry: false, next: "A runbook bug: report it with the run's history." },
+} as const satisfies Record<string, FailureSpec>;
+
+export type FailureType = keyof typeof FAILURES;
+
+export function isFailureType(type: string | null | undefined): type is FailureType {
+  return !!type && Object.prototype.hasOwnProperty.call(FAILURES, type);
+}
+
+/** The failure to throw: its type from the catalogue, retried only when the catalogue says a retry helps. */
+export function failure(type: FailureType, message: string, ...details: unknown[]): ApplicationFailure {
+  return ApplicationFailure.create({ message, type, nonRetryable: !FAILURES[type].retry, details });
+}
