@@ -2,7 +2,6 @@
 // (S'), on the secondary channel's source (M'), and on the primary channel's SQL node (S). Values are
 // bound, never spliced; channel names are checked strictly before they are quoted into a statement;
 // a file name that comes back from mysql.ndb_binlog_index is checked to be a plain binlog file name.
-import { Context } from '@temporalio/activity';
 import type { StepOutcome } from '../../workflows/kit';
 import { durationMs, type Dialect, type Endpoint, type SecretRef } from '../../workflows/schemas';
 import type { FailoverForm, ReplicationConnect } from '../../workflows/schemas-ndb-failover';
@@ -13,6 +12,7 @@ import { checkSecretsResolve } from '../mysql/preflight';
 import { redact, resolveSecret } from '../trust/secrets';
 import { describeEndpoint, type Row, type SqlPools } from '../mysql/sql';
 import { failure, type FailureType } from '../../workflows/failures';
+import { heartbeat, pause } from '../runtime/poll';
 
 const refuse = (message: string, type: FailureType = 'FailoverRefused') => failure(type, message);
 
@@ -481,15 +481,6 @@ export async function repointSecondaryChannel(
   };
 }
 
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* not in an activity */
-  }
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const bothRunning = (s: ChannelStatus) => s.ioRunning === 'Yes' && s.sqlRunning === 'Yes';
 
 /** A thread stopped with an error: what to tell the operator. */
@@ -524,7 +515,7 @@ export async function startSecondaryChannel(
         'ReplicationFailed',
       );
     heartbeat({ waitingFor: 'both replication threads' });
-    await sleep(200);
+    await pause(200);
     now = await channelStatus(sql, req.replica, req.dialect, req.channel);
   }
   if (now.sourceServerId && now.sourceServerId !== req.sourceServerId)
@@ -624,7 +615,7 @@ export async function awaitSecondaryCaughtUp(
         'NotCaughtUp',
       );
     heartbeat({ applied: s.exec, target: req.target, secondsBehind: s.secondsBehind });
-    await sleep(250);
+    await pause(250);
   }
 }
 

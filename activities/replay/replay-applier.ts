@@ -16,6 +16,7 @@ import { replaySourceAlive, removeReplaySource, startReplaySource, type ReplaySo
 import { gtidState, stoppedAt, type ReplayProgress, type ReplayRequest } from './replay-common';
 import type { SqlPools, Row } from '../mysql/sql';
 import { failure } from '../../workflows/failures';
+import { pause } from '../runtime/poll';
 
 const REPL_USER = 'runbook_replay';
 /** What the restored server had before the applier changed it, recorded once per run. */
@@ -216,7 +217,7 @@ export async function applyWithApplier(
         );
       // Returns the moment the stop GTID is applied (the SQL thread then stops itself), else after 0.5 s.
       const [w] = await sql.query(e, 'SELECT MASTER_GTID_WAIT(?, 0.5) AS r', [stopGtid]);
-      if (Number(w?.r) === 0) await new Promise((r) => setTimeout(r, 10));
+      if (Number(w?.r) === 0) await pause(10);
     }
   });
   return [

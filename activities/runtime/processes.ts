@@ -1,12 +1,12 @@
 // Long-lived server processes: started detached (they must outlive the worker that started them,
 // so a worker crash never takes a database down) and tracked by pid file.
-import { Context } from '@temporalio/activity';
 import { spawn } from 'node:child_process';
 import { open, readFile, readlink, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { childEnv } from './child-env';
 import { timed } from './command';
 import { failure } from '../../workflows/failures';
+import { poll } from './poll';
 
 export async function readPid(pidFile: string): Promise<number | null> {
   const text = await readFile(pidFile, 'utf8').catch(() => '');
@@ -29,14 +29,6 @@ export async function livePid(pidFile: string): Promise<number | null> {
   return pid !== null && isAlive(pid) ? pid : null;
 }
 
-function heartbeat(details?: unknown): void {
-  try {
-    Context.current().heartbeat(details); // the SDK throttles these to what the server needs
-  } catch {
-    /* not in an activity */
-  }
-}
-
 export async function waitUntil(
   what: string,
   check: () => Promise<boolean>,
@@ -45,13 +37,13 @@ export async function waitUntil(
 ): Promise<void> {
   // A wait on a server or cluster is external time, like a command (benchmark timing record).
   await timed(`wait for ${what}`, async () => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline)
-        throw new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`);
-      heartbeat({ waitingFor: what });
-      await new Promise((r) => setTimeout(r, everyMs));
-    }
+    await poll({
+      check: async () => ((await check()) ? true : undefined),
+      timeoutMs,
+      everyMs,
+      details: { waitingFor: what },
+      onTimeout: () => new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`),
+    });
   });
 }
 

@@ -6,7 +6,6 @@
 //   finding the GTID for the snapshot time in the shard's binlogs within -pitr_gtid_lookup_timeout.
 //   The restore, the shard's mysqld and the binlog replay are the shared activities (backup.ts,
 //   mysqld.ts, replay.ts).
-import { Context } from '@temporalio/activity';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StepOutcome } from '../../workflows/kit';
@@ -34,6 +33,7 @@ import { checkSecretsResolve } from '../mysql/preflight';
 import { resolveSecret } from '../trust/secrets';
 import type { SqlPools } from '../mysql/sql';
 import { failure } from '../../workflows/failures';
+import { heartbeat, pause } from '../runtime/poll';
 
 // ---------------------------------------------------------------------------------------------------
 // Backups: `<file_backup_storage_root>/<keyspace>/<shard>/<name>/` holding a prepared mariadb-backup
@@ -306,14 +306,6 @@ async function beforeDeadline<T>(
   }
 }
 
-function heartbeat(details: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* not in an activity */
-  }
-}
-
 const iso = (s: number | null) =>
   s === null ? 'none' : new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
@@ -456,7 +448,7 @@ async function lookupSnapshotGtid(req: GtidLookupRequest): Promise<GtidLookup> {
       attempt,
       waitingFor: `an event at or after ${req.snapshotTime}`,
     });
-    await new Promise((res) => setTimeout(res, Math.min(POLL_MS, Math.max(1, deadline - Date.now()))));
+    await pause(Math.min(POLL_MS, Math.max(1, deadline - Date.now())));
   }
 
   const planned = await beforeDeadline(deadline, async () => {
