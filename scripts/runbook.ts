@@ -23,7 +23,7 @@ import {
   type RunbookProgress,
   type StepState,
 } from '../workflows/kit';
-import { RUNBOOKS, runbookOf } from '../workflows/registry';
+import { RUNBOOKS, runbookOf } from '../workflows/runbooks';
 import { TASK_QUEUE } from '../workflows/routing';
 import { requestShapeIssues } from '../workflows/requests';
 import { requestDigest, signApproval, signStart } from '../workflows/approval-signature';

@@ -130,8 +130,8 @@ export interface HostWorkStarted {
 }
 export const hostWorkStartedSignal = defineSignal<[HostWorkStarted]>('hostWorkStarted');
 
-export interface StepSpec {
-  name: string;
+export interface StepSpec<N extends string = string> {
+  name: N;
   destructive?: boolean;
 }
 
@@ -177,7 +177,8 @@ function becomeActive(rb: Runbook): void {
   active = rb;
 }
 
-export class Runbook {
+/** A run of one runbook; `N` is its declared step names, so a step it did not declare does not compile. */
+export class Runbook<N extends string = string> {
   readonly recoveryId: string;
   private readonly steps: StepState[];
   private current: string | null = null;
@@ -198,7 +199,7 @@ export class Runbook {
   constructor(
     readonly kind: string,
     private readonly opts: RunbookOptions,
-    specs: StepSpec[],
+    specs: readonly StepSpec<N>[],
   ) {
     this.recoveryId = opts.recoveryId ?? workflowInfo().workflowId;
     // The recoveryId names ledger and staging files on hosts: a workflow id such as "a/../../etc"
@@ -421,7 +422,7 @@ export class Runbook {
   }
 
   /** Runs one named step: records status, times and evidence; wraps errors with the step's name. */
-  async step<T extends StepOutcome>(name: string, work: () => Promise<T>): Promise<T> {
+  async step<T extends StepOutcome>(name: N, work: () => Promise<T>): Promise<T> {
     const s = this.find(name);
     if (!s) throw failure('RunbookBug', `runbook bug: unknown step ${name}`);
     this.current = name;
@@ -451,7 +452,7 @@ export class Runbook {
   }
 
   /** A step that changes or destroys state: when approval is required, waits for the `approve` Update first. */
-  async destructive<T extends StepOutcome>(name: string, work: () => Promise<T>): Promise<T> {
+  async destructive<T extends StepOutcome>(name: N, work: () => Promise<T>): Promise<T> {
     const s = this.find(name);
     const enough = () => (this.approvals.get(name)?.length ?? 0) >= this.approvalsNeeded();
     if (this.opts.requireApproval && s && !enough()) {
@@ -476,7 +477,7 @@ export class Runbook {
   }
 
   /** Notes a step that this run does not need (e.g. a backup named by the input). */
-  skip(name: string, why: string): void {
+  skip(name: N, why: string): void {
     const s = this.find(name);
     if (!s) return;
     s.status = 'skipped-by-checkpoint';

@@ -20,21 +20,11 @@ import type {
   StartPoint,
 } from '../activities/ndb/ndb-failover';
 import { formatEpoch } from './epoch';
-import { Runbook, type StepState } from './kit';
-import { catalogInput } from './request-input';
+import { NDB_FAILOVER } from './runbooks';
+import { type StepState } from './kit';
+import { openRunbook } from './request-input';
 import { long, quick, sqlRunsOn } from './routing';
-import { NdbChannelFailoverInput } from './schemas-ndb-failover';
 import { failure } from './failures';
-
-export const NDB_FAILOVER_STEPS = [
-  { name: 'check-channels' },
-  { name: 'stop-primary-channel', destructive: true },
-  { name: 'find-latest-epoch' },
-  { name: 'find-start-position' },
-  { name: 'change-master', destructive: true },
-  { name: 'start-slave' },
-  { name: 'verify-replication' },
-];
 
 export interface FailoverPlan {
   primary: ChannelStatus;
@@ -65,13 +55,8 @@ const refuse = (message: string) => failure('FailoverRefused', message);
 const chName = (c: string) => (c ? `'${c}'` : 'the default channel');
 
 export async function ndbChannelFailover(raw: unknown): Promise<NdbFailoverResult> {
-  const input = await catalogInput('ndbChannelFailover', NdbChannelFailoverInput, raw, NDB_FAILOVER_STEPS);
+  const { input, rb } = await openRunbook(NDB_FAILOVER, raw);
   const { dialect, form } = input;
-  const rb = new Runbook(
-    'ndbChannelFailover',
-    { ...input, cluster: input.cluster, target: `channel:${input.secondary.channel || 'default'}:${form}` },
-    NDB_FAILOVER_STEPS,
-  );
   const replica = input.replica;
   const primaryNode = input.primary.replica ?? replica;
   const samePrimaryNode = !input.primary.replica;
@@ -204,7 +189,7 @@ export async function ndbChannelFailover(raw: unknown): Promise<NdbFailoverResul
   let start: StartPoint | undefined;
   if (plan.alreadyFailedOver) {
     const why = `the secondary channel already runs from ${connect.host}:${connect.port}: ${plan.secondary.description}`;
-    for (const s of ['find-latest-epoch', 'find-start-position', 'change-master', 'start-slave'])
+    for (const s of ['find-latest-epoch', 'find-start-position', 'change-master', 'start-slave'] as const)
       rb.skip(s, why);
   } else {
     // 3–4. The decisive reads, now that no other channel can move MAX(epoch).

@@ -15,30 +15,15 @@
 //                                  files verified again, SQL errors final), resumable exactly once by epoch
 //  12. verify                      row counts and checksums (compared with the expected ones, if given)
 import type { NdbBackup, NdbStopPoint } from '../activities/ndb/ndb-pitr';
-import { Runbook, type StepState } from './kit';
-import { catalogInput } from './request-input';
+import { NDB_PITR } from './runbooks';
+import { type StepState } from './kit';
+import { openRunbook } from './request-input';
 import { long, sqlRunsOn } from './routing';
 import type { TableFingerprint } from './schemas';
-import { NdbPitrInput } from './schemas-ndb-pitr';
 import { failure } from './failures';
 
 /** Clearing rounds allowed to an ndb_restore that keeps being interrupted, before the run gives up. */
 const MAX_RESTORE_ROUNDS = 3;
-
-export const NDB_PITR_STEPS = [
-  { name: 'backup-cluster' },
-  { name: 'backup-binlog-index' },
-  { name: 'failure-point' },
-  { name: 'locate-backup' },
-  { name: 'initial-restart-data-nodes', destructive: true },
-  { name: 'truncate-binlog-index', destructive: true },
-  { name: 'restore-backup' },
-  { name: 'restore-binlog-index' },
-  { name: 'find-latest-epoch' },
-  { name: 'find-start-position' },
-  { name: 'replay-binlogs' },
-  { name: 'verify' },
-];
 
 export interface NdbPitrResult {
   recoveryId: string;
@@ -51,20 +36,8 @@ export interface NdbPitrResult {
 }
 
 export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResult> {
-  const input = await catalogInput('ndbPointInTimeRecovery', NdbPitrInput, raw, NDB_PITR_STEPS);
+  const { input, rb } = await openRunbook(NDB_PITR, raw);
   const { cluster } = input;
-  const fp = input.failurePoint;
-  const target =
-    fp.type === 'epoch'
-      ? `epoch:${fp.epoch}`
-      : fp.type === 'time'
-        ? `time:${fp.time}`
-        : `position:${fp.file}:${fp.position}`;
-  const rb = new Runbook(
-    'ndbPointInTimeRecovery',
-    { ...input, cluster: cluster.name, target },
-    NDB_PITR_STEPS,
-  );
   const recoveryId = rb.recoveryId;
   // SQL from the controller, or on the SQL node's host when it is reached by its unix socket. These
   // heartbeat too: a worker that dies in one is noticed within the heartbeat timeout, not minutes.
@@ -94,7 +67,7 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
     sqlHost.resolveFailurePoint({
       sqlNode: cluster.sqlNode,
       archiveDir: input.archiveDir,
-      failurePoint: fp,
+      failurePoint: input.failurePoint,
     }),
   );
   const { backup, window } = await rb.step('locate-backup', async () => {

@@ -12,23 +12,13 @@ import type { PerconaPlan } from '../activities/percona/percona';
 import type { ReplayResult } from '../activities/replay/replay';
 import type { ReplayProof } from '../activities/replay/replay-proof';
 import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
+import { PERCONA_PITR } from './runbooks';
 import { Runbook, type StepState } from './kit';
-import { catalogInput } from './request-input';
+import { openRunbook } from './request-input';
 import { long, quick } from './routing';
 import { PerconaPitrInput, replayStrategyOf, type TableFingerprint } from './schemas';
-import { describeCut, describeTargetBrief } from './targets';
+import { describeCut } from './targets';
 import { proveAndVerify } from './verify-step';
-
-export const PERCONA_STEPS = [
-  { name: 'locate-binlogs' },
-  { name: 'pause-cluster', destructive: true },
-  { name: 'restore-backup', destructive: true },
-  { name: 'start-temporary-mysqld' },
-  { name: 'replay-binlogs' },
-  { name: 'verify' },
-  { name: 'stop-temporary-mysqld' },
-  { name: 'unpause-cluster' },
-];
 
 export interface PerconaResult {
   recoveryId: string;
@@ -43,12 +33,7 @@ export interface PerconaResult {
 }
 
 export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaResult> {
-  const input = await catalogInput('perconaPointInTimeRecovery', PerconaPitrInput, raw, PERCONA_STEPS);
-  const rb = new Runbook(
-    'perconaPointInTimeRecovery',
-    { ...input, cluster: input.cluster.name, target: describeTargetBrief(input.target) },
-    PERCONA_STEPS,
-  );
+  const { input, rb } = await openRunbook(PERCONA_PITR, raw);
   const recoveryId = rb.recoveryId;
   const clusterHost = long(input.cluster.host, input.heartbeatTimeout);
   const targetHost = long(input.restore.host, input.heartbeatTimeout);

@@ -8,21 +8,11 @@
 //   6. start-cluster                the cluster started on it again
 //   7. verify-cluster               it must answer with the GTID state it had when the recovery paused it
 import type { RecoveryState } from '../activities/percona/recovery-state';
-import { Runbook, type StepState } from './kit';
-import { catalogInput } from './request-input';
+import { PERCONA_ROLLBACK } from './runbooks';
+import { type StepState } from './kit';
+import { openRunbook } from './request-input';
 import { long, quick } from './routing';
-import { PerconaRollbackInput } from './schemas-rollback';
 import { failure } from './failures';
-
-export const ROLLBACK_STEPS = [
-  { name: 'inspect' },
-  { name: 'stop-temporary-mysqld' },
-  { name: 'pause-cluster', destructive: true },
-  { name: 'set-restored-datadir-aside', destructive: true },
-  { name: 'put-back-previous-datadir', destructive: true },
-  { name: 'start-cluster' },
-  { name: 'verify-cluster' },
-];
 
 export interface RollbackResult {
   recoveryId: string;
@@ -33,12 +23,7 @@ export interface RollbackResult {
 }
 
 export async function perconaRollback(raw: unknown): Promise<RollbackResult> {
-  const input = await catalogInput('perconaRollback', PerconaRollbackInput, raw, ROLLBACK_STEPS);
-  const rb = new Runbook(
-    'perconaRollback',
-    { ...input, cluster: input.cluster.name, target: `rollback:${input.recoveryId}` },
-    ROLLBACK_STEPS,
-  );
+  const { input, rb } = await openRunbook(PERCONA_ROLLBACK, raw);
   const { recoveryId } = input;
   const datadir = input.restore.datadir;
   const restoreHost = long(input.restore.host, input.heartbeatTimeout);
@@ -68,7 +53,8 @@ export async function perconaRollback(raw: unknown): Promise<RollbackResult> {
   });
   if (input.mode === 'plan') return result();
   if (found.rolledBackAt) {
-    for (const s of ROLLBACK_STEPS.slice(1)) rb.skip(s.name, `already rolled back at ${found.rolledBackAt}`);
+    for (const s of PERCONA_ROLLBACK.steps.slice(1))
+      rb.skip(s.name, `already rolled back at ${found.rolledBackAt}`);
     return result();
   }
 

@@ -9,18 +9,34 @@ import {
   parseInput,
   progressQuery,
   rootMessage,
+  Runbook,
   useApprovalPolicy,
   type ApprovalPolicy,
+  type RunbookOptions,
   type StepSpec,
 } from './kit';
 import { quick } from './routing';
+import type { RunbookDeclaration } from './runbooks';
 import { failure, isFailureType } from './failures';
+
+/**
+ * A run of a declared runbook (workflows/runbooks.ts): its input resolved from the fleet catalog and
+ * its Runbook, carrying the declaration's steps and search-attribute facts.
+ */
+export async function openRunbook<S extends z.ZodType, N extends string>(
+  decl: RunbookDeclaration<S, N>,
+  raw: unknown,
+): Promise<{ input: z.output<S>; rb: Runbook<N> }> {
+  const input = await catalogInput(decl.kind, decl.schema, raw, decl.steps);
+  const opts = { ...(input as object), ...decl.facts(input) } as RunbookOptions;
+  return { input, rb: new Runbook(decl.kind, opts, decl.steps) };
+}
 
 export async function catalogInput<S extends z.ZodType>(
   kind: string,
   schema: S,
   request: unknown,
-  steps: StepSpec[],
+  steps: readonly StepSpec[],
 ): Promise<z.output<S>> {
   // Runs started before the catalog carried their whole input (saved histories replay through here).
   if (!patched('fleet-catalog')) return parseInput(schema, request);

@@ -2,6 +2,7 @@
 // the fleet catalog (on the workers, activities/trust/fleet-catalog.ts), a target and the options below;
 // everything that becomes argv, a path, an endpoint or a secret reference comes from the catalog.
 // Pure code: used by the catalog resolver, the CLI and the webhook.
+import { RUNBOOKS } from './runbooks';
 
 /** Options every runbook's request may set (none of them names a host, a path or a secret). */
 export const COMMON_REQUEST_FIELDS = [
@@ -15,15 +16,10 @@ export const COMMON_REQUEST_FIELDS = [
   'startedBy',
 ] as const;
 
-/** Per runbook: the target and the options of the procedure a request may choose. */
-export const RUNBOOK_REQUEST_FIELDS: Record<string, readonly string[]> = {
-  perconaPointInTimeRecovery: ['target', 'allowGaps', 'force', 'verify', 'replay'],
-  perconaRollback: [],
-  ndbPointInTimeRecovery: ['failurePoint', 'verify'],
-  ndbChannelFailover: ['form', 'stopPrimary', 'waitForCatchUp', 'catchUpTimeout'],
-  tungstenExternalRestore: ['thlLookup', 'onlineTimeout', 'verify'],
-  vitessSnapshotRestore: ['snapshotKeyspace', 'snapshotTime', 'pitrGtidLookupTimeout'],
-};
+/** Per runbook: the target and the options of the procedure a request may choose (workflows/runbooks.ts). */
+export const RUNBOOK_REQUEST_FIELDS: Record<string, readonly string[]> = Object.fromEntries(
+  RUNBOOKS.map((r) => [r.kind, r.requestFields]),
+);
 
 /** The fields a request for `kind` may set, narrowed by a catalog entry's own `allow` list when it has one. */
 export function requestFields(kind: string, allow?: readonly string[]): string[] {

@@ -16,24 +16,11 @@
 import type { BackupInfo } from '../activities/mysql/backup';
 import type { CommitSeqnoRow } from '../activities/tungsten/tungsten';
 import type { ThlEvent } from '../activities/tungsten/tungsten-output';
-import { Runbook, type StepState } from './kit';
-import { catalogInput } from './request-input';
+import { TUNGSTEN_RESTORE } from './runbooks';
+import { type StepState } from './kit';
+import { openRunbook } from './request-input';
 import { long, quick, sqlRunsOn } from './routing';
 import type { Cluster, TableFingerprint } from './schemas';
-import { TungstenExternalRestoreInput } from './schemas-tungsten';
-
-export const TUNGSTEN_STEPS = [
-  { name: 'plan' },
-  { name: 'replicator-offline' },
-  { name: 'purge-thl', destructive: true },
-  { name: 'stop-database', destructive: true },
-  { name: 'restore-backup', destructive: true },
-  { name: 'start-database' },
-  { name: 'reset-commit-seqno' },
-  { name: 'replicator-online' },
-  { name: 'await-online' },
-  { name: 'verify' },
-];
 
 export interface TungstenPlan {
   service: string;
@@ -57,17 +44,7 @@ export interface TungstenResult {
 }
 
 export async function tungstenExternalRestore(raw: unknown): Promise<TungstenResult> {
-  const input = await catalogInput(
-    'tungstenExternalRestore',
-    TungstenExternalRestoreInput,
-    raw,
-    TUNGSTEN_STEPS,
-  );
-  const rb = new Runbook(
-    'tungstenExternalRestore',
-    { ...input, cluster: input.replica.name, target: `backup:${input.backup.dir}` },
-    TUNGSTEN_STEPS,
-  );
+  const { input, rb } = await openRunbook(TUNGSTEN_RESTORE, raw);
   const recoveryId = rb.recoveryId;
   const svc = { service: input.service, bin: input.tungstenBin };
   const replica = input.replica;

@@ -19,21 +19,13 @@
 import { executeChild } from '@temporalio/workflow';
 import type { ChosenBackup, GtidLookup, TabletSpec } from '../activities/vitess/vitess';
 import type { ReplayResult } from '../activities/replay/replay';
+import { VITESS_SNAPSHOT } from './runbooks';
 import { Runbook, rootMessage, type StepState } from './kit';
-import { catalogInput } from './request-input';
+import { openRunbook } from './request-input';
 import { proveAndVerify } from './verify-step';
 import { long, quick } from './routing';
 import type { Archive, Dialect, Endpoint, SecretRef, TableFingerprint } from './schemas';
-import { keyspaceLedgerDir, shardDir, tabletAlias, VitessSnapshotRestoreInput } from './schemas-vitess';
-
-export const VITESS_STEPS = [
-  { name: 'check-keyspaces' },
-  { name: 'choose-backups' },
-  { name: 'find-snapshot-gtids' },
-  { name: 'create-snapshot-keyspace', destructive: true },
-  { name: 'restore-shards', destructive: true },
-  { name: 'copy-vschema' },
-];
+import { keyspaceLedgerDir, shardDir, tabletAlias } from './schemas-vitess';
 
 /** One shard, as its child workflow restores it. */
 export const SHARD_STEPS = [
@@ -42,7 +34,7 @@ export const SHARD_STEPS = [
   { name: 'start-mysqld' },
   { name: 'apply-binlogs' },
   { name: 'verify' },
-];
+] as const;
 
 export interface VitessShardPlan {
   shard: string;
@@ -76,12 +68,7 @@ export interface VitessResult {
 }
 
 export async function vitessSnapshotRestore(raw: unknown): Promise<VitessResult> {
-  const input = await catalogInput('vitessSnapshotRestore', VitessSnapshotRestoreInput, raw, VITESS_STEPS);
-  const rb = new Runbook(
-    'vitessSnapshotRestore',
-    { ...input, cluster: input.baseKeyspace, target: `time:${input.snapshotTime}` },
-    VITESS_STEPS,
-  );
+  const { input, rb } = await openRunbook(VITESS_SNAPSHOT, raw);
   const recoveryId = rb.recoveryId;
   const dbName = input.dbName ?? `vt_${input.baseKeyspace}`;
   const vtctl = quick(input.vtctld.host);

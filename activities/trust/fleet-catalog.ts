@@ -21,30 +21,16 @@ import {
   requestShapeIssues,
   RUNBOOK_REQUEST_FIELDS,
 } from '../../workflows/requests';
-import { describeIssues, PerconaPitrInput } from '../../workflows/schemas';
-import { NdbChannelFailoverInput } from '../../workflows/schemas-ndb-failover';
-import { NdbPitrInput } from '../../workflows/schemas-ndb-pitr';
-import { PerconaRollbackInput } from '../../workflows/schemas-rollback';
-import { TungstenExternalRestoreInput } from '../../workflows/schemas-tungsten';
-import { binlogTlsIssues, VitessSnapshotRestoreInput } from '../../workflows/schemas-vitess';
+import { describeIssues } from '../../workflows/schemas';
+import { RUNBOOKS, runbookOf } from '../../workflows/runbooks';
 import { failure } from '../../workflows/failures';
 
 export const DEFAULT_CATALOG_DIR = '/etc/mysql-runbooks/catalog.d';
 
-const SCHEMAS: Record<string, z.ZodType> = {
-  perconaPointInTimeRecovery: PerconaPitrInput,
-  perconaRollback: PerconaRollbackInput,
-  ndbPointInTimeRecovery: NdbPitrInput,
-  ndbChannelFailover: NdbChannelFailoverInput,
-  tungstenExternalRestore: TungstenExternalRestoreInput,
-  vitessSnapshotRestore: VitessSnapshotRestoreInput,
-};
+const SCHEMAS: Record<string, z.ZodType> = Object.fromEntries(RUNBOOKS.map((r) => [r.kind, r.schema]));
 
 /** Checks of an input beyond its schema (kept out of the schema so recorded runs still replay). */
-const INPUT_CHECKS: Record<string, (input: unknown) => string[]> = {
-  vitessSnapshotRestore: binlogTlsIssues,
-};
-const inputIssues = (kind: string, input: unknown) => INPUT_CHECKS[kind]?.(input) ?? [];
+const inputIssues = (kind: string, input: unknown) => runbookOf(kind)?.inputChecks?.(input) ?? [];
 
 const RunbookKind = z.enum(Object.keys(RUNBOOK_REQUEST_FIELDS) as [string, ...string[]]);
 

@@ -1,25 +1,14 @@
-// What the incident webhook accepts: the runbook kinds it can start (the registry's, each with the
-// SAME zod schema its workflow validates with, which gives the search attributes a run will carry
-// from its input as the fleet catalog resolves it), the signed envelope, and the deterministic
-// workflow id.
+// What the incident webhook accepts: the runbook kinds it can start (as declared in
+// workflows/runbooks.ts, each with the schema its workflow validates with and the search attributes a
+// run will carry from its input as the fleet catalog resolves it), the signed envelope, and the
+// deterministic workflow id.
 // Pure code (no I/O), shared by scripts/webhook.ts and its tests.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { PerconaPitrInput } from '../../workflows/schemas';
-import { NdbPitrInput } from '../../workflows/schemas-ndb-pitr';
-import { NdbChannelFailoverInput } from '../../workflows/schemas-ndb-failover';
-import { TungstenExternalRestoreInput } from '../../workflows/schemas-tungsten';
-import { VitessSnapshotRestoreInput } from '../../workflows/schemas-vitess';
 import { requestShapeIssues } from '../../workflows/requests';
-import { describeTargetBrief } from '../../workflows/targets';
-import { RUNBOOKS } from '../../workflows/registry';
-import { PerconaRollbackInput } from '../../workflows/schemas-rollback';
+import { RUNBOOKS, type RunbookFacts } from '../../workflows/runbooks';
 
-/** The search attributes a run of this kind will carry, known before it starts (the workflow upserts the same). */
-export interface RunbookFacts {
-  cluster: string;
-  target: string;
-}
+export type { RunbookFacts } from '../../workflows/runbooks';
 
 export interface RunbookKind {
   /** The workflow type, also the `:kind` of `POST /v1/runbooks/:kind`. */
@@ -28,66 +17,9 @@ export interface RunbookKind {
   facts(input: unknown): RunbookFacts;
 }
 
-/** Typed by the kind's schema: `facts` reads the validated (defaulted) input. */
-function facts<S extends z.ZodType>(_schema: S, f: (i: z.output<S>) => RunbookFacts) {
-  return (i: unknown) => f(i as z.output<S>);
-}
-
-// Cluster and RecoveryTarget exactly as each workflow passes them to its Runbook (workflows/*.ts).
-const FACTS = new Map<string, (input: unknown) => RunbookFacts>([
-  [
-    'perconaPointInTimeRecovery',
-    facts(PerconaPitrInput, (i) => ({ cluster: i.cluster.name, target: describeTargetBrief(i.target) })),
-  ],
-  [
-    'perconaRollback',
-    facts(PerconaRollbackInput, (i) => ({ cluster: i.cluster.name, target: `rollback:${i.recoveryId}` })),
-  ],
-  [
-    'ndbPointInTimeRecovery',
-    facts(NdbPitrInput, (i) => {
-      const fp = i.failurePoint;
-      return {
-        cluster: i.cluster.name,
-        target:
-          fp.type === 'epoch'
-            ? `epoch:${fp.epoch}`
-            : fp.type === 'time'
-              ? `time:${fp.time}`
-              : `position:${fp.file}:${fp.position}`,
-      };
-    }),
-  ],
-  [
-    'ndbChannelFailover',
-    facts(NdbChannelFailoverInput, (i) => ({
-      cluster: i.cluster,
-      target: `channel:${i.secondary.channel || 'default'}:${i.form}`,
-    })),
-  ],
-  [
-    'tungstenExternalRestore',
-    facts(TungstenExternalRestoreInput, (i) => ({
-      cluster: i.replica.name,
-      target: `backup:${i.backup.dir}`,
-    })),
-  ],
-  [
-    'vitessSnapshotRestore',
-    facts(VitessSnapshotRestoreInput, (i) => ({ cluster: i.baseKeyspace, target: `time:${i.snapshotTime}` })),
-  ],
-]);
-
-// The runbooks of the registry (workflows/registry.ts), with the schema it names for each.
+// The runbooks as declared once (workflows/runbooks.ts): schema and search-attribute facts included.
 const BY_TYPE = new Map<string, RunbookKind>(
-  RUNBOOKS.map((r) => {
-    const f = FACTS.get(r.kind);
-    if (!f)
-      throw new Error(
-        `webhook: no search attributes known for runbook ${r.kind} (scripts/lib/webhook-request.ts)`,
-      );
-    return [r.kind, { type: r.kind, schema: r.schema, facts: f }];
-  }),
+  RUNBOOKS.map((r) => [r.kind, { type: r.kind, schema: r.schema, facts: (i: unknown) => r.facts(i) }]),
 );
 export const RUNBOOK_KINDS: readonly string[] = [...BY_TYPE.keys()];
 

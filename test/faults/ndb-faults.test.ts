@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { RunbookProgress } from '../../workflows/kit';
-import { NDB_PITR_STEPS, type NdbPitrResult } from '../../workflows/ndb-point-in-time-recovery';
+import type { NdbPitrResult } from '../../workflows/ndb-point-in-time-recovery';
+import { NDB_PITR } from '../../workflows/runbooks';
 import type { TableFingerprint } from '../../workflows/schemas';
 import { SqlPools } from '../../activities/mysql/sql';
 import { fingerprintTables } from '../../activities/mysql/verify';
@@ -202,7 +203,7 @@ function assertSurvived(row: FaultRow, inHistory = /./): void {
   assert.match(row.faultInHistory, inHistory);
 }
 
-for (const s of NDB_PITR_STEPS) {
+for (const s of NDB_PITR.steps) {
   test(`worker SIGKILLed as ${s.name} starts`, async () => {
     const row = await survive(
       'worker SIGKILL at step start',

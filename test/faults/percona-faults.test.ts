@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { join } from 'node:path';
 import type { RunbookProgress } from '../../workflows/kit';
-import { PERCONA_STEPS, type PerconaResult } from '../../workflows/percona-point-in-time-recovery';
+import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
+import { PERCONA_PITR } from '../../workflows/runbooks';
 import { mariadbPositionIncludes } from '../../workflows/gtid';
 import { Ledger } from '../../activities/runtime/ledger';
 import { runtimeDir } from '../../activities/mysql/mysqld';
@@ -106,7 +107,7 @@ async function replaying(p: RunbookProgress, ctx: Run): Promise<boolean> {
   return !!row?.g && !mariadbPositionIncludes(backupGtid, String(row.g));
 }
 
-for (const s of PERCONA_STEPS) {
+for (const s of PERCONA_PITR.steps) {
   test(`worker SIGKILLed as ${s.name} starts`, async () => {
     const row = await survive(
       'worker SIGKILL at step start',

@@ -24,7 +24,7 @@ test('a cancelled activity leaves its poll at the next pause, long before the ti
       onTimeout: () => new Error('timed out'),
     }),
   );
-  setTimeout(() => env.cancel('runbook cancel'), 100);
+  setTimeout(() => env.cancel('CANCELLED'), 100);
   await assert.rejects(running, (err: unknown) => err instanceof CancelledFailure);
   assert.ok(Date.now() - t0 < 3_000, `took ${Date.now() - t0} ms`);
   assert.equal(checks, 1);
