@@ -15,7 +15,7 @@ import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@t
 import { PERCONA_PITR } from './runbooks';
 import { Runbook, type StepState } from './kit';
 import { openRunbook } from './request-input';
-import { long, quick } from './routing';
+import { long, quickOn } from './routing';
 import { PerconaPitrInput, replayStrategyOf, type TableFingerprint } from './schemas';
 import { describeCut } from './targets';
 import { proveAndVerify } from './verify-step';
@@ -183,7 +183,7 @@ async function failingWithState<T>(rb: Runbook, input: PerconaPitrInput, work: (
     const pauseFailed = err instanceof ApplicationFailure && /^pause-cluster:/.test(err.message);
     if (pauseFailed && !rb.changes().length)
       rb.noteChange(`cluster ${input.cluster.name}: its pause failed part way, so it may be stopped`);
-    const host = quick(input.restore.host);
+    const host = quickOn(input.restore.host);
     const seen = await CancellationScope.withTimeout(60_000, () =>
       host.recoveryState({ recoveryId: rb.recoveryId, datadir: input.restore.datadir }),
     ).then(

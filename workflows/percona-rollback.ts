@@ -11,7 +11,7 @@ import type { RecoveryState } from '../activities/percona/recovery-state';
 import { PERCONA_ROLLBACK } from './runbooks';
 import { type StepState } from './kit';
 import { openRunbook } from './request-input';
-import { long, quick } from './routing';
+import { long, quickOn } from './routing';
 import { failure } from './failures';
 
 export interface RollbackResult {
@@ -30,7 +30,7 @@ export async function perconaRollback(raw: unknown): Promise<RollbackResult> {
   const clusterHost = long(input.cluster.host, input.heartbeatTimeout);
 
   const found = await rb.step('inspect', async () => {
-    const s = await quick(input.restore.host).recoveryState({ recoveryId, datadir });
+    const s = await quickOn(input.restore.host).recoveryState({ recoveryId, datadir });
     if (!s.paused && !s.before && s.restore === 'none' && !s.temporaryServer)
       throw failure(
         'NothingToRollBack',

@@ -7,7 +7,7 @@
 // (Temporal's schedule-to-start timeout): meanwhile `progress` shows the step waiting on the host;
 // then the step fails naming the host. It never runs anywhere else.
 import { proxyActivities, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { ACTIVITY_PLACEMENT, Activities, ActivityName, Placement } from '../activities';
 import { onHost } from './kit';
 
 export const TASK_QUEUE = 'mysql-runbooks';
@@ -29,18 +29,34 @@ export function sqlRunsOn(host: string | undefined, endpoint: { socket?: string 
   return endpoint.socket ? host : undefined;
 }
 
+/** The activities of one placement (activities/index.ts: ACTIVITY_PLACEMENT), as a typed handle. */
+type Placed<P extends Placement> = {
+  [K in ActivityName as (typeof ACTIVITY_PLACEMENT)[K] extends P ? K : never]: Activities[K];
+};
+/** SQL and controller work: no host's files or processes, so no host to name. */
+export type SqlActivities = Placed<'sql' | 'controller'>;
+/** Work on one host's files or processes (and SQL there): reached only by naming the host. */
+export type HostActivities = Placed<'host' | 'sql'>;
+
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' } as const;
 
-/** Short activities (SQL checks): a worker that dies during one is noticed within 5 minutes. */
-export function quick(host?: string): Activities {
-  return on(host, {
-    startToCloseTimeout: '5m',
-    retry: { ...retry, maximumAttempts: 5 },
-  });
+const quickOptions: ActivityOptions = { startToCloseTimeout: '5m', retry: { ...retry, maximumAttempts: 5 } };
+
+/**
+ * Short SQL activities (checks): a worker that dies during one is noticed within 5 minutes. `host` is
+ * where a server reached by its unix socket lives (sqlRunsOn); host work is not on this handle.
+ */
+export function quick(host?: string): SqlActivities {
+  return on(host, quickOptions);
+}
+
+/** Short work on a host's files or processes: the host must be named (undefined: one machine). */
+export function quickOn(host: string | undefined): HostActivities {
+  return on(host, quickOptions);
 }
 
 /** Long activities (copy-back, replay, server start/stop): they heartbeat, so a dead worker is noticed fast. */
-export function long(host: string | undefined, heartbeatTimeout: string): Activities {
+export function long(host: string | undefined, heartbeatTimeout: string): HostActivities {
   return on(host, {
     startToCloseTimeout: '48h',
     heartbeatTimeout: heartbeatTimeout as ActivityOptions['heartbeatTimeout'],

@@ -19,7 +19,7 @@ import type { ThlEvent } from '../activities/tungsten/tungsten-output';
 import { TUNGSTEN_RESTORE } from './runbooks';
 import { type StepState } from './kit';
 import { openRunbook } from './request-input';
-import { long, quick, sqlRunsOn } from './routing';
+import { long, quickOn, sqlRunsOn } from './routing';
 import type { Cluster, TableFingerprint } from './schemas';
 
 export interface TungstenPlan {
@@ -48,9 +48,9 @@ export async function tungstenExternalRestore(raw: unknown): Promise<TungstenRes
   const recoveryId = rb.recoveryId;
   const svc = { service: input.service, bin: input.tungstenBin };
   const replica = input.replica;
-  const replicaQuick = quick(replica.host);
+  const replicaQuick = quickOn(replica.host);
   const replicaLong = long(replica.host, input.heartbeatTimeout);
-  const primary = quick(input.primary.host);
+  const primary = quickOn(input.primary.host);
   const cluster: Cluster = {
     adapter: 'process',
     name: replica.name,

@@ -2,13 +2,13 @@
 // (the restored server's binlog holds exactly the window's transactions; it fails the step when it
 // does not), then the row counts and checksums. No proof, no success.
 import { patched } from '@temporalio/workflow';
-import type { Activities } from '../activities';
+import type { HostActivities } from './routing';
 import type { ProveRequest } from '../activities/replay/replay-proof';
 import { PROOF_PATCH } from './kit';
 import type { Archive, Endpoint, TableFingerprint } from './schemas';
 
 export async function proveAndVerify(
-  host: Activities,
+  host: HostActivities,
   archive: Archive,
   prove: ProveRequest,
   verify: { schemas?: string[]; expected?: Record<string, TableFingerprint> },

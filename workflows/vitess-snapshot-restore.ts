@@ -23,7 +23,7 @@ import { VITESS_SNAPSHOT } from './runbooks';
 import { Runbook, rootMessage, type StepState } from './kit';
 import { openRunbook } from './request-input';
 import { proveAndVerify } from './verify-step';
-import { long, quick } from './routing';
+import { long, quickOn } from './routing';
 import type { Archive, Dialect, Endpoint, SecretRef, TableFingerprint } from './schemas';
 import { keyspaceLedgerDir, shardDir, tabletAlias } from './schemas-vitess';
 
@@ -71,7 +71,7 @@ export async function vitessSnapshotRestore(raw: unknown): Promise<VitessResult>
   const { input, rb } = await openRunbook(VITESS_SNAPSHOT, raw);
   const recoveryId = rb.recoveryId;
   const dbName = input.dbName ?? `vt_${input.baseKeyspace}`;
-  const vtctl = quick(input.vtctld.host);
+  const vtctl = quickOn(input.vtctld.host);
   const root = input.tablets.root;
   const shards = input.shards.map((s) => {
     const dir = shardDir(root, input.snapshotKeyspace, s.name);
@@ -96,7 +96,7 @@ export async function vitessSnapshotRestore(raw: unknown): Promise<VitessResult>
 
   const { backups } = await rb.step('choose-backups', () =>
     // The file backup storage is mounted on the shards' hosts (they copy back from it).
-    quick(input.backup.host ?? input.shards[0]?.host).chooseVitessBackups({
+    quickOn(input.backup.host ?? input.shards[0]?.host).chooseVitessBackups({
       fileBackupStorageRoot: input.backup.fileBackupStorageRoot,
       baseKeyspace: input.baseKeyspace,
       shards: shards.map((s) => s.name),
@@ -294,7 +294,7 @@ export async function vitessShardRestore(input: VitessShardRestoreInput): Promis
     password: input.password,
   };
   await rb.step('register-tablet', () =>
-    quick(input.host).registerVitessTablet(input.vtctldServer, input.tablet, server),
+    quickOn(input.host).registerVitessTablet(input.vtctldServer, input.tablet, server),
   );
   await rb.destructive('restore-backup', () =>
     host.restoreBackup({ recoveryId: input.recoveryId, backup: input.backup.info, datadir: input.datadir }),
