@@ -282,8 +282,9 @@ export class Runbook<N extends string = string> {
     if (!s.destructive) throw new Error(`step ${a.step} is not destructive and needs no approval`);
     if (s.status !== 'pending' && s.status !== 'waiting-approval')
       throw new Error(`step ${a.step} is already ${s.status}`);
-    if (!a.approver?.trim()) throw new Error('approval needs an approver');
-    if (!a.reason?.trim()) throw new Error('approval needs a reason');
+    if (typeof a.approver !== 'string' || !a.approver.trim())
+      throw new Error('approval needs an approver (text)');
+    if (typeof a.reason !== 'string' || !a.reason.trim()) throw new Error('approval needs a reason (text)');
     if (this.policy) this.validateSignature(a, s, this.policy);
   }
 
@@ -431,8 +432,8 @@ export class Runbook<N extends string = string> {
     upsertSearchAttributes([{ key: RunbookStepKey, value: name }]);
     try {
       const out = await work();
-      s.status = out.skipped ? 'skipped-by-checkpoint' : 'done';
-      s.evidence.push(...(out.evidence ?? []));
+      s.status = out?.skipped ? 'skipped-by-checkpoint' : 'done';
+      s.evidence.push(...(out?.evidence ?? []));
       return out;
     } catch (err) {
       s.status = 'failed';
@@ -454,6 +455,12 @@ export class Runbook<N extends string = string> {
   /** A step that changes or destroys state: when approval is required, waits for the `approve` Update first. */
   async destructive<T extends StepOutcome>(name: N, work: () => Promise<T>): Promise<T> {
     const s = this.find(name);
+    // A plan changes nothing: a runbook that reaches a destructive step in plan mode is a bug, stopped here.
+    if (this.opts.mode === 'plan')
+      throw failure(
+        'RunbookBug',
+        `runbook bug: plan mode reached the destructive step ${name}; nothing of it was done`,
+      );
     const enough = () => (this.approvals.get(name)?.length ?? 0) >= this.approvalsNeeded();
     if (this.opts.requireApproval && s && !enough()) {
       if (this.policy) {
@@ -467,6 +474,11 @@ export class Runbook<N extends string = string> {
       if (!approved) {
         s.status = 'failed';
         s.error = `not approved within ${this.opts.approvalTimeout}`;
+        s.endedAt = new Date().toISOString();
+        this.current = null;
+        // The run no longer waits: lists and the Web UI say so (runs recorded before this replay without it).
+        if (patched('approval-timeout-visible'))
+          upsertSearchAttributes([{ key: RunbookStepKey, value: `${name}:not-approved` }]);
         throw failure(
           'ApprovalTimeout',
           `${name}: not approved within ${this.opts.approvalTimeout}; the run stopped before this step and nothing of it was done`,

@@ -5,7 +5,13 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { keyFingerprint, signApproval } from '../../workflows/approval-signature';
-import { approveUpdate, progressQuery, type Approval, type ApprovalPolicy } from '../../workflows/kit';
+import {
+  approveUpdate,
+  progressQuery,
+  RunbookStepKey,
+  type Approval,
+  type ApprovalPolicy,
+} from '../../workflows/kit';
 import type { KitResult } from './fixtures/kit-workflows';
 import {
   failureOf,
@@ -48,6 +54,10 @@ test('a destructive step not approved within approvalTimeout fails the run (Appr
   const pause = p.steps.find((s) => s.name === 'pause')!;
   assert.equal(pause.error, 'not approved within 1s');
   assert.equal(pause.startedAt, undefined, 'the step itself never started');
+  // The run no longer looks as if it waited: no current step, the wait's end, the list's attribute.
+  assert.equal(p.currentStep, null);
+  assert.ok(pause.endedAt, 'the wait ended');
+  assert.equal((await run.handle.describe()).typedSearchAttributes.get(RunbookStepKey), 'pause:not-approved');
   assert.deepEqual(pause.evidence, []);
   // The wait was a durable timer of the approval timeout, and it fired.
   const events = await historyEvents(run);
@@ -84,11 +94,17 @@ test('an accepted approval lets the waiting step run; the validator refuses unkn
   );
   assert.equal(
     await updateRejection(approve(run, { step: 'pause', approver: '  ', reason: 'window' })),
-    'approval needs an approver',
+    'approval needs an approver (text)',
+  );
+  assert.equal(
+    await updateRejection(
+      approve(run, { step: 'pause', approver: 42 as unknown as string, reason: 'window' }),
+    ),
+    'approval needs an approver (text)',
   );
   assert.equal(
     await updateRejection(approve(run, { step: 'pause', approver: 'ann', reason: '' })),
-    'approval needs a reason',
+    'approval needs a reason (text)',
   );
   // Nothing of the refused approvals was taken: still waiting, nothing ran, nothing in history.
   const still = await run.handle.query(progressQuery);

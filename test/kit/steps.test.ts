@@ -67,6 +67,14 @@ test('plan mode runs the read-only step only: no destructive activity, no approv
   );
 });
 
+test('a runbook that reaches a destructive step in plan mode is stopped there by the kit (RunbookBug), nothing run', async () => {
+  const run = await kit.start({ mode: 'plan', planGoesOn: true });
+  const chain = await failureOf(run.handle);
+  assert.equal(chain[0]?.type, 'RunbookBug');
+  assert.match(chain[0]?.message ?? '', /plan mode reached the destructive step pause/);
+  assert.deepEqual(activities(run), ['inspect']);
+});
+
 test("a failing step fails the run as StepFailed with the step's name; the steps after it stay pending", async () => {
   const run = await kit.start(
     { recoveryId: 'kit-failing-step' },
