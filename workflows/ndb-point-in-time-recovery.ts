@@ -59,7 +59,12 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
   else
     dumpFile = (
       await rb.step('backup-binlog-index', () =>
-        sqlHost.backupBinlogIndex({ recoveryId, sqlNode: cluster.sqlNode, archiveDir: input.archiveDir }),
+        sqlHost.backupBinlogIndex({
+          recoveryId,
+          sqlNode: cluster.sqlNode,
+          archiveDir: input.archiveDir,
+          dialect: input.dialect,
+        }),
       )
     ).dumpFile;
 
@@ -117,14 +122,25 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
     }
   });
   await rb.step('restore-binlog-index', () =>
-    sqlHost.restoreBinlogIndex({ recoveryId, sqlNode: cluster.sqlNode, dumpFile: dumpFile! }),
+    sqlHost.restoreBinlogIndex({
+      recoveryId,
+      sqlNode: cluster.sqlNode,
+      dumpFile: dumpFile!,
+      dialect: input.dialect,
+    }),
   );
   const { latest } = await rb.step('find-latest-epoch', () => onSqlNode.findLatestEpoch(cluster.sqlNode));
   await rb.step('find-start-position', () =>
     onSqlNode.findStartPosition({ sqlNode: cluster.sqlNode, latest }),
   );
   const replay = await rb.step('replay-binlogs', () =>
-    sqlHost.replayNdbBinlogs({ sqlNode: cluster.sqlNode, archiveDir: input.archiveDir, stop, window }),
+    sqlHost.replayNdbBinlogs({
+      sqlNode: cluster.sqlNode,
+      dialect: input.dialect,
+      archiveDir: input.archiveDir,
+      stop,
+      window,
+    }),
   );
   const verification = await rb.step('verify', () =>
     long(sqlRunsOn(cluster.sqlNodeHost, cluster.sqlNode), input.heartbeatTimeout).verifyRestore(

@@ -5,6 +5,7 @@ import {
   AbsolutePath,
   BinlogFileName,
   BinlogTime,
+  Dialect,
   Endpoint,
   RunbookCommon,
   Slug,
@@ -51,6 +52,11 @@ export type NdbFailurePoint = z.output<typeof NdbFailurePoint>;
 export const NdbPitrInput = z
   .object({
     ...RunbookCommon,
+    /**
+     * The SQL node's flavour, for its tools (dump, client, binlog reader): an NDB Cluster SQL node is
+     * MySQL (mysqldump, mysql, mysqlbinlog); `mariadb` where MariaDB stands in (the tests).
+     */
+    dialect: Dialect.default('mysql'),
     cluster: z
       .object({
         name: Slug,

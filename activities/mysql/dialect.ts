@@ -1,4 +1,5 @@
-// The differences between MySQL and MariaDB that the runbooks touch, in one place.
+// The differences between MySQL and MariaDB that the runbooks touch, in one place: tool names and
+// whole statements per flavour (nothing outside edits SQL text), with one rule for channel names.
 import type { Dialect } from '../../workflows/schemas';
 
 export interface DialectInfo {
@@ -7,13 +8,23 @@ export interface DialectInfo {
   client: string;
   binlogTool: string;
   backupTool: string;
+  dumpTool: string;
   /** The server's executed-GTID state: where a replay resumes. */
   gtidStateSql: string;
-  replicaStatusSql: string;
-  startReplicaSql: string;
-  stopReplicaSql: string;
+  /** One channel's status (`channel` undefined: no channel clause). */
+  replicaStatusSql(channel?: string): string;
+  /** Every channel's status, one row each (with its name). */
+  allReplicasStatusSql: string;
+  startReplicaSql(channel?: string): string;
+  stopReplicaSql(channel?: string): string;
   /** CHANGE MASTER / CHANGE REPLICATION SOURCE by file and position (values bound as ?). */
   changeSourceByPositionSql(channel?: string): string;
+  /** The same with the source's host, port, user and password first (all bound as ?). */
+  changeSourceSql(channel?: string): string;
+  /** The replica's skip-errors setting, as `v`. */
+  skipErrorsSql: string;
+  /** The status column with the replica's lag in seconds. */
+  lagColumn: string;
   /** mysqlbinlog arguments that resume after `state` and stop after the stop transaction (inclusive). */
   replayWindowArgs(
     state: string,
@@ -22,11 +33,18 @@ export interface DialectInfo {
   ): string[];
 }
 
-function quoteChannel(channel: string | undefined, mysql: boolean): string {
-  if (!channel) return '';
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(channel))
-    throw new Error(`invalid replication channel name ${JSON.stringify(channel)}`);
-  return mysql ? ` FOR CHANNEL '${channel}'` : ` '${channel}'`;
+const CHANNEL = /^[A-Za-z0-9_-]{0,64}$/;
+
+/**
+ * The channel clause, one rule for every statement: MariaDB names a connection (` 'ch'`; the default
+ * one has no name), MySQL says ` FOR CHANNEL 'ch'` (`''` is its default channel). Undefined: no clause.
+ * Anything but a plain name is refused before it reaches a statement.
+ */
+export function channelClause(dialect: Dialect, channel: string | undefined): string {
+  if (channel === undefined) return '';
+  if (!CHANNEL.test(channel)) throw new Error(`invalid replication channel name ${JSON.stringify(channel)}`);
+  if (dialect === 'mysql') return ` FOR CHANNEL '${channel}'`;
+  return channel ? ` '${channel}'` : '';
 }
 
 export const mariadb: DialectInfo = {
@@ -35,12 +53,19 @@ export const mariadb: DialectInfo = {
   client: 'mariadb',
   binlogTool: 'mariadb-binlog',
   backupTool: 'mariadb-backup',
+  dumpTool: 'mariadb-dump',
   gtidStateSql: 'SELECT @@GLOBAL.gtid_binlog_pos AS gtid',
-  replicaStatusSql: 'SHOW SLAVE STATUS',
-  startReplicaSql: 'START SLAVE',
-  stopReplicaSql: 'STOP SLAVE',
-  changeSourceByPositionSql: (channel) =>
-    `CHANGE MASTER${quoteChannel(channel, false)} TO MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no`,
+  replicaStatusSql: (ch) => `SHOW SLAVE${channelClause('mariadb', ch)} STATUS`,
+  allReplicasStatusSql: 'SHOW ALL SLAVES STATUS',
+  startReplicaSql: (ch) => `START SLAVE${channelClause('mariadb', ch)}`,
+  stopReplicaSql: (ch) => `STOP SLAVE${channelClause('mariadb', ch)}`,
+  changeSourceByPositionSql: (ch) =>
+    `CHANGE MASTER${channelClause('mariadb', ch)} TO MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no`,
+  changeSourceSql: (ch) =>
+    `CHANGE MASTER${channelClause('mariadb', ch)} TO MASTER_HOST = ?, MASTER_PORT = ?, MASTER_USER = ?, MASTER_PASSWORD = ?, ` +
+    'MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no',
+  skipErrorsSql: 'SELECT @@GLOBAL.slave_skip_errors AS v',
+  lagColumn: 'Seconds_Behind_Master',
   // A GTID start position is exclusive (resume after it); a GTID stop position is inclusive.
   replayWindowArgs: (state, stop, backupPos) => [
     ...(state ? [`--start-position=${state}`] : backupPos ? [`--start-position=${backupPos.position}`] : []),
@@ -54,12 +79,19 @@ export const mysql: DialectInfo = {
   client: 'mysql',
   binlogTool: 'mysqlbinlog',
   backupTool: 'xtrabackup',
+  dumpTool: 'mysqldump',
   gtidStateSql: 'SELECT @@GLOBAL.gtid_executed AS gtid',
-  replicaStatusSql: 'SHOW REPLICA STATUS',
-  startReplicaSql: 'START REPLICA',
-  stopReplicaSql: 'STOP REPLICA',
-  changeSourceByPositionSql: (channel) =>
-    `CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE = ?, SOURCE_LOG_POS = ?, SOURCE_AUTO_POSITION = 0${quoteChannel(channel, true)}`,
+  replicaStatusSql: (ch) => `SHOW REPLICA STATUS${channelClause('mysql', ch)}`,
+  allReplicasStatusSql: 'SHOW REPLICA STATUS',
+  startReplicaSql: (ch) => `START REPLICA${channelClause('mysql', ch)}`,
+  stopReplicaSql: (ch) => `STOP REPLICA${channelClause('mysql', ch)}`,
+  changeSourceByPositionSql: (ch) =>
+    `CHANGE REPLICATION SOURCE TO SOURCE_LOG_FILE = ?, SOURCE_LOG_POS = ?, SOURCE_AUTO_POSITION = 0${channelClause('mysql', ch)}`,
+  changeSourceSql: (ch) =>
+    'CHANGE REPLICATION SOURCE TO SOURCE_HOST = ?, SOURCE_PORT = ?, SOURCE_USER = ?, SOURCE_PASSWORD = ?, ' +
+    `SOURCE_LOG_FILE = ?, SOURCE_LOG_POS = ?, SOURCE_AUTO_POSITION = 0${channelClause('mysql', ch)}`,
+  skipErrorsSql: 'SELECT @@GLOBAL.replica_skip_errors AS v',
+  lagColumn: 'Seconds_Behind_Source',
   // MySQL skips what the server already executed; the stop is the end offset of the stop transaction
   // in the last file (a numeric stop applies to the last file), so every server uuid in the window counts.
   replayWindowArgs: (state, stop) => [

@@ -7,7 +7,7 @@ import { durationMs, type Dialect, type Endpoint, type SecretRef } from '../../w
 import type { FailoverForm, ReplicationConnect } from '../../workflows/schemas-ndb-failover';
 import { formatEpoch, parseEpoch } from '../../workflows/epoch';
 import { BINLOG_NAME, binlogSequence } from '../archive/archive';
-import { dialectOf, type DialectInfo } from '../mysql/dialect';
+import { dialectOf } from '../mysql/dialect';
 import { checkSecretsResolve } from '../mysql/preflight';
 import { redact, resolveSecret } from '../trust/secrets';
 import { describeEndpoint, type Row, type SqlPools } from '../mysql/sql';
@@ -22,37 +22,19 @@ const refuse = (message: string, type: FailureType = 'FailoverRefused') => failu
 /** The DDL-exists errors that `--slave-skip-errors=ddl_exist_errors` stands for. */
 export const DDL_EXIST_ERRORS = [1007, 1008, 1050, 1051, 1054, 1060, 1061, 1068, 1094, 1146] as const;
 
-const CHANNEL = /^[A-Za-z0-9_-]{0,64}$/;
-
-/** ` 'ch'` (MariaDB connection name) or ` FOR CHANNEL 'ch'` (MySQL); refuses anything but a plain name. */
-export function channelClause(dialect: Dialect, channel: string): string {
-  if (!CHANNEL.test(channel)) throw new Error(`invalid replication channel name ${JSON.stringify(channel)}`);
-  if (dialect === 'mysql') return ` FOR CHANNEL '${channel}'`;
-  return channel ? ` '${channel}'` : '';
-}
-
 /** `'ch'` or "the default channel", for messages. */
 export const channelName = (channel: string) => (channel ? `'${channel}'` : 'the default channel');
 
+/** The statements of one channel, whole, from the dialect (activities/mysql/dialect.ts). */
 export function channelSql(dialect: Dialect, channel: string) {
-  const d: DialectInfo = dialectOf(dialect);
-  const clause = channelClause(dialect, channel);
-  const p = dialect === 'mysql' ? 'SOURCE' : 'MASTER';
+  const d = dialectOf(dialect);
   return {
-    status:
-      dialect === 'mysql'
-        ? `${d.replicaStatusSql}${clause}`
-        : d.replicaStatusSql.replace(/ STATUS$/, `${clause} STATUS`),
-    start: `${d.startReplicaSql}${clause}`,
-    stop: `${d.stopReplicaSql}${clause}`,
+    status: d.replicaStatusSql(channel),
+    start: d.startReplicaSql(channel),
+    stop: d.stopReplicaSql(channel),
     /** Params: host, port, user, password, file, position. */
-    change: d
-      .changeSourceByPositionSql(channel || undefined)
-      .replace(' TO ', ` TO ${p}_HOST = ?, ${p}_PORT = ?, ${p}_USER = ?, ${p}_PASSWORD = ?, `),
-    skipErrors:
-      dialect === 'mysql'
-        ? 'SELECT @@GLOBAL.replica_skip_errors AS v'
-        : 'SELECT @@GLOBAL.slave_skip_errors AS v',
+    change: d.changeSourceSql(channel),
+    skipErrors: d.skipErrorsSql,
   };
 }
 
@@ -230,7 +212,7 @@ export async function channelStatus(
 }
 
 async function channelNames(sql: SqlPools, e: Endpoint, dialect: Dialect): Promise<string[]> {
-  const rows = await sql.query(e, dialect === 'mysql' ? 'SHOW REPLICA STATUS' : 'SHOW ALL SLAVES STATUS');
+  const rows = await sql.query(e, dialectOf(dialect).allReplicasStatusSql);
   return rows.map((r) => String(r.Channel_Name ?? r.Connection_name ?? ''));
 }
 
@@ -587,7 +569,7 @@ export async function awaitSecondaryCaughtUp(
     const caughtUp = running && !!s.exec.file && compareBinlogPositions(s.exec, req.target) >= 0;
     if (running && (caughtUp || !req.wait)) {
       const { epoch } = await readLatestAppliedEpoch(sql, req.replica);
-      const lag = req.dialect === 'mysql' ? 'Seconds_Behind_Source' : 'Seconds_Behind_Master';
+      const lag = dialectOf(req.dialect).lagColumn;
       return {
         replication: {
           ioRunning: s.ioRunning,

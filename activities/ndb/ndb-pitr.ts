@@ -3,7 +3,8 @@
 import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { StepOutcome } from '../../workflows/kit';
-import type { Endpoint } from '../../workflows/schemas';
+import type { Dialect, Endpoint } from '../../workflows/schemas';
+import { dialectOf } from '../mysql/dialect';
 import type { NdbDataNode, NdbFailurePoint, NdbPitrInput } from '../../workflows/schemas-ndb-pitr';
 import { formatEpoch } from '../../workflows/epoch';
 import type { z } from 'zod';
@@ -84,7 +85,7 @@ export async function takeNdbBackup(
 // Step 2: dump mysql.ndb_binlog_index and copy the binary logs into the archive.
 export async function backupBinlogIndex(
   sql: SqlPools,
-  req: { recoveryId: string; sqlNode: Endpoint; archiveDir: string },
+  req: { recoveryId: string; sqlNode: Endpoint; archiveDir: string; dialect?: Dialect },
 ): Promise<StepOutcome & { dumpFile: string; rows: number }> {
   const dumpFile = join(req.archiveDir, `ndb_binlog_index.${req.recoveryId}.sql`);
   await mkdir(req.archiveDir, { recursive: true });
@@ -97,7 +98,7 @@ export async function backupBinlogIndex(
     try {
       await runCommand(
         [
-          'mariadb-dump',
+          dialectOf(req.dialect ?? 'mariadb').dumpTool,
           ...client.args,
           '--single-transaction',
           '--skip-triggers',
@@ -441,7 +442,7 @@ export async function restoreNdbBackup(
 // Step 8: restore ndb_binlog_index from the dump (the binlog files stay in the archive, where the replay reads them).
 export async function restoreBinlogIndex(
   sql: SqlPools,
-  req: { recoveryId: string; sqlNode: Endpoint; dumpFile: string },
+  req: { recoveryId: string; sqlNode: Endpoint; dumpFile: string; dialect?: Dialect },
 ): Promise<StepOutcome> {
   const ledger = new SqlLedger(sql, req.sqlNode);
   const done = await ledger.read(req.recoveryId, 'restore-binlog-index');
@@ -450,7 +451,8 @@ export async function restoreBinlogIndex(
     throw refuse(`the ndb_binlog_index dump ${req.dumpFile} does not exist`, 'MissingDump');
   const client = await clientOptions(req.sqlNode);
   try {
-    await runCommand(['mariadb', ...client.args, '--init-command=SET SESSION sql_log_bin = 0', 'mysql'], {
+    const tool = dialectOf(req.dialect ?? 'mariadb').client;
+    await runCommand([tool, ...client.args, '--init-command=SET SESSION sql_log_bin = 0', 'mysql'], {
       inputFile: req.dumpFile,
       secrets: client.secrets,
     });
@@ -538,6 +540,8 @@ export function replayNdbBinlogs(
 
 export interface NdbReplayRequest {
   sqlNode: Endpoint;
+  /** The SQL node's flavour (its binlog reader and client); runs recorded before it: mariadb. */
+  dialect?: Dialect;
   archiveDir: string;
   stop: NdbStopPoint;
   /** The window's files as the plan (locate-backup) verified them; absent in runs planned before it did. */
@@ -581,7 +585,7 @@ async function replayFromLatestEpoch(
     `epoch ${(await findLatestEpoch(sql, req.sqlNode).catch(() => null))?.latest ?? 'unknown'}`;
   await runBinlogPipe({
     endpoint: req.sqlNode,
-    dialect: 'mariadb',
+    dialect: req.dialect ?? 'mariadb',
     window: [`--start-position=${start.position}`, `--stop-position=${req.stop.position}`],
     files,
     force: false,

@@ -157,6 +157,7 @@ async function survive(
         },
         backup: { dataDir: join(base, 'ndb-backup') },
         archiveDir: join(base, 'archive'),
+        dialect: 'mariadb', // MariaDB stands in for the MySQL SQL node
         failurePoint: { type: 'epoch', epoch: truthEpoch },
         verify: { schemas: ['shop'] },
         heartbeatTimeout: '3s',

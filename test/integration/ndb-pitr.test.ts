@@ -68,6 +68,7 @@ function input(extra: Record<string, unknown>) {
     },
     backup: { dataDir: join(base, 'ndb-backup') },
     archiveDir: join(base, 'archive'),
+    dialect: 'mariadb', // MariaDB stands in for the MySQL SQL node
     verify: { schemas: ['shop'] },
     heartbeatTimeout: '10s',
     ...extra,

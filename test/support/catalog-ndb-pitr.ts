@@ -146,6 +146,7 @@ export class NdbPitrCatalogWorld implements CatalogWorld {
       },
       backup: { dataDir: this.backupDataDir, id: 1 },
       archiveDir: await this.archiveCopy(),
+      dialect: 'mariadb', // MariaDB stands in for the MySQL SQL node
       indexDump: this.indexDump,
       verify: { schemas: ['shop'] },
       heartbeatTimeout: '10s',

@@ -29,12 +29,25 @@ describe('dialect selection', () => {
 
   test('replica control uses SLAVE statements on MariaDB and REPLICA statements on MySQL', () => {
     assert.deepEqual(
-      [mariadb.replicaStatusSql, mariadb.startReplicaSql, mariadb.stopReplicaSql],
+      [mariadb.replicaStatusSql(), mariadb.startReplicaSql(), mariadb.stopReplicaSql()],
       ['SHOW SLAVE STATUS', 'START SLAVE', 'STOP SLAVE'],
     );
     assert.deepEqual(
-      [mysql.replicaStatusSql, mysql.startReplicaSql, mysql.stopReplicaSql],
+      [mysql.replicaStatusSql(), mysql.startReplicaSql(), mysql.stopReplicaSql()],
       ['SHOW REPLICA STATUS', 'START REPLICA', 'STOP REPLICA'],
+    );
+    // Whole statements per flavour, channel clause in its place (MariaDB's sits inside SHOW SLAVE … STATUS).
+    assert.equal(mariadb.replicaStatusSql('east'), "SHOW SLAVE 'east' STATUS");
+    assert.equal(mysql.replicaStatusSql('east'), "SHOW REPLICA STATUS FOR CHANNEL 'east'");
+    assert.equal(mysql.replicaStatusSql(''), "SHOW REPLICA STATUS FOR CHANNEL ''");
+    assert.equal(mariadb.replicaStatusSql(''), 'SHOW SLAVE STATUS');
+    assert.deepEqual(
+      [mariadb.dumpTool, mariadb.client, mariadb.binlogTool, mysql.dumpTool, mysql.client, mysql.binlogTool],
+      ['mariadb-dump', 'mariadb', 'mariadb-binlog', 'mysqldump', 'mysql', 'mysqlbinlog'],
+    );
+    assert.deepEqual(
+      [mariadb.lagColumn, mysql.lagColumn],
+      ['Seconds_Behind_Master', 'Seconds_Behind_Source'],
     );
   });
 });

@@ -5,7 +5,6 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import {
-  channelClause,
   channelSql,
   checkedStartPoint,
   compareBinlogPositions,
@@ -16,6 +15,7 @@ import {
 } from '../../activities/ndb/ndb-failover';
 import { describeIssues, durationMs } from '../../workflows/schemas';
 import { NdbChannelFailoverInput } from '../../workflows/schemas-ndb-failover';
+import { channelClause } from '../../activities/mysql/dialect';
 
 function minimal(): Record<string, unknown> {
   return {
