@@ -17,7 +17,9 @@
 // keyspace is created, so every refusal (keyspace exists, no backup before the time, no GTID within the
 // timeout) leaves the topology and the hosts as they were. `mode: "plan"` stops there.
 import { executeChild } from '@temporalio/workflow';
-import type { ChosenBackup, GtidLookup, TabletSpec } from '../activities/vitess/vitess';
+import type { ChosenBackup } from '../activities/vitess/backups';
+import type { GtidLookup } from '../activities/vitess/gtid-lookup';
+import type { TabletSpec } from '../activities/vitess/tablet';
 import type { ReplayResult } from '../activities/replay/replay';
 import { VITESS_SNAPSHOT } from './runbooks';
 import { Runbook, rootMessage, type StepState } from './kit';

@@ -2,16 +2,9 @@
 // JSON, the snapshot keyspace's vschema, and what a valid request is (RFC 3339 UTC snapshot time, …).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  canonicalJson,
-  chooseBackup,
-  parseKeyspace,
-  parseManifest,
-  snapshotVSchema,
-  vttabletArgv,
-  type BackupCandidate,
-  type TabletSpec,
-} from '../../activities/vitess/vitess';
+import { chooseBackup, parseManifest, type BackupCandidate } from '../../activities/vitess/backups';
+import { vttabletArgv, type TabletSpec } from '../../activities/vitess/tablet';
+import { canonicalJson, parseKeyspace, snapshotVSchema } from '../../activities/vitess/topology';
 import { describeIssues, durationMs } from '../../workflows/schemas';
 import {
   binlogTlsIssues,
