@@ -2,24 +2,45 @@
 // approval gate for destructive steps; typed search attributes. Every runbook uses it, so each
 // runbook file only says *what* its procedure does, in order.
 import {
-  ActivityFailure,
   ApplicationFailure,
   condition,
   defineQuery,
-  defineSignal,
   defineUpdate,
   patched,
   setHandler,
-  TimeoutFailure,
   upsertSearchAttributes,
   workflowInfo,
   log,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType, TimeoutType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { z } from 'zod';
-import { digestOf, keyFingerprint, parsePublicKey, verifyApproval } from './approval-signature';
 import { describeIssues, SLUG_PATTERN } from './schemas';
 import { failure } from './failures';
+import { ApprovalGate, digestFor, type Approval, type ApprovalRecord } from './kit-approval';
+import {
+  DEFAULT_HOST_TIMEOUT,
+  hostWorkStarted,
+  hostWorkStartedSignal,
+  trackStepHostWork,
+  type HostWork,
+} from './kit-host-work';
+
+// Approval handling (kit-approval.ts) and host-work tracking (kit-host-work.ts) live beside the kit;
+// everything stays importable from './kit'.
+export {
+  MAX_APPROVAL_VALIDITY_MS,
+  useApprovalPolicy,
+  type Approval,
+  type ApprovalPolicy,
+  type ApprovalRecord,
+} from './kit-approval';
+export {
+  DEFAULT_HOST_TIMEOUT,
+  hostWorkStartedSignal,
+  onHost,
+  type HostWork,
+  type HostWorkStarted,
+} from './kit-host-work';
 
 export const RunbookKindKey = defineSearchAttributeKey('RunbookKind', SearchAttributeType.KEYWORD);
 export const RunbookStepKey = defineSearchAttributeKey('RunbookStep', SearchAttributeType.KEYWORD);
@@ -32,17 +53,6 @@ export const PROOF_PATCH = 'replay-proof';
 
 export type StepStatus =
   'pending' | 'running' | 'waiting-approval' | 'waiting-host' | 'done' | 'skipped-by-checkpoint' | 'failed';
-
-/** One call of a step to a host's agent: waiting for the agent to take it, or running there. */
-export interface HostWork {
-  host: string;
-  queue: string;
-  activity: string;
-  state: 'waiting' | 'running';
-  since: string;
-  /** The agent that took it (its worker identity). */
-  agent?: string;
-}
 
 export interface StepState {
   name: string;
@@ -81,54 +91,13 @@ export interface StepOutcome {
   evidence?: string[];
 }
 
-export interface Approval {
-  step: string;
-  approver: string;
-  reason: string;
-  /** Signed approvals (when the catalog names approvers): until when the signature counts. */
-  expiresAt?: string;
-  /** Base64 Ed25519 signature of workflows/approval-signature.ts's approvalMessage. */
-  signature?: string;
-}
-
-/** An accepted approval as a host's journal records it: who, which key, what for, the signature. */
-export interface ApprovalRecord {
-  step: string;
-  approver: string;
-  reason: string;
-  /** `sha256:…` of the approver's public key, or `unsigned` (runs whose catalog names no approvers). */
-  key: string;
-  expiresAt?: string;
-  signature?: string;
-}
-
 /** This execution's runbook, once it exists (interceptors read its approvals). */
 export function activeRunbook(): Runbook | undefined {
   return active;
 }
 
-/** Who may approve (from the fleet catalog): an approval is a signature by one of these keys. */
-export interface ApprovalPolicy {
-  approvers: { name: string; publicKey: string }[];
-  quorum: number;
-  starterMayApprove?: boolean;
-  /** The approver whose signature started the run (proven), if it was signed. */
-  starter?: string;
-}
-
-/** A signature is accepted at most this long before it expires (an approval is for now, not for later). */
-export const MAX_APPROVAL_VALIDITY_MS = 24 * 3600_000;
-
 export const progressQuery = defineQuery<RunbookProgress>('progress');
 export const approveUpdate = defineUpdate<{ accepted: string }, [Approval]>('approve');
-
-/** Sent by a host agent as it starts an activity (workers/host-agent.ts): the step is running there now. */
-export interface HostWorkStarted {
-  host: string;
-  activity: string;
-  agent: string;
-}
-export const hostWorkStartedSignal = defineSignal<[HostWorkStarted]>('hostWorkStarted');
 
 export interface StepSpec<N extends string = string> {
   name: N;
@@ -168,11 +137,6 @@ export interface RunbookOptions {
 
 /** The runbook of this workflow execution (module state is per execution in the workflow sandbox). */
 let active: Runbook | undefined;
-/** This execution's approval policy, set from the fleet catalog before its Runbook exists. */
-let approvalPolicy: ApprovalPolicy | undefined;
-export function useApprovalPolicy(p: ApprovalPolicy): void {
-  approvalPolicy = p;
-}
 function becomeActive(rb: Runbook): void {
   active = rb;
 }
@@ -182,19 +146,9 @@ export class Runbook<N extends string = string> {
   readonly recoveryId: string;
   private readonly steps: StepState[];
   private current: string | null = null;
-  private readonly approvals = new Map<string, Approval[]>();
-  /** Signed approvals when the catalog names approvers; else (runs from before the catalog) typed ones. */
-  private readonly policy = approvalPolicy?.approvers.length ? approvalPolicy : undefined;
+  /** Approvals given and the policy in force (its field initializer calls patched('unproven-starter')). */
+  private readonly gate = new ApprovalGate();
   private readonly changed: string[] = [];
-  /**
-   * An unsigned start under a policy where the starter may not approve: the starter could be any
-   * approver, so one approval more than the quorum guarantees `quorum` by someone else.
-   */
-  private readonly starterUnproven =
-    !!this.policy &&
-    this.policy.starter === undefined &&
-    !this.policy.starterMayApprove &&
-    patched('unproven-starter');
 
   constructor(
     readonly kind: string,
@@ -220,20 +174,19 @@ export class Runbook<N extends string = string> {
     setHandler(
       approveUpdate,
       (a) => {
-        const given = [...(this.approvals.get(a.step) ?? []), a];
-        this.approvals.set(a.step, given);
+        const given = this.gate.add(a);
         const s = this.find(a.step);
         if (s) {
           s.approval = a;
           s.approvals = given;
-          s.evidence.push(this.describeApproval(a));
+          s.evidence.push(this.gate.describeApproval(a));
         }
         log.info('step approved', { step: a.step, approver: a.approver, signed: !!a.signature });
         return { accepted: a.step };
       },
-      { validator: (a) => this.validateApproval(a) },
+      { validator: (a) => this.gate.validateApproval(a, this.steps) },
     );
-    setHandler(hostWorkStartedSignal, (w) => this.hostWorkStarted(w));
+    setHandler(hostWorkStartedSignal, (w) => hostWorkStarted(this.steps, w));
     upsertSearchAttributes([
       { key: RunbookKindKey, value: kind },
       { key: ClusterKey, value: opts.cluster },
@@ -272,104 +225,9 @@ export class Runbook<N extends string = string> {
     return this.steps.find((s) => s.name === name);
   }
 
-  private validateApproval(a: Approval): void {
-    if (!a || typeof a !== 'object') throw new Error('approval must be {step, approver, reason}');
-    const s = this.find(a.step);
-    if (!s)
-      throw new Error(
-        `no step named ${JSON.stringify(a.step)}; steps: ${this.steps.map((x) => x.name).join(', ')}`,
-      );
-    if (!s.destructive) throw new Error(`step ${a.step} is not destructive and needs no approval`);
-    if (s.status !== 'pending' && s.status !== 'waiting-approval')
-      throw new Error(`step ${a.step} is already ${s.status}`);
-    if (typeof a.approver !== 'string' || !a.approver.trim())
-      throw new Error('approval needs an approver (text)');
-    if (typeof a.reason !== 'string' || !a.reason.trim()) throw new Error('approval needs a reason (text)');
-    if (this.policy) this.validateSignature(a, s, this.policy);
-  }
-
-  /** A signed approval: by a catalog approver, of this run, this step and what it waits on, not expired. */
-  private validateSignature(a: Approval, s: StepState, policy: ApprovalPolicy): void {
-    if (s.status !== 'waiting-approval' || !s.approvalDigest)
-      throw new Error(
-        `step ${a.step} is not waiting for approval: an approval is accepted only while its step waits`,
-      );
-    const approver = policy.approvers.find((x) => x.name === a.approver);
-    if (!approver)
-      throw new Error(
-        `${JSON.stringify(a.approver)} is not an approver of this cluster in the fleet catalog (approvers: ${policy.approvers.map((x) => x.name).join(', ')})`,
-      );
-    if (policy.starter === a.approver && !policy.starterMayApprove)
-      throw new Error(
-        `${a.approver} started this run: the catalog does not let the starter approve it; another approver must`,
-      );
-    if ((this.approvals.get(a.step) ?? []).some((x) => x.approver === a.approver))
-      throw new Error(
-        `${a.approver} already approved ${a.step}: it needs ${this.approvalsNeeded()} distinct approvers${this.starterUnproven ? ' (one more than the quorum: the start was not signed, so its starter is not known)' : ''}`,
-      );
-    if (!a.signature || !a.expiresAt)
-      throw new Error(
-        'an approval of this cluster is signed: give expiresAt and signature (runbook approve --key …)',
-      );
-    const expires = Date.parse(a.expiresAt);
-    // Inside a workflow Date.now() is the deterministic workflow clock.
-    if (!Number.isFinite(expires) || expires <= Date.now())
-      throw new Error(`the approval expired (${a.expiresAt}): sign a new one`);
-    if (expires - Date.now() > MAX_APPROVAL_VALIDITY_MS)
-      throw new Error('an approval may be valid for at most 24 hours');
-    const claim = {
-      workflowId: workflowInfo().workflowId,
-      runId: workflowInfo().firstExecutionRunId,
-      step: a.step,
-      digest: s.approvalDigest,
-      expiresAt: a.expiresAt,
-      reason: a.reason,
-    };
-    if (!verifyApproval(parsePublicKey(approver.publicKey), claim, a.signature))
-      throw new Error(
-        `the signature is not ${a.approver}'s over this run, step ${a.step} and digest ${s.approvalDigest.slice(0, 12)}…: nothing approved`,
-      );
-  }
-
-  private describeApproval(a: Approval): string {
-    const key = this.policy?.approvers.find((x) => x.name === a.approver);
-    return key
-      ? `approved by ${a.approver} (Ed25519 key ${keyFingerprint(parsePublicKey(key.publicKey))}, signature verified, valid until ${a.expiresAt}): ${a.reason}`
-      : `approved by ${a.approver} (unsigned: the catalog names no approvers): ${a.reason}`;
-  }
-
   /** Every approval accepted so far, with the key that signed it: what each host journals (workflows/approval-header.ts). */
   approvalRecord(): ApprovalRecord[] {
-    return [...this.approvals.values()].flat().map((a) => {
-      const key = this.policy?.approvers.find((x) => x.name === a.approver);
-      return {
-        step: a.step,
-        approver: a.approver,
-        reason: a.reason,
-        key: key ? keyFingerprint(parsePublicKey(key.publicKey)) : 'unsigned',
-        ...(a.expiresAt ? { expiresAt: a.expiresAt } : {}),
-        ...(a.signature ? { signature: a.signature } : {}),
-      };
-    });
-  }
-
-  /** Approvals a destructive step needs before it runs. */
-  private approvalsNeeded(): number {
-    return (this.policy?.quorum ?? 1) + (this.starterUnproven ? 1 : 0);
-  }
-
-  /** What a waiting step's approval is bound to: the run, the step, and everything the run showed so far. */
-  private digestFor(s: StepState): string {
-    return digestOf(
-      JSON.stringify({
-        kind: this.kind,
-        recoveryId: this.recoveryId,
-        cluster: this.opts.cluster,
-        target: this.opts.target,
-        step: s.name,
-        steps: this.steps.map((x) => [x.name, x.status, x.evidence]),
-      }),
-    );
+    return this.gate.approvalRecord();
   }
 
   get hostTimeout(): string {
@@ -380,46 +238,7 @@ export class Runbook<N extends string = string> {
   trackHostWork(w: Pick<HostWork, 'host' | 'queue' | 'activity'>): () => void {
     const s = this.current ? this.find(this.current) : undefined;
     if (!s) return () => {};
-    const entry: HostWork = { ...w, state: 'waiting', since: new Date().toISOString() };
-    (s.hostWork ??= []).push(entry);
-    this.showHostWaits(s);
-    return () => {
-      s.hostWork = s.hostWork?.filter((x) => x !== entry);
-      if (!s.hostWork?.length) delete s.hostWork;
-      this.showHostWaits(s);
-    };
-  }
-
-  private hostWorkStarted(w: HostWorkStarted): void {
-    for (const s of this.steps) {
-      const entry = s.hostWork?.find(
-        (x) => x.state === 'waiting' && x.host === w.host && x.activity === w.activity,
-      );
-      if (!entry) continue;
-      entry.state = 'running';
-      entry.agent = w.agent;
-      this.showHostWaits(s);
-      return;
-    }
-  }
-
-  /** `waiting-host` while every host call of a running step still waits for its agent. */
-  private showHostWaits(s: StepState): void {
-    if (s.status !== 'running' && s.status !== 'waiting-host') return;
-    const waiting = (s.hostWork ?? []).filter((x) => x.state === 'waiting');
-    const wasWaiting = s.status === 'waiting-host';
-    const allWaiting = waiting.length > 0 && waiting.length === s.hostWork?.length;
-    if (waiting.length)
-      s.waitingOn = [...new Set(waiting.map((x) => `host ${x.host} (task queue ${x.queue})`))].join(', ');
-    else delete s.waitingOn;
-    s.status = allWaiting ? 'waiting-host' : 'running';
-    if (allWaiting !== wasWaiting)
-      upsertSearchAttributes([
-        {
-          key: RunbookStepKey,
-          value: allWaiting ? `${s.name}:waiting-host:${waiting[0]!.host}` : s.name,
-        },
-      ]);
+    return trackStepHostWork(s, w);
   }
 
   /** Runs one named step: records status, times and evidence; wraps errors with the step's name. */
@@ -461,11 +280,20 @@ export class Runbook<N extends string = string> {
         'RunbookBug',
         `runbook bug: plan mode reached the destructive step ${name}; nothing of it was done`,
       );
-    const enough = () => (this.approvals.get(name)?.length ?? 0) >= this.approvalsNeeded();
+    const enough = () => this.gate.count(name) >= this.gate.approvalsNeeded();
     if (this.opts.requireApproval && s && !enough()) {
-      if (this.policy) {
-        s.approvalDigest = this.digestFor(s);
-        s.approvalsNeeded = this.approvalsNeeded();
+      if (this.gate.policy) {
+        s.approvalDigest = digestFor(
+          {
+            kind: this.kind,
+            recoveryId: this.recoveryId,
+            cluster: this.opts.cluster,
+            target: this.opts.target,
+          },
+          this.steps,
+          s,
+        );
+        s.approvalsNeeded = this.gate.approvalsNeeded();
       }
       s.status = 'waiting-approval';
       this.current = name;
@@ -494,38 +322,5 @@ export class Runbook<N extends string = string> {
     if (!s) return;
     s.status = 'skipped-by-checkpoint';
     s.evidence.push(why);
-  }
-}
-
-export const DEFAULT_HOST_TIMEOUT = '10m';
-
-/**
- * Runs one activity call on a named host's queue (workflows/routing.ts): shown in `progress` as
- * waiting for that host's agent until the agent takes it; when no agent takes it within the
- * runbook's hostTimeout, fails for good with a message naming the host — it is never sent elsewhere.
- */
-export async function onHost<T>(
-  w: { host: string; queue: string; activity: string },
-  call: (scheduleToStartTimeout: string) => Promise<T>,
-): Promise<T> {
-  const timeout = active?.hostTimeout ?? DEFAULT_HOST_TIMEOUT;
-  const forget = active?.trackHostWork(w) ?? (() => {});
-  try {
-    return await call(timeout);
-  } catch (err) {
-    if (
-      err instanceof ActivityFailure &&
-      err.cause instanceof TimeoutFailure &&
-      err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
-    )
-      throw failure(
-        'HostUnavailable',
-        `host ${w.host} did not take ${w.activity} within ${timeout}: no agent polls its task queue ${w.queue}. ` +
-          `Start the host agent on ${w.host} (RUNBOOK_HOST=${w.host} npm run agent) and start the recovery again ` +
-          'with the same recoveryId; nothing of this step ran elsewhere',
-      );
-    throw err;
-  } finally {
-    forget();
   }
 }
