@@ -13,12 +13,9 @@
 //   6. start-slave             procedure 4: START SLAVE 'secondary'; both threads running
 //   7. verify-replication      the lag; waits until the channel applied all the source had binlogged
 // Two channels never run at once: the primary channel is checked again right before steps 5 and 6.
-import type {
-  BinlogPosition,
-  ChannelStatus,
-  ReplicationReport,
-  StartPoint,
-} from '../activities/ndb/ndb-failover';
+import type { BinlogPosition, ChannelStatus } from '../activities/ndb/channel-status';
+import type { ReplicationReport } from '../activities/ndb/channel-ops';
+import type { StartPoint } from '../activities/ndb/failover-start';
 import { formatEpoch } from './epoch';
 import { NDB_FAILOVER } from './runbooks';
 import { type StepState } from './kit';

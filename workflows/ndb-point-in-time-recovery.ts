@@ -14,7 +14,8 @@
 //  11. replay-binlogs              mysqlbinlog from there to the failure point (the shared replay engine:
 //                                  files verified again, SQL errors final), resumable exactly once by epoch
 //  12. verify                      row counts and checksums (compared with the expected ones, if given)
-import type { NdbBackup, NdbStopPoint } from '../activities/ndb/ndb-pitr';
+import type { NdbBackup } from '../activities/ndb/ndb-backup';
+import type { NdbStopPoint } from '../activities/ndb/ndb-replay-bounds';
 import { NDB_PITR } from './runbooks';
 import { type StepState } from './kit';
 import { openRunbook } from './request-input';

@@ -16,7 +16,7 @@ import type { Client } from '@temporalio/client';
 import { approveUpdate, progressQuery, type RunbookProgress } from '../../workflows/kit';
 import type { NdbFailoverResult } from '../../workflows/ndb-channel-failover';
 import type { Endpoint, TableFingerprint } from '../../workflows/schemas';
-import { DDL_EXIST_ERRORS } from '../../activities/ndb/ndb-failover';
+import { DDL_EXIST_ERRORS } from '../../activities/ndb/replica-inspect';
 import { SqlPools } from '../../activities/mysql/sql';
 import { fingerprintTables } from '../../activities/mysql/verify';
 import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';

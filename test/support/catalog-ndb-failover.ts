@@ -10,7 +10,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { DDL_EXIST_ERRORS } from '../../activities/ndb/ndb-failover';
+import { DDL_EXIST_ERRORS } from '../../activities/ndb/replica-inspect';
 import { SqlPools } from '../../activities/mysql/sql';
 import { fingerprintTables } from '../../activities/mysql/verify';
 import { removeTestDir } from '../../scripts/lib/cleanup';

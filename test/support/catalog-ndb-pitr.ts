@@ -10,7 +10,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { backupBinlogIndex } from '../../activities/ndb/ndb-pitr';
+import { backupBinlogIndex } from '../../activities/ndb/ndb-binlog-index';
 import { SqlPools } from '../../activities/mysql/sql';
 import { LEDGER_SCHEMA } from '../../activities/mysql/sql-ledger';
 import { fingerprintTables } from '../../activities/mysql/verify';

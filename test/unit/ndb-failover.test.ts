@@ -4,15 +4,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
-import {
-  channelSql,
-  checkedStartPoint,
-  compareBinlogPositions,
-  DDL_EXIST_ERRORS,
-  missingDdlSkips,
-  readChannelStatus,
-  startPositionSql,
-} from '../../activities/ndb/ndb-failover';
+import { channelSql, compareBinlogPositions, readChannelStatus } from '../../activities/ndb/channel-status';
+import { checkedStartPoint, startPositionSql } from '../../activities/ndb/failover-start';
+import { DDL_EXIST_ERRORS, missingDdlSkips } from '../../activities/ndb/replica-inspect';
 import { describeIssues, durationMs } from '../../workflows/schemas';
 import { NdbChannelFailoverInput } from '../../workflows/schemas-ndb-failover';
 import { channelClause } from '../../activities/mysql/dialect';
