@@ -35,7 +35,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
   return {
     resolveRequest: (req: { kind: string; request: unknown }) => resolveRequest(req.kind, req.request),
     planPerconaRecovery: (input: PerconaPitrInput & { recoveryId: string }) =>
-      keepAlive({ step: 'locate-binlogs' }, () => planPerconaRecovery(sql, input)),
+      keepAlive({ doing: 'planning the replay window' }, () => planPerconaRecovery(sql, input)),
     checkCluster: (cluster: Cluster) => checkCluster(sql, cluster),
     pauseCluster: (cluster: Cluster) => pauseCluster(sql, cluster),
     unpauseCluster: (cluster: Cluster) => unpauseCluster(sql, cluster),

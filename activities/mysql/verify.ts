@@ -59,7 +59,9 @@ export async function verifyRestore(
   verify: { schemas?: string[]; expected?: Record<string, TableFingerprint> },
 ): Promise<{ tables: Record<string, TableFingerprint>; evidence: string[] }> {
   failpoint('verify');
-  const tables = await keepAlive({ step: 'verify' }, () => fingerprintTables(sql, e, verify.schemas));
+  const tables = await keepAlive({ doing: 'fingerprinting the restored tables' }, () =>
+    fingerprintTables(sql, e, verify.schemas),
+  );
   const total = Object.values(tables).reduce((n, t) => n + t.rows, 0);
   const evidence = [`${Object.keys(tables).length} table(s), ${total} row(s) fingerprinted`];
   if (verify.expected) {

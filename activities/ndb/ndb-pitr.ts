@@ -25,26 +25,26 @@ export function ndbPitrActivities(sql: SqlPools) {
   return {
     takeNdbBackup,
     backupBinlogIndex: (req: Parameters<typeof backupBinlogIndex>[1]) =>
-      keepAlive({ step: 'backup-binlog-index' }, () => backupBinlogIndex(sql, req)),
+      keepAlive({ doing: 'dumping ndb_binlog_index' }, () => backupBinlogIndex(sql, req)),
     // The first step that talks to the SQL node before anything is cleared: a refusal there is final.
     // (It runs on the SQL node's host; later SQL steps over TCP resolve the password on the controller.)
     resolveFailurePoint: (req: Parameters<typeof resolveFailurePoint>[1]) =>
-      keepAlive({ step: 'failure-point' }, async () => {
+      keepAlive({ doing: 'resolving the failure point' }, async () => {
         await checkReachable(sql, req.sqlNode, 'cluster.sqlNode');
         return resolveFailurePoint(sql, req);
       }),
     locateNdbBackup: (req: Parameters<typeof locateNdbBackup>[1]) =>
-      keepAlive({ step: 'locate-backup' }, () => locateNdbBackup(sql, req)),
+      keepAlive({ doing: 'locating the NDB backup' }, () => locateNdbBackup(sql, req)),
     checkFileExists,
     initialRestartDataNode,
     truncateBinlogIndex: (req: Parameters<typeof truncateBinlogIndex>[1]) =>
-      keepAlive({ step: 'truncate-binlog-index' }, () => truncateBinlogIndex(sql, req)),
+      keepAlive({ doing: 'truncating ndb_binlog_index' }, () => truncateBinlogIndex(sql, req)),
     restoreNdbBackup: (req: Parameters<typeof restoreNdbBackup>[1]) => restoreNdbBackup(sql, req),
     restoreBinlogIndex: (req: Parameters<typeof restoreBinlogIndex>[1]) => restoreBinlogIndex(sql, req),
     findLatestEpoch: (sqlNode: Endpoint) =>
-      keepAlive({ step: 'find-latest-epoch' }, () => findLatestEpoch(sql, sqlNode)),
+      keepAlive({ doing: 'reading the latest applied epoch' }, () => findLatestEpoch(sql, sqlNode)),
     findStartPosition: (req: Parameters<typeof findStartPosition>[1]) =>
-      keepAlive({ step: 'find-start-position' }, () => findStartPosition(sql, req)),
+      keepAlive({ doing: 'finding the replay start position' }, () => findStartPosition(sql, req)),
     replayNdbBinlogs: (req: NdbReplayRequest) => replayNdbBinlogs(sql, req),
   };
 }

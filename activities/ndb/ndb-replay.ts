@@ -100,7 +100,7 @@ async function replayFromLatestEpoch(
     files,
     force: false,
     progress: () => ({
-      step: 'replay-binlogs',
+      doing: 'replaying binlogs',
       from: `${start.file}:${start.position}`,
       to: `${req.stop.file}:${req.stop.position}`,
     }),

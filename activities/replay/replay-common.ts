@@ -214,7 +214,7 @@ export class ReplayProgress {
 
   details() {
     return {
-      step: 'replay-binlogs',
+      doing: 'replaying binlogs',
       strategy: this.strategy,
       stopGtid: this.stopGtid,
       ...(this.total !== null ? { transactionsApplied: this.applied, transactionsTotal: this.total } : {}),

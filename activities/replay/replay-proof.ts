@@ -257,7 +257,9 @@ export async function requireProof(
   sql: SqlPools,
   req: ProofRequest,
 ): Promise<ReplayProof & { evidence: string[] }> {
-  const proof = await keepAlive({ step: 'verify', proving: req.stopGtid }, () => proveReplay(sql, req));
+  const proof = await keepAlive({ doing: 'proving the replay', proving: req.stopGtid }, () =>
+    proveReplay(sql, req),
+  );
   const evidence = describeProof(proof);
   if (!proof.holds)
     throw failure(

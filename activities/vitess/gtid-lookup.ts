@@ -120,7 +120,11 @@ async function streamFromServer(
         `--result-file=${dir}/`,
         from,
       ],
-      { secrets: client.secrets, signal, progress: () => ({ step: 'find-snapshot-gtids', streaming: from }) },
+      {
+        secrets: client.secrets,
+        signal,
+        progress: () => ({ doing: 'streaming binlogs from the binlog source', streaming: from }),
+      },
     );
   } finally {
     await client.cleanup();
@@ -139,7 +143,7 @@ const PERMANENT_SOURCE_ERRORS =
  */
 export async function findSnapshotGtid(req: GtidLookupRequest): Promise<GtidLookup> {
   // Indexing a large archive can take a while between polls: keep the heartbeat going throughout.
-  const beat = setInterval(() => heartbeat({ step: 'find-snapshot-gtids', shard: req.shard }), 2000);
+  const beat = setInterval(() => heartbeat({ doing: 'finding the snapshot GTID', shard: req.shard }), 2000);
   try {
     return await lookupSnapshotGtid(req);
   } finally {
@@ -207,7 +211,7 @@ async function lookupSnapshotGtid(req: GtidLookupRequest): Promise<GtidLookup> {
           : behind(index),
       );
     heartbeat({
-      step: 'find-snapshot-gtids',
+      doing: 'waiting for the binlog source to reach the snapshot time',
       attempt,
       waitingFor: `an event at or after ${req.snapshotTime}`,
     });
