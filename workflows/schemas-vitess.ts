@@ -92,12 +92,15 @@ export function binlogTlsIssues(input: unknown): string[] {
   const shards = (input as { shards?: unknown } | null)?.shards;
   if (!Array.isArray(shards)) return [];
   return shards.flatMap((s: { binlogSource?: { tls?: { mode?: string; ca?: string } } } | null, i) => {
-    const tls = s?.binlogSource?.tls;
-    if (!s?.binlogSource || tls?.mode === 'disabled' || tls?.ca) return [];
-    return [
-      `shards.${i}.binlogSource.tls: TLS to the binlog server is verified against a CA file (vttablet needs -binlog_ssl_ca): give tls.ca, or tls.mode "disabled" for a loopback address`,
-    ];
+    const issue = s?.binlogSource ? binlogSourceTlsIssue(s.binlogSource) : null;
+    return issue ? [`shards.${i}.binlogSource.tls: ${issue}`] : [];
   });
+}
+
+/** The problem of one binlog source vttablet would reach in clear, or null. */
+export function binlogSourceTlsIssue(source: { tls?: { mode?: string; ca?: string } }): string | null {
+  if (source.tls?.mode === 'disabled' || source.tls?.ca) return null;
+  return 'TLS to the binlog server is verified against a CA file (vttablet needs -binlog_ssl_ca): give tls.ca, or tls.mode "disabled" for a loopback address';
 }
 
 export const VitessShard = z

@@ -25,15 +25,12 @@ async function syncFile(path: string): Promise<void> {
   }
 }
 
-/** Publishes `tmp` as `target` once its bytes are on disk; `tmp` is removed if anything fails. */
+/** Publishes `tmp` (its bytes already on disk) as `target`; `tmp` is removed if the rename fails. */
 async function publish(tmp: string, target: string): Promise<void> {
-  try {
-    await syncFile(tmp);
-    await rename(tmp, target);
-  } catch (err) {
+  await rename(tmp, target).catch(async (err: unknown) => {
     await rm(tmp, { force: true });
     throw err;
-  }
+  });
   await syncDir(dirname(target));
 }
 
@@ -45,6 +42,7 @@ export async function writeFileDurably(target: string, data: string | Uint8Array
   const fh = await open(tmp, 'wx', 0o600);
   try {
     await fh.writeFile(data);
+    await fh.sync(); // on the handle that wrote: the bytes reach the disk before the rename publishes them
   } catch (err) {
     await fh.close();
     await rm(tmp, { force: true });
@@ -58,6 +56,10 @@ export async function writeFileDurably(target: string, data: string | Uint8Array
 export async function copyFileDurably(source: string, target: string): Promise<void> {
   const tmp = tmpName(target);
   await copyFile(source, tmp);
+  await syncFile(tmp).catch(async (err: unknown) => {
+    await rm(tmp, { force: true });
+    throw err;
+  });
   await publish(tmp, target);
 }
 

@@ -6,11 +6,7 @@ import { Context } from '@temporalio/activity';
 
 /** Heartbeats when running inside an activity (the SDK throttles them); a no-op elsewhere. */
 export function heartbeat(details?: unknown): void {
-  try {
-    Context.current().heartbeat(details);
-  } catch {
-    /* not in an activity */
-  }
+  activityContext()?.heartbeat(details);
 }
 
 function activityContext(): Context | null {

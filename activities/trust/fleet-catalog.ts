@@ -22,12 +22,10 @@ import {
   RUNBOOK_REQUEST_FIELDS,
 } from '../../workflows/requests';
 import { describeIssues } from '../../workflows/schemas';
-import { RUNBOOKS, runbookOf } from '../../workflows/runbooks';
+import { runbookOf } from '../../workflows/runbooks';
 import { failure } from '../../workflows/failures';
 
 export const DEFAULT_CATALOG_DIR = '/etc/mysql-runbooks/catalog.d';
-
-const SCHEMAS: Record<string, z.ZodType> = Object.fromEntries(RUNBOOKS.map((r) => [r.kind, r.schema]));
 
 /** Checks of an input beyond its schema (kept out of the schema so recorded runs still replay). */
 const inputIssues = (kind: string, input: unknown) => runbookOf(kind)?.inputChecks?.(input) ?? [];
@@ -125,7 +123,7 @@ export function entryIssues(name: string, raw: unknown): string[] {
     const settable = new Set(requestFields(kind));
     for (const f of spec.allow ?? [])
       if (!settable.has(f)) issues.push(`catalog entry ${name}: ${kind}.allow: ${f} is not a request field`);
-    const r = SCHEMAS[kind]!.safeParse(spec.input);
+    const r = runbookOf(kind)!.schema.safeParse(spec.input);
     // The request's own fields are missing here by design; anything else wrong is the catalog's.
     for (const i of r.success ? [] : r.error.issues)
       if (!settable.has(String(i.path[0])))
@@ -228,13 +226,13 @@ export async function resolveRequest(kind: string, request: unknown): Promise<Re
     );
   const issues = requestShapeIssues(kind, request, spec.allow);
   // startedBy is the workflow's to verify (workflows/request-input.ts), never part of the input.
-  const { cluster: _name, startedBy: _startedBy, ...asked } = request as Record<string, unknown>;
+  const { cluster: _name, startedBy, ...asked } = request as Record<string, unknown>;
   if (entry.approval.required && asked.requireApproval === false)
     issues.push(`requireApproval: the catalog requires approval for ${name}; a request cannot waive it`);
   if (issues.length) throw invalid(`invalid request: ${issues.join('; ')}`);
   // The catalog's requirement wins; a waived one leaves the request (or the runbook's default) to say.
   const input = { ...spec.input, ...asked, ...(entry.approval.required ? { requireApproval: true } : {}) };
-  const r = SCHEMAS[kind]!.safeParse(input);
+  const r = runbookOf(kind)!.schema.safeParse(input);
   if (!r.success) {
     const settable = new Set(requestFields(kind));
     const fromCatalog = [...new Set(r.error.issues.map((i) => String(i.path[0])))].filter(
@@ -253,7 +251,7 @@ export async function resolveRequest(kind: string, request: unknown): Promise<Re
   // more than the quorum (workflows/kit.ts). Refused now when the catalog cannot give that many.
   const parsed = r.data as { mode?: string; requireApproval?: boolean };
   const gated = parsed.mode !== 'plan' && parsed.requireApproval === true && approvers.length > 0;
-  if (gated && _startedBy === undefined && !starterMayApprove && approvers.length <= quorum)
+  if (gated && startedBy === undefined && !starterMayApprove && approvers.length <= quorum)
     throw invalid(
       `startedBy: ${name} needs ${quorum} approval(s) by someone other than the starter, and an unsigned start does not say who started it, so it would need ${quorum + 1} distinct approvers while the catalog names ${approvers.length}: start it signed (runbook start --key FILE --approver NAME) or name one more approver in the catalog; nothing was done`,
     );

@@ -1,7 +1,7 @@
 // The recovery tablet of a shard: vttablet's argv with the procedure's flags, and its registration
 // against the restored mysqld (the binlog password by reference, never on argv).
 import type { StepOutcome } from '../../workflows/kit';
-import { binlogTlsIssues, goDuration } from '../../workflows/schemas-vitess';
+import { binlogSourceTlsIssue, goDuration } from '../../workflows/schemas-vitess';
 import type { EndpointTls, SecretRef } from '../../workflows/schemas';
 import { runCommand } from '../runtime/command';
 import { temporaryEndpoint, type TemporaryServerSpec } from '../mysql/mysqld';
@@ -24,9 +24,8 @@ export interface TabletSpec {
 
 /** A binlog source vttablet would reach in clear (no CA, TLS not disabled on loopback) is refused. */
 export function refuseClearBinlogSource(source: { tls?: EndpointTls }, what: string): void {
-  const issues = binlogTlsIssues({ shards: [{ binlogSource: source }] });
-  if (issues.length)
-    throw failure('InvalidInput', `${what}: ${issues[0]!.replace(/^shards\.0\./, '')}; nothing was done`);
+  const issue = binlogSourceTlsIssue(source);
+  if (issue) throw failure('InvalidInput', `${what}: binlogSource.tls: ${issue}; nothing was done`);
 }
 
 /** vttablet's argv. The binlog password is never on it (argv is world-readable): see VT_BINLOG_PASSWORD. */

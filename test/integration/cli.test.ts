@@ -51,6 +51,17 @@ function approveWithKey(workflowId: string, approver: string, keyFile: string) {
   );
 }
 
+/** An approval as `runbook approve --key` sends it: the claim's fields and the approver's signature. */
+function signedApproval(key: Uint8Array, approver: string, c: Parameters<typeof signApproval>[1]): Approval {
+  return {
+    step: c.step,
+    approver,
+    reason: c.reason,
+    expiresAt: c.expiresAt,
+    signature: signApproval(key, c),
+  };
+}
+
 /** A request file for a catalog entry of its own (serving the recovery and its rollback). */
 async function inputFile(extra: Record<string, unknown> = {}): Promise<string> {
   n++;
@@ -360,13 +371,8 @@ describe('signed approvals: M of N keys the catalog names', () => {
         reason: 'INC-42',
         ...o,
       });
-      const signed = (who: 'ana' | 'bob' | 'carol' | 'mallory', as: string, c = claim()): Approval => ({
-        step: c.step,
-        approver: as,
-        reason: c.reason,
-        expiresAt: c.expiresAt,
-        signature: signApproval(keys[who], c),
-      });
+      const signed = (who: 'ana' | 'bob' | 'carol' | 'mallory', as: string, c = claim()) =>
+        signedApproval(keys[who], as, c);
       const approve = (a: Approval) => handle.executeUpdate(approveUpdate, { args: [a] });
 
       const attacks: [string, Approval, RegExp][] = [
@@ -531,23 +537,15 @@ describe('an unsigned start proves no starter', () => {
       assert.equal(pause.status, 'waiting-approval');
       assert.equal(pause.approvalsNeeded, 2, 'the quorum plus one: the starter is not known');
       const { runId } = await handle.describe();
-      const signed = (who: 'ana' | 'bob'): Approval => {
-        const c = {
+      const signed = (who: 'ana' | 'bob') =>
+        signedApproval(keys[who], who, {
           workflowId: handle.workflowId,
           runId,
           step: 'pause-cluster',
           digest: pause.approvalDigest!,
           expiresAt: new Date(Date.now() + 600_000).toISOString(),
           reason: 'INC-77',
-        };
-        return {
-          step: c.step,
-          approver: who,
-          reason: c.reason,
-          expiresAt: c.expiresAt,
-          signature: signApproval(keys[who], c),
-        };
-      };
+        });
       await handle.executeUpdate(approveUpdate, { args: [signed('ana')] });
       assert.match(
         await updateRejection(handle.executeUpdate(approveUpdate, { args: [signed('ana')] })),
