@@ -3,7 +3,8 @@
 import { ActivityFailure, defineSignal, TimeoutFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import { failure } from './failures';
-import { activeRunbook, RunbookStepKey, type StepState } from './kit';
+import type { StepState } from './kit';
+import { RunbookStepKey } from './search-attributes';
 
 /** One call of a step to a host's agent: waiting for the agent to take it, or running there. */
 export interface HostWork {
@@ -25,6 +26,17 @@ export interface HostWorkStarted {
 export const hostWorkStartedSignal = defineSignal<[HostWorkStarted]>('hostWorkStarted');
 
 export const DEFAULT_HOST_TIMEOUT = '10m';
+
+/** What onHost needs of this execution's runbook: how long to wait for an agent, where to show the wait. */
+interface HostWorkTracker {
+  readonly hostTimeout: string;
+  trackHostWork(w: Pick<HostWork, 'host' | 'queue' | 'activity'>): () => void;
+}
+/** Set by the kit as the runbook opens (module state is per execution in the workflow sandbox). */
+let tracker: HostWorkTracker | undefined;
+export function trackHostWorkOf(t: HostWorkTracker): void {
+  tracker = t;
+}
 
 /** Records a call of step `s` to a host's agent; returns the function that forgets it. */
 export function trackStepHostWork(
@@ -83,9 +95,8 @@ export async function onHost<T>(
   w: { host: string; queue: string; activity: string },
   call: (scheduleToStartTimeout: string) => Promise<T>,
 ): Promise<T> {
-  const active = activeRunbook();
-  const timeout = active?.hostTimeout ?? DEFAULT_HOST_TIMEOUT;
-  const forget = active?.trackHostWork(w) ?? (() => {});
+  const timeout = tracker?.hostTimeout ?? DEFAULT_HOST_TIMEOUT;
+  const forget = tracker?.trackHostWork(w) ?? (() => {});
   try {
     return await call(timeout);
   } catch (err) {

@@ -12,7 +12,6 @@ import {
   workflowInfo,
   log,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { z } from 'zod';
 import { describeIssues, SLUG_PATTERN } from './schemas';
 import { failure } from './failures';
@@ -21,9 +20,11 @@ import {
   DEFAULT_HOST_TIMEOUT,
   hostWorkStarted,
   hostWorkStartedSignal,
+  trackHostWorkOf,
   trackStepHostWork,
   type HostWork,
 } from './kit-host-work';
+import { ClusterKey, RecoveryTargetKey, RunbookKindKey, RunbookStepKey } from './search-attributes';
 
 // Approval handling (kit-approval.ts) and host-work tracking (kit-host-work.ts) live beside the kit;
 // everything stays importable from './kit'.
@@ -42,11 +43,13 @@ export {
   type HostWorkStarted,
 } from './kit-host-work';
 
-export const RunbookKindKey = defineSearchAttributeKey('RunbookKind', SearchAttributeType.KEYWORD);
-export const RunbookStepKey = defineSearchAttributeKey('RunbookStep', SearchAttributeType.KEYWORD);
-export const RecoveryTargetKey = defineSearchAttributeKey('RecoveryTarget', SearchAttributeType.KEYWORD);
-export const ClusterKey = defineSearchAttributeKey('Cluster', SearchAttributeType.KEYWORD);
-export const SEARCH_ATTRIBUTES = ['RunbookKind', 'RunbookStep', 'RecoveryTarget', 'Cluster'] as const;
+export {
+  ClusterKey,
+  RecoveryTargetKey,
+  RunbookKindKey,
+  RunbookStepKey,
+  SEARCH_ATTRIBUTES,
+} from './search-attributes';
 
 /** Workflow patch: the verify step proves the replay (runs started before it replay without it). */
 export const PROOF_PATCH = 'replay-proof';
@@ -139,6 +142,7 @@ export interface RunbookOptions {
 let active: Runbook | undefined;
 function becomeActive(rb: Runbook): void {
   active = rb;
+  trackHostWorkOf(rb);
 }
 
 /** A run of one runbook; `N` is its declared step names, so a step it did not declare does not compile. */
