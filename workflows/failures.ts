@@ -219,6 +219,20 @@ export const FAILURES = {
     next: 'A tool answered in a shape the runbook does not know: check its version against the docs.',
   },
 
+  // Passing trouble: Temporal retries the step by itself (within its retry policy).
+  Transient: {
+    retry: true,
+    next: 'Temporal retries the step by itself; if the retries run out, read the message, fix the cause and start again with the same recoveryId.',
+  },
+  Superseded: {
+    retry: false,
+    next: 'Nothing to do: a newer attempt of the same step took over and carries on (see the run for its outcome).',
+  },
+  Cancelled: {
+    retry: false,
+    next: 'The run was cancelled while the step worked: the message says what state it left; start again with the same recoveryId or roll back.',
+  },
+
   // The run itself.
   StepFailed: {
     retry: false,
@@ -237,4 +251,14 @@ export function isFailureType(type: string | null | undefined): type is FailureT
 /** The failure to throw: its type from the catalogue, retried only when the catalogue says a retry helps. */
 export function failure(type: FailureType, message: string, ...details: unknown[]): ApplicationFailure {
   return ApplicationFailure.create({ message, type, nonRetryable: !FAILURES[type].retry, details });
+}
+
+/** The same, keeping the error behind it (callers read a driver's code or errno along the cause chain). */
+export function failureFrom(type: FailureType, message: string, cause: unknown): ApplicationFailure {
+  return ApplicationFailure.create({
+    message,
+    type,
+    nonRetryable: !FAILURES[type].retry,
+    cause: cause instanceof Error ? cause : undefined,
+  });
 }

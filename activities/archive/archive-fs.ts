@@ -5,6 +5,7 @@ import { copyFileDurably, writeFileDurably } from '../runtime/durable-file';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { BINLOG_NAME, INDEX_NAME, emptyIndex, type ArchiveIndex, type BinlogArchive } from './archive';
+import { failure } from '../../workflows/failures';
 
 const STAT_SLICE = 5_000;
 
@@ -20,8 +21,11 @@ export class FsArchive implements BinlogArchive {
     try {
       names = await readdir(this.dir);
     } catch (err) {
-      throw new Error(
-        `archive ${this.dir} cannot be read: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      const code = (err as NodeJS.ErrnoException).code;
+      // Missing or forbidden is the catalog's to fix; anything else (EIO, EMFILE) may pass.
+      throw failure(
+        code === 'ENOENT' || code === 'ENOTDIR' || code === 'EACCES' ? 'ArchiveMisconfigured' : 'Transient',
+        `archive ${this.dir} cannot be read: ${code ?? String(err)}`,
       );
     }
     // Synchronous stats in slices: 100,000 async stats cost seconds of thread-pool round trips (more
@@ -41,7 +45,10 @@ export class FsArchive implements BinlogArchive {
       return JSON.parse(await readFile(join(this.dir, INDEX_NAME), 'utf8')) as ArchiveIndex;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyIndex();
-      throw new Error(`archive index ${join(this.dir, INDEX_NAME)} is unreadable: ${String(err)}`);
+      throw failure(
+        'ArchiveDamaged',
+        `archive index ${join(this.dir, INDEX_NAME)} is unreadable: ${String(err)}`,
+      );
     }
   }
 

@@ -154,13 +154,14 @@ export class S3Archive implements BinlogArchive {
   private async getBody(name: string): Promise<Readable> {
     const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(name) }));
     // In Node the SDK returns an http.IncomingMessage, which is a Readable.
-    if (!(res.Body instanceof Readable)) throw new Error('response body is not a Node stream');
+    if (!(res.Body instanceof Readable))
+      throw failure('RunbookBug', `S3 GetObject ${name}: the response body is not a Node stream`);
     return res.Body;
   }
 
   private key(name: string): string {
     if (!name || name === '.' || name === '..' || name.includes('/')) {
-      throw new Error(`invalid archive file name: ${JSON.stringify(name)}`);
+      throw failure('ArchiveDamaged', `invalid archive file name: ${JSON.stringify(name)}`);
     }
     return this.prefix ? `${this.prefix}/${name}` : name;
   }

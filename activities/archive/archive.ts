@@ -1,6 +1,7 @@
 // The binlog archive: where archived binary log files live, plus an index that describes each file
 // (GTID range, event-time range, size, checksum) so planning never has to read or list every file.
 import type { Readable } from 'node:stream';
+import { failure } from '../../workflows/failures';
 
 /** What the index knows about one archived binlog file. Times are Unix seconds (binlog time is UTC). */
 export interface ArchivedFile {
@@ -51,6 +52,6 @@ export const BINLOG_NAME = /^[A-Za-z0-9_.-]+\.\d{6,}$/;
 
 export function binlogSequence(name: string): number {
   const m = /\.(\d+)$/.exec(name);
-  if (!m?.[1]) throw new Error(`not a binlog file name: ${JSON.stringify(name)}`);
+  if (!m?.[1]) throw failure('ArchiveDamaged', `not a binlog file name: ${JSON.stringify(name)}`);
   return Number(m[1]);
 }

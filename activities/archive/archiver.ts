@@ -19,6 +19,7 @@ import { livePid, terminate } from '../runtime/processes';
 import { redact } from '../trust/secrets';
 import { SqlPools } from '../mysql/sql';
 import { statePath } from '../runtime/state-dir';
+import { failure } from '../../workflows/failures';
 
 export interface ArchiverOptions {
   source: Endpoint;
@@ -75,7 +76,7 @@ export class BinlogArchiver {
     if (local.length) return local.at(-1)!;
     const rows = await this.sql.query(this.o.source, 'SHOW BINARY LOGS');
     const first = rows[0]?.Log_name;
-    if (!first) throw new Error('the source has no binary logs (is log_bin on?)');
+    if (!first) throw failure('BinlogSource', 'the source has no binary logs (is log_bin on?)');
     return String(first);
   }
 
@@ -97,7 +98,7 @@ export class BinlogArchiver {
   private async takeOver(): Promise<void> {
     const holder = await livePid(join(this.o.spoolDir, SUPERVISOR_PID));
     if (holder !== null && holder !== process.pid)
-      throw new Error(`another archiver (pid ${holder}) is writing to ${this.o.spoolDir}`);
+      throw failure('DatadirInUse', `another archiver (pid ${holder}) is writing to ${this.o.spoolDir}`);
     const orphan = await livePid(join(this.o.spoolDir, STREAMER_PID));
     if (orphan !== null && (await isStreamerOf(orphan, this.o.spoolDir))) {
       this.log(`stopping streamer ${orphan}, left running by an archiver that died`);
@@ -124,7 +125,7 @@ export class BinlogArchiver {
         return null;
       });
       try {
-        if (!client) throw new Error(this.lastError);
+        if (!client) throw failure('Transient', this.lastError);
         const first = await this.firstFile();
         const d = dialectOf(this.o.dialect ?? 'mariadb');
         const argv = [
@@ -204,7 +205,10 @@ export class BinlogArchiver {
       );
       if (size >= pos) return;
       if (Date.now() > deadline)
-        throw new Error(`archiver has ${file} up to ${size}, source is at ${pos} (${this.lastError})`);
+        throw failure(
+          'Transient',
+          `archiver has ${file} up to ${size}, source is at ${pos} (${this.lastError})`,
+        );
       await new Promise((r) => setTimeout(r, 100));
     }
   }

@@ -6,6 +6,7 @@ import type { Endpoint } from '../../workflows/schemas';
 import { clientTlsArgs } from './endpoint-tls';
 import { resolveSecret } from '../trust/secrets';
 import { ensureStateDir } from '../runtime/state-dir';
+import { failure } from '../../workflows/failures';
 
 export interface ClientOptions {
   /** Arguments to put right after the program name (the defaults option must come first). */
@@ -15,7 +16,8 @@ export interface ClientOptions {
 }
 
 function optionValue(v: string): string {
-  if (/[\n\r\0]/.test(v)) throw new Error('a credential contains a newline or NUL and cannot be used');
+  if (/[\n\r\0]/.test(v))
+    throw failure('SecretUnavailable', 'a credential contains a newline or NUL and cannot be used');
   return `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 

@@ -1,6 +1,7 @@
 // The differences between MySQL and MariaDB that the runbooks touch, in one place: tool names and
 // whole statements per flavour (nothing outside edits SQL text), with one rule for channel names.
 import type { Dialect } from '../../workflows/schemas';
+import { failure } from '../../workflows/failures';
 
 export interface DialectInfo {
   name: Dialect;
@@ -42,7 +43,8 @@ const CHANNEL = /^[A-Za-z0-9_-]{0,64}$/;
  */
 export function channelClause(dialect: Dialect, channel: string | undefined): string {
   if (channel === undefined) return '';
-  if (!CHANNEL.test(channel)) throw new Error(`invalid replication channel name ${JSON.stringify(channel)}`);
+  if (!CHANNEL.test(channel))
+    throw failure('InvalidInput', `invalid replication channel name ${JSON.stringify(channel)}`);
   if (dialect === 'mysql') return ` FOR CHANNEL '${channel}'`;
   return channel ? ` '${channel}'` : '';
 }

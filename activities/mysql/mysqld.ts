@@ -104,7 +104,7 @@ export async function startTemporaryServer(
       await waitUntil(
         `the temporary mysqld on ${spec.datadir} to accept connections`,
         async () => {
-          if (!(await livePid(pidFile)) && !isAlive(pid)) throw new Error('exited');
+          if (!(await livePid(pidFile)) && !isAlive(pid)) throw failure('Transient', 'exited');
           return sql.query(endpoint, 'SELECT 1').then(
             () => true,
             () => false,
@@ -113,7 +113,8 @@ export async function startTemporaryServer(
         10 * 60_000,
       );
     } catch (err) {
-      throw new Error(
+      throw failure(
+        'Transient',
         `the temporary mysqld on ${spec.datadir} did not start (${(err as Error).message}); its error log ends:\n${await errorLogTail(spec)}`,
       );
     }

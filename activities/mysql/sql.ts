@@ -4,6 +4,7 @@ import mysql from 'mysql2/promise';
 import type { Endpoint } from '../../workflows/schemas';
 import { mysql2Tls } from './endpoint-tls';
 import { resolveSecret } from '../trust/secrets';
+import { failureFrom } from '../../workflows/failures';
 
 export type Pool = mysql.Pool;
 export type Row = mysql.RowDataPacket;
@@ -76,9 +77,11 @@ export class SqlPools {
         });
       const code = (err as { code?: string }).code;
       const msg = err instanceof Error ? err.message : String(err);
-      throw new Error(`${describeEndpoint(e)}: ${code && !msg.includes(code) ? `${code}: ` : ''}${msg}`, {
-        cause: err,
-      });
+      throw failureFrom(
+        'Transient',
+        `${describeEndpoint(e)}: ${code && !msg.includes(code) ? `${code}: ` : ''}${msg}`,
+        err,
+      );
     }
   }
 

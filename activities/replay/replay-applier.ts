@@ -171,7 +171,7 @@ export async function applyWithApplier(
   const password = randomBytes(24).toString('base64url');
   // A server error may quote the statement, and so the password: never let it out.
   const withoutPassword = (err: unknown) => {
-    throw new Error(redact(err instanceof Error ? err.message : String(err), [password]));
+    throw failure('Transient', redact(err instanceof Error ? err.message : String(err), [password]));
   };
   await createReplicationUser(sql, src, password).catch(withoutPassword);
   await sql
@@ -187,13 +187,17 @@ export async function applyWithApplier(
   const watch = new StallWatch();
   await withHeartbeat({ progress: () => progress.details() }, async (signal) => {
     for (;;) {
-      if (!(await owner.current())) throw new Error('a newer attempt took over the applier replay');
+      if (!(await owner.current()))
+        throw failure('Superseded', 'a newer attempt took over the applier replay');
       if (signal?.aborted) {
         await sql.query(e, 'STOP SLAVE').catch(() => {});
-        throw new Error('the applier replay was cancelled');
+        throw failure(
+          'Cancelled',
+          'the applier replay was cancelled; replication on the restored server is stopped',
+        );
       }
       const st = await replicaStatus(sql, e);
-      if (!st) throw new Error('replication was reset by someone else during the applier replay');
+      if (!st) throw failure('Transient', 'replication was reset by someone else during the applier replay');
       const state = await gtidState(sql, e, req.dialect);
       if (st.Slave_SQL_Running !== 'Yes') {
         if (Number(st.Last_SQL_Errno))
@@ -207,7 +211,7 @@ export async function applyWithApplier(
       }
       if (st.Slave_IO_Running === 'No' && Number(st.Last_IO_Errno)) {
         if (!(await replaySourceAlive(req.stagingDir, req.recoveryId)))
-          throw new Error('the replay source server died during the applier replay'); // retried
+          throw failure('Transient', 'the replay source server died during the applier replay');
       }
       if (watch.stalled(st, state, 5_000))
         throw failure(

@@ -14,6 +14,7 @@ import { runCommand } from '../runtime/command';
 import { runtimeDir } from '../mysql/mysqld';
 import { isAlive, livePid, mysqldOn, spawnDetached, verifiedPid, waitUntil } from '../runtime/processes';
 import type { SqlPools } from '../mysql/sql';
+import { failure } from '../../workflows/failures';
 
 export interface ReplaySource {
   dir: string;
@@ -85,7 +86,7 @@ export function binlogBasenameOf(files: readonly string[]): string {
   const names = new Set(files.map((f) => basename(f).replace(/\.\d+$/, '')));
   const [only] = names;
   if (names.size !== 1 || !only)
-    throw new Error(`the binlog files do not share one basename: ${[...names].join(', ')}`);
+    throw failure('BadReplayRequest', `the binlog files do not share one basename: ${[...names].join(', ')}`);
   return only;
 }
 
@@ -174,7 +175,7 @@ export async function startReplaySource(
       await waitUntil(
         'the replay source server to accept connections',
         async () => {
-          if (!isAlive(pid)) throw new Error('exited');
+          if (!isAlive(pid)) throw failure('Transient', 'exited');
           return sql.query(endpoint, 'SELECT 1').then(
             () => true,
             () => false,
@@ -188,7 +189,8 @@ export async function startReplaySource(
       const log = await errorLogTail(l);
       // Another process may have taken the port between the check and the bind: pick another.
       if (attempt < 3 && /Bind on TCP\/IP port|Address already in use/i.test(log)) continue;
-      throw new Error(
+      throw failure(
+        'Transient',
         `the replay source server did not start (${(err as Error).message}); its error log ends:\n${log}`,
       );
     }

@@ -70,7 +70,7 @@ export async function replayBinlogs(
     progress.stop();
   }
   if (owner) {
-    if (!(await owner.current())) throw new Error('a newer attempt took over the applier replay');
+    if (!(await owner.current())) throw failure('Superseded', 'a newer attempt took over the applier replay');
     how.push(...(await cleanupApplier(sql, req)));
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

@@ -7,6 +7,7 @@ import { appendFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { childEnv } from './child-env';
 import { redact } from '../trust/secrets';
+import { failure } from '../../workflows/failures';
 
 export interface RunOptions {
   env?: Record<string, string | undefined>;
@@ -109,7 +110,7 @@ export function keepAlive<T>(details: unknown, work: () => Promise<T>): Promise<
   return withHeartbeat({ progress: () => details }, () => work());
 }
 
-function failure(
+function commandFailure(
   argv: readonly string[],
   r: { exitCode?: number; stderr?: unknown; isCanceled?: boolean; signal?: string; originalMessage?: string },
   secrets: RunOptions['secrets'],
@@ -146,7 +147,7 @@ export async function timed<T>(program: string, work: () => Promise<T>): Promise
 /** Runs one command; throws CommandError unless it exits 0. */
 export async function runCommand(argv: readonly string[], opts: RunOptions = {}): Promise<CommandResult> {
   const [program, ...args] = argv;
-  if (!program) throw new Error('runCommand: empty argv');
+  if (!program) throw failure('RunbookBug', 'runCommand: empty argv');
   return withHeartbeat(opts, async (signal) => {
     const r = await timed(basename(program), () =>
       execa(program, args, {
@@ -156,7 +157,7 @@ export async function runCommand(argv: readonly string[], opts: RunOptions = {})
         ...(opts.stdoutFile ? { stdout: { file: opts.stdoutFile } } : {}),
       }),
     );
-    if (r.exitCode !== 0 || r.failed) throw failure(argv, r, opts.secrets);
+    if (r.exitCode !== 0 || r.failed) throw commandFailure(argv, r, opts.secrets);
     return { stdout: String(r.stdout), stderr: String(r.stderr), exitCode: 0 };
   });
 }
@@ -178,7 +179,7 @@ export async function runPipe(
 ): Promise<PipeResult> {
   const [p, ...pArgs] = producerArgv;
   const [c, ...cArgs] = consumerArgv;
-  if (!p || !c) throw new Error('runPipe: empty argv');
+  if (!p || !c) throw failure('RunbookBug', 'runPipe: empty argv');
   return withHeartbeat(opts, async (signal) => {
     const producer = execa(p, pArgs, {
       ...baseOptions(opts, signal),
@@ -190,8 +191,8 @@ export async function runPipe(
     consumer.stdin!.on('error', () => producer.kill());
     if (opts.onProducerData) producer.stdout!.on('data', (b: Buffer) => opts.onProducerData!(b));
     const [pr, cr] = await timed(`${basename(p)} | ${basename(c)}`, () => Promise.all([producer, consumer]));
-    if (cr.exitCode !== 0 || cr.failed) throw failure(consumerArgv, cr, opts.secrets);
-    if (pr.exitCode !== 0 || pr.failed) throw failure(producerArgv, pr, opts.secrets);
+    if (cr.exitCode !== 0 || cr.failed) throw commandFailure(consumerArgv, cr, opts.secrets);
+    if (pr.exitCode !== 0 || pr.failed) throw commandFailure(producerArgv, pr, opts.secrets);
     return {
       producer: { stdout: '', stderr: String(pr.stderr), exitCode: 0 },
       consumer: { stdout: String(cr.stdout), stderr: String(cr.stderr), exitCode: 0 },

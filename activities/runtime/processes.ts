@@ -60,7 +60,7 @@ export async function terminate(pid: number, timeoutMs: number): Promise<void> {
 /** Starts `argv` in its own session with output to `logFile`; returns its pid without waiting. */
 export async function spawnDetached(argv: readonly string[], logFile: string): Promise<number> {
   const [cmd, ...args] = argv;
-  if (!cmd) throw new Error('empty command');
+  if (!cmd) throw failure('RunbookBug', 'spawnDetached: empty command');
   const log = await open(logFile, 'a');
   try {
     const child = spawn(cmd, args, { detached: true, stdio: ['ignore', log.fd, log.fd], env: childEnv() });

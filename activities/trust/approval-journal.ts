@@ -12,6 +12,7 @@ import type { ApprovalRecord } from '../../workflows/kit';
 import { SLUG_PATTERN } from '../../workflows/schemas';
 import { appendDurably } from '../runtime/durable-file';
 import { ensureStateDir } from '../runtime/state-dir';
+import { failure } from '../../workflows/failures';
 
 interface ApprovalsHeader {
   recoveryId: string;
@@ -27,7 +28,7 @@ export async function approvalJournalPath(recoveryId: string): Promise<string> {
 /** Appends the approvals not yet in the journal; returns how many were new. */
 export async function journalApprovals(h: ApprovalsHeader): Promise<number> {
   if (!SLUG_PATTERN.test(h.recoveryId))
-    throw new Error(`not a recovery id: ${JSON.stringify(h.recoveryId.slice(0, 80))}`);
+    throw failure('InvalidInput', `not a recovery id: ${JSON.stringify(h.recoveryId.slice(0, 80))}`);
   const file = await approvalJournalPath(h.recoveryId);
   const seen = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return '';
