@@ -37,6 +37,14 @@ export const FAILURES = {
     retry: false,
     next: 'Check the server, its address and the credentials in the catalog; then start again.',
   },
+  ClusterError: {
+    retry: false,
+    next: "The operator reports the cluster in error: fix the cause its Error condition names (kubectl describe perconaservermysql, the operator's log), then start again with the same recoveryId.",
+  },
+  MultiMemberCluster: {
+    retry: false,
+    next: "This runbook restores one member: use the operator's own restore, or scale the cluster to one member first (the message says how).",
+  },
   ArchiveMisconfigured: {
     retry: false,
     next: 'Correct the archive settings (bucket, prefix, endpoint, credentials) in the catalog.',

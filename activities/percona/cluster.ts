@@ -1,10 +1,10 @@
 // Pausing and unpausing the cluster being recovered. Two adapters:
 // - process: a mariadbd/mysqld managed by pid file and the argv that starts it;
-// - kubernetes: the Percona operator's PerconaServerMySQL resource, via `kubectl patch … spec.pause`.
+// - kubernetes: the Percona operator's PerconaServerMySQL resource, via `kubectl patch … spec.pause`
+//   (kubernetes.ts: what it follows of the operator, and what it refuses).
 import { basename, dirname, join } from 'node:path';
 import type { Cluster } from '../../workflows/schemas';
 import type { StepOutcome } from '../../workflows/kit';
-import { runCommand } from '../runtime/command';
 import {
   livePid,
   spawnDetached,
@@ -17,59 +17,13 @@ import type { SqlPools } from '../mysql/sql';
 import { describeEndpoint } from '../mysql/sql';
 import { failpoint } from '../runtime/failpoints';
 import { failure } from '../../workflows/failures';
+import { checkKubernetesCluster, setKubernetesPause } from './kubernetes';
 
 type ProcessCluster = Extract<Cluster, { adapter: 'process' }>;
-type KubernetesCluster = Extract<Cluster, { adapter: 'kubernetes' }>;
 
-function kubectl(c: KubernetesCluster, ...args: string[]): string[] {
-  return [
-    'kubectl',
-    ...(c.kubeconfig ? [`--kubeconfig=${c.kubeconfig}`] : []),
-    ...(c.context ? [`--context=${c.context}`] : []),
-    `--namespace=${c.namespace}`,
-    ...args,
-  ];
-}
-
-async function kubernetesState(c: KubernetesCluster): Promise<{ pause: boolean; state: string }> {
-  const { stdout } = await runCommand(kubectl(c, 'get', 'perconaservermysql', c.resource, '--output=json'));
-  const obj = JSON.parse(stdout) as { spec?: { pause?: boolean }; status?: { state?: string } };
-  return { pause: obj.spec?.pause === true, state: obj.status?.state ?? 'unknown' };
-}
-
-async function setKubernetesPause(c: KubernetesCluster, pause: boolean): Promise<StepOutcome> {
-  const want = pause ? 'paused' : 'ready';
-  const now = await kubernetesState(c);
-  if (now.pause === pause && now.state === want)
-    return { skipped: true, evidence: [`perconaservermysql/${c.resource} already ${want}`] };
-  if (now.pause !== pause)
-    await runCommand(
-      kubectl(
-        c,
-        'patch',
-        'perconaservermysql',
-        c.resource,
-        '--type=merge',
-        `--patch=${JSON.stringify({ spec: { pause } })}`,
-      ),
-    );
-  await waitUntil(
-    `perconaservermysql/${c.resource} to be ${want}`,
-    async () => (await kubernetesState(c)).state === want,
-    30 * 60_000,
-    1000,
-  );
-  return { evidence: [`perconaservermysql/${c.resource} spec.pause=${pause}, status ${want}`] };
-}
-
-/** Is the cluster reachable? Checked by the plan, before anything is paused. */
+/** Is the cluster reachable (and, on Kubernetes, sound and of one member)? Checked by the plan, before anything is paused. */
 export async function checkCluster(sql: SqlPools, c: Cluster): Promise<string> {
-  if (c.adapter === 'kubernetes') {
-    const s = await kubernetesState(c).catch((err: Error) => {
-      throw failure('Unreachable', `cluster ${c.name} unreachable: ${err.message}`);
-    });
-    return `perconaservermysql/${c.resource}: ${s.state}`;
-  }
+  if (c.adapter === 'kubernetes') return checkKubernetesCluster(c);
   const pid = await livePid(c.pidFile);
   if (c.connection && pid) {
     await sql.query(c.connection, 'SELECT 1').catch((err: Error) => {

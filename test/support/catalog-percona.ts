@@ -7,7 +7,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gtidPos, fingerprint } from '../../scripts/lib/scenario';
 import type { CatalogWorld } from './catalog-case';
-import { recordAccident, standInCluster, type Accident } from './percona-scenario';
+import { addStandInCluster, recordAccident, standInCluster, type Accident } from './percona-scenario';
 
 const exists = (p: string) =>
   stat(p).then(
@@ -28,6 +28,11 @@ export class PerconaCatalogWorld implements CatalogWorld {
   static async build(): Promise<PerconaCatalogWorld> {
     const acc = await recordAccident({ afterBackup: 500 });
     const kubectlState = await standInCluster(join(acc.base, 'k8s'), 'shop');
+    // Two clusters the runbook must refuse: three members, and one the operator reports in error.
+    await addStandInCluster(kubectlState, 'shop3', 'ready', { size: 3 });
+    await addStandInCluster(kubectlState, 'shop-broken', 'ready', {
+      reconcileError: 'get orchestrator statefulset: etcdserver: request timed out',
+    });
     return new PerconaCatalogWorld(acc, kubectlState, {
       pid: await acc.source.server.pid(),
       gtid: await gtidPos(acc.source.server),

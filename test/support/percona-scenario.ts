@@ -1,6 +1,6 @@
 // A recorded accident for the Percona tests, on a real MariaDB source with a real archiver and a real
 // base backup. Ground truth is read from the source itself at each point of interest.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -108,20 +108,100 @@ export async function recordAccident(opts: { afterBackup?: number } = {}): Promi
   };
 }
 
-/** A PerconaServerMySQL resource in the kubectl stand-in's state file. */
+export interface StandInClusterOptions {
+  /** spec.mysql.size (default 1). */
+  size?: number;
+  /** The operator's reconcile fails with this error (status.state error), while spec.pause is `whilePause` if given. */
+  reconcileError?: string;
+  whilePause?: boolean;
+}
+
+/** A PerconaServerMySQL resource in the kubectl stand-in's state file (a new file). */
 export async function standInCluster(
   dir: string,
   name: string,
   state: 'ready' | 'paused' = 'ready',
+  opts: StandInClusterOptions = {},
 ): Promise<string> {
   await mkdir(dir, { recursive: true });
   const file = join(dir, 'kubectl-state.json');
-  await writeFile(
-    file,
-    JSON.stringify({ [`db/${name}`]: { spec: { pause: state === 'paused' }, status: { state } } }),
-  );
+  await writeFile(file, JSON.stringify({}));
+  await addStandInCluster(file, name, state, opts);
   process.env.KUBECTL_STANDIN_STATE = file;
   return file;
+}
+
+/**
+ * Adds a cluster in namespace db as the operator leaves it (test/fixtures/bin/kubectl): the resource,
+ * and per member its datadir claim datadir-<name>-mysql-<n> with the StatefulSet's labels, bound to a PV.
+ */
+export async function addStandInCluster(
+  file: string,
+  name: string,
+  state: 'ready' | 'paused' = 'ready',
+  opts: StandInClusterOptions = {},
+): Promise<void> {
+  const size = opts.size ?? 1;
+  const world = JSON.parse(await readFile(file, 'utf8')) as Record<string, Record<string, unknown>>;
+  const running = state === 'paused' ? 0 : size;
+  // A reconcile error that holds already: the operator has written it (pkg/controller/ps/status.go).
+  const broken =
+    opts.reconcileError && (opts.whilePause === undefined || opts.whilePause === (state === 'paused'));
+  (world.perconaservermysqls ??= {})[`db/${name}`] = {
+    spec: { pause: state === 'paused', mysql: { size } },
+    status: {
+      state: broken ? 'error' : state,
+      mysql: { size: running, ready: running, state },
+      conditions: broken
+        ? [
+            {
+              type: 'Error',
+              status: 'True',
+              reason: 'ErrorReconcile',
+              message: opts.reconcileError,
+              lastTransitionTime: '2026-12-07T00:00:00Z',
+            },
+          ]
+        : [],
+    },
+  };
+  for (let i = 0; i < size; i++) {
+    const claim = `datadir-${name}-mysql-${i}`;
+    const pv = `pvc-${name}-${i}`;
+    (world.persistentvolumeclaims ??= {})[`db/${claim}`] = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: {
+        name: claim,
+        namespace: 'db',
+        labels: {
+          'app.kubernetes.io/component': 'database',
+          'app.kubernetes.io/instance': name,
+          'app.kubernetes.io/managed-by': 'percona-server-mysql-operator',
+          'app.kubernetes.io/name': 'mysql',
+          'app.kubernetes.io/part-of': 'percona-server',
+        },
+      },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } }, volumeName: pv },
+      status: { phase: 'Bound' },
+    };
+    (world.persistentvolumes ??= {})[pv] = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: pv },
+      spec: {
+        claimRef: { kind: 'PersistentVolumeClaim', name: claim, namespace: 'db' },
+        persistentVolumeReclaimPolicy: 'Delete',
+      },
+      status: { phase: 'Bound' },
+    };
+  }
+  if (opts.reconcileError)
+    (world.operator ??= {})[`db/${name}`] = {
+      reconcileError: opts.reconcileError,
+      ...(opts.whilePause === undefined ? {} : { whilePause: opts.whilePause }),
+    };
+  await writeFile(file, JSON.stringify(world));
 }
 
 /** An input that restores the recorded accident into `datadir`, pausing the stand-in Kubernetes cluster. */

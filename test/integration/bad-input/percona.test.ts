@@ -210,6 +210,25 @@ describe(
           expect: /unreachable.*NotFound/,
         },
         {
+          // Restoring one datadir would leave the other two members with their old data (issue 19, item 11).
+          name: 'a Kubernetes cluster of three MySQL members',
+          input: (w) => ({
+            ...w.input({ type: 'latest' }),
+            cluster: { adapter: 'kubernetes', name: 'shop3', namespace: 'db', resource: 'shop3' },
+          }),
+          expect:
+            /^locate-binlogs: perconaservermysql\/shop3 \(namespace db\) has 3 MySQL members .*diverged from the restored one.*Nothing was changed/,
+        },
+        {
+          // The operator's error state is final at once, not waited on for 30 minutes (issue 19, item 12).
+          name: 'a Kubernetes cluster the operator reports in error',
+          input: (w) => ({
+            ...w.input({ type: 'latest' }),
+            cluster: { adapter: 'kubernetes', name: 'shop-broken', namespace: 'db', resource: 'shop-broken' },
+          }),
+          expect: /^locate-binlogs: perconaservermysql\/shop-broken .* is in state error: .*ErrorReconcile/,
+        },
+        {
           name: 'unreachable server (process adapter)',
           input: (w) => ({
             ...w.input({ type: 'latest' }),
