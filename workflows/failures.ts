@@ -164,6 +164,14 @@ export const FAILURES = {
     retry: false,
     next: "Read the replicator's error in the message, fix it on the host and start again with the same recoveryId.",
   },
+  UnsupportedVersion: {
+    retry: false,
+    next: 'Run the procedure by hand on this Tungsten release, or upgrade it to a release the runbook supports (the message names them).',
+  },
+  ThlNotPurged: {
+    retry: false,
+    next: "The Replica's THL still holds events after thl purge: check it (thl info) and purge it by hand, then start again with the same recoveryId.",
+  },
   OnlineTimeout: {
     retry: false,
     next: 'The replicator did not come online: check it on the host; the restore itself is complete.',

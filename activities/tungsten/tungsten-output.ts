@@ -229,7 +229,11 @@ export function parseTrepctlStatus(stdout: string): ReplicatorStatus {
   };
 }
 
-/** `thl info`: `min seq# = N`, `max seq# = N`, `events = N` (-1 / 0 when the log is empty). */
+/**
+ * `thl info`: `log directory = …`, `log files = N`, `logs size = …`, `min seq# = N`, `max seq# = N`,
+ * `events = N`, `oldest file = …`, `newest file = …` (THLManagerCtrl). An initialized log without
+ * events says -1 / -1; `events` is max − min as the tool computes it, so it is not a count.
+ */
 export function parseThlInfo(stdout: string): { minSeqno: number; maxSeqno: number; events: number } {
   const get = (k: string) => {
     const m = new RegExp(`^${k.replace(/[#]/g, '\\#')}\\s*=\\s*(-?\\d{1,15})\\s*$`, 'm').exec(stdout);
@@ -237,4 +241,37 @@ export function parseThlInfo(stdout: string): { minSeqno: number; maxSeqno: numb
     return Number(m[1]);
   };
   return { minSeqno: get('min seq#'), maxSeqno: get('max seq#'), events: get('events') };
+}
+
+// ---------------------------------------------------------------------------------------------
+// `trepctl version`: one line, `<product> <major>.<minor>.<revision> build <N>`
+// (OpenReplicatorManagerCtrl.printVersion → ManifestParser.getReleaseWithBuildNumber), e.g.
+// `Tungsten Replicator 5.3.0 build 38`.
+
+export interface TungstenVersion {
+  release: string;
+  major: number;
+  minor: number;
+}
+
+/**
+ * The majors whose tools this runbook speaks: `thl list -event … -headers` (multi-line headers) and
+ * `thl dsctl` exist from 6.x; 7.x is the procedure's version. Later majors are refused until checked.
+ */
+export const SUPPORTED_MAJORS = [6, 7] as const;
+
+const RELEASE = /^([A-Za-z][A-Za-z ]{0,60}?) (\d{1,3})\.(\d{1,3})\.(\d{1,5})(?: build (\d{1,9}))?$/;
+
+/** Parses `trepctl version`; null when it printed no release line. */
+export function parseTrepctlVersion(stdout: string): TungstenVersion | null {
+  const lines = stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const m = lines.length === 1 ? RELEASE.exec(lines[0]!) : null;
+  return m ? { release: lines[0]!, major: Number(m[2]), minor: Number(m[3]) } : null;
+}
+
+export function isSupportedVersion(v: TungstenVersion): boolean {
+  return (SUPPORTED_MAJORS as readonly number[]).includes(v.major);
 }

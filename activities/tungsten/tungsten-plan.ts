@@ -13,10 +13,14 @@ import {
   parseThlHeaders,
   parseThlInfo,
   parseTrepctlStatus,
+  parseTrepctlVersion,
+  isSupportedVersion,
   positionEventId,
+  SUPPORTED_MAJORS,
   samePosition,
   type ReplicatorStatus,
   type ThlEvent,
+  type TungstenVersion,
 } from './tungsten-output';
 import { checkReachable, checkSecretsResolve } from '../mysql/preflight';
 import { livePid } from '../runtime/processes';
@@ -43,6 +47,28 @@ export async function replicatorStatus(t: TungstenService): Promise<ReplicatorSt
   if (s.serviceName !== t.service)
     throw new Error(`trepctl answered for service ${s.serviceName}, not ${t.service}`);
   return s;
+}
+
+/**
+ * `trepctl -service <svc> version` on this host, refused unless it is a release whose tools this
+ * runbook speaks (SUPPORTED_MAJORS): on 5.x, `thl list -event` and `thl dsctl` do not exist, and
+ * their failure would otherwise read as "no seqno for the backup's position".
+ */
+export async function checkTungstenVersion(t: TungstenService, where: string): Promise<TungstenVersion> {
+  const { stdout } = await runCommand([tool(t, 'trepctl'), '-service', checkService(t.service), 'version']);
+  const v = parseTrepctlVersion(stdout);
+  const supported = SUPPORTED_MAJORS.map((m) => `${m}.x`).join(' and ');
+  if (!v)
+    throw failure(
+      'UnsupportedVersion',
+      `cannot tell the Tungsten release on ${where}: trepctl version printed ${JSON.stringify(stdout.slice(0, 200))}; this runbook supports Tungsten ${supported}. Nothing was changed.`,
+    );
+  if (!isSupportedVersion(v))
+    throw failure(
+      'UnsupportedVersion',
+      `${v.release} on ${where} is not supported: this runbook supports Tungsten ${supported} (the procedure's \`thl list -event … -headers\` and \`thl dsctl\` exist from 6.x). Nothing was changed.`,
+    );
+  return v;
 }
 
 export interface ReplicaPlanRequest extends TungstenService {
@@ -72,6 +98,7 @@ export async function inspectTungstenReplica(
       `the replication service "${req.service}" is not known to trepctl on this host (${commandMessage(err)}); check the service name (trepctl services) and that the replicator is running`,
     );
   }
+  const version = await checkTungstenVersion(req, 'the Replica');
   const backup = await inspectBackup(req.backupDir, req.dialect, req.tool);
   const schema = join(backup.dir, `tungsten_${req.service}`);
   const table = await Promise.all(
@@ -86,7 +113,7 @@ export async function inspectTungstenReplica(
     backup,
     replicator,
     evidence: [
-      `replicator ${req.service}: ${replicator.state}, role ${replicator.role}, applied seqno ${replicator.appliedLastSeqno}`,
+      `replicator ${req.service}: ${replicator.state}, role ${replicator.role}, applied seqno ${replicator.appliedLastSeqno}; ${version.release}`,
       `backup ${backup.dir} at ${backup.file}:${backup.position}, with tungsten_${req.service}.trep_commit_seqno`,
       ...serverEvidence,
     ],
@@ -135,7 +162,8 @@ export async function inspectPrimaryThl(
       );
     },
   );
-  const evidence = [`Primary THL ${svc}: seqno ${info.minSeqno}–${info.maxSeqno} (${info.events} events)`];
+  const version = await checkTungstenVersion(req, 'the Primary');
+  const evidence = [`Primary THL ${svc}: seqno ${info.minSeqno}–${info.maxSeqno} (${version.release})`];
   if (!req.position) return { event: null, newestSeqno: info.maxSeqno, evidence };
 
   const at = positionEventId(req.position.file, req.position.position);

@@ -28,6 +28,7 @@ import {
   type TungstenService,
 } from './tungsten-plan';
 import { waitUntil } from '../runtime/processes';
+import { replicaThl } from './tungsten-thl';
 import type { SqlPools } from '../mysql/sql';
 import { quoteIdent } from '../mysql/verify';
 import { failure } from '../../workflows/failures';
@@ -73,7 +74,10 @@ export async function replicatorOffline(req: ReplicaStepRequest): Promise<StepOu
   };
 }
 
-/** Step 2: `thl -service <svc> purge -y` on the Replica (its local THL only). */
+/**
+ * Step 2: `thl -service <svc> purge -y` on the Replica (its local THL only). What the log holds is
+ * read with `thl info` before (an empty log is not purged) and after (the purge must leave no event).
+ */
 export async function purgeThl(req: ReplicaStepRequest): Promise<StepOutcome> {
   const ledger = Ledger.besideDatadir(req.datadir);
   const done = await ledger.read(req.recoveryId, 'purge-thl');
@@ -84,20 +88,26 @@ export async function purgeThl(req: ReplicaStepRequest): Promise<StepOutcome> {
       'ReplicatorOnline',
       `refusing to purge the THL of ${req.service}: the replicator is ${s.state} (it must be offline)`,
     );
-  if (s.minimumStoredSeqNo === -1 && s.maximumStoredSeqNo === -1) {
+  const before = await replicaThl(req);
+  if (before.empty) {
     await ledger.write(req.recoveryId, 'purge-thl', { purged: 'empty' });
-    return { skipped: true, evidence: [`the THL of ${req.service} is already empty`] };
+    return { skipped: true, evidence: [`the THL of ${req.service} holds no event (${before.said})`] };
   }
   await runCommand([tool(req, 'thl'), '-service', req.service, 'purge', '-y']);
-  const after = await replicatorStatus(req);
-  if (after.maximumStoredSeqNo !== -1)
-    throw new Error(
-      `the THL of ${req.service} still holds seqno up to ${after.maximumStoredSeqNo} after purge`,
+  const after = await replicaThl(req);
+  if (!after.empty)
+    throw failure(
+      'ThlNotPurged',
+      `the THL of ${req.service} still holds seqno ${after.minSeqno}–${after.maxSeqno} after thl purge (it held ${before.minSeqno}–${before.maxSeqno}); the replicator is offline, nothing else was changed`,
     );
   await ledger.write(req.recoveryId, 'purge-thl', {
-    purged: `${s.minimumStoredSeqNo}-${s.maximumStoredSeqNo}`,
+    purged: `${before.minSeqno}-${before.maxSeqno}`,
   });
-  return { evidence: [`purged THL seqno ${s.minimumStoredSeqNo}–${s.maximumStoredSeqNo}`] };
+  return {
+    evidence: [
+      `purged THL seqno ${before.minSeqno}–${before.maxSeqno} (${before.said}; after: ${after.said})`,
+    ],
+  };
 }
 
 /** Step 3 (before the copy-back): stop the Replica's server, unless this backup was already restored. */

@@ -1,11 +1,14 @@
 // tungstenExternalRestore on two real MariaDB servers (Primary and Replica) and a real mariadb-backup of
 // the Primary. trepctl/thl/dsctl are stand-ins (test/fixtures/bin) that keep trep_commit_seqno in the
-// real Replica and apply the Primary's real binlog; ground truth is read from the Primary.
+// real Replica and apply the Primary's real binlog; ground truth is read from the Primary. The Primary's
+// steps run on a host agent of their own ("db1"), whose stand-ins answer as the Primary's host: thl
+// there reads the Primary's THL, thl on the Replica the Replica's own.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
 import { approveUpdate, progressQuery } from '../../workflows/kit';
 import type { TungstenResult } from '../../workflows/tungsten-external-restore';
 import { Ledger } from '../../activities/runtime/ledger';
@@ -22,12 +25,14 @@ import { saveHistory } from '../../scripts/lib/history';
 import { historiesDir } from '../support/histories';
 import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
 import { catalogRequest } from '../support/fleet';
+import { spawnHostAgent, type WorkerProcess } from '../support/worker-process';
 
 useStandIns();
 
 const TYPE = 'tungstenExternalRestore';
 let sc: TungstenScenario;
 let worker: RunningWorker;
+let primaryAgent: WorkerProcess;
 let client: Client;
 let closeClient: () => Promise<void>;
 
@@ -48,6 +53,7 @@ function input(extra: Record<string, unknown> = {}) {
       start: r.argv,
       connection: sc.world.replicaEndpoint,
     },
+    primary: { host: 'db1' },
     backup: { dir: sc.backupDir },
     verify: { schemas: ['shop'] },
     heartbeatTimeout: '10s',
@@ -62,10 +68,18 @@ const mutations = (calls: string[][]) =>
 before(async () => {
   sc = await tungstenScenario();
   worker = await startWorker(uniqueQueue('tungsten'));
+  // The Primary's host: its commands see TUNGSTEN_STANDIN_NODE=primary (passed on to children).
+  primaryAgent = await spawnHostAgent(worker.taskQueue, 'db1', {
+    env: {
+      TUNGSTEN_STANDIN_NODE: 'primary',
+      RUNBOOK_CHILD_ENV: `${process.env.RUNBOOK_CHILD_ENV ?? ''},TUNGSTEN_STANDIN_NODE`,
+    },
+  });
   ({ client, close: closeClient } = await testClient());
 });
 
 after(async () => {
+  await primaryAgent?.stop();
   await worker?.stop();
   await closeClient?.();
   await sc?.world.cleanup();
@@ -103,6 +117,76 @@ describe('plan mode', () => {
   });
 });
 
+describe('step 2 reads the Replica’s own THL', () => {
+  test('offline, trepctl says -1/-1 although the THL holds events: thl info decides, and a purge that leaves events fails the run naming them, with nothing after it run', async (t) => {
+    const w = sc.world;
+    const st = await w.readState();
+    st.services.alpha!.faults = { purgeKeepsLog: true }; // thl purge says it deleted, deletes nothing
+    await w.writeState(st);
+    t.after(async () => {
+      // Back as it was for the tests below.
+      const back = await w.readState();
+      delete back.services.alpha!.faults;
+      await w.writeState(back);
+      if (back.services.alpha!.state !== 'ONLINE') await w.trepctl('online');
+      await w.waitApplied(sc.newest.seqno);
+    });
+    const pid = await w.replica.pid();
+    const handle = await client.workflow.start(TYPE, {
+      taskQueue: worker.taskQueue,
+      workflowId: `tungsten-purge-${Date.now()}`,
+      args: [await catalogRequest(TYPE, input({ requireApproval: true, recoveryId: 'INC-9' }))],
+    });
+    const stepIs = async (name: string, status: string) => {
+      for (let i = 0; i < 300; i++) {
+        const p = await handle.query(progressQuery);
+        if (p.steps.find((x) => x.name === name)?.status === status) return true;
+        if (p.steps.some((x) => x.status === 'failed')) return false;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return false;
+    };
+    assert.ok(await stepIs('purge-thl', 'waiting-approval'));
+    const offline = await w.trepctl('status');
+    assert.match(offline, /^state\s*: OFFLINE:NORMAL$/m);
+    assert.match(offline, /^minimumStoredSeqNo\s*: -1$/m);
+    assert.match(offline, /^maximumStoredSeqNo\s*: -1$/m);
+    const held = (await w.readState()).services.alpha!.localThl;
+    assert.ok(held && held.max === sc.newest.seqno, 'the Replica’s THL holds events');
+
+    await handle.executeUpdate(approveUpdate, {
+      args: [{ step: 'purge-thl', approver: 'ana', reason: 'INC-9' }],
+    });
+    // Trusting trepctl's -1/-1, a runbook would skip the purge and go on to stop the server.
+    if (await stepIs('stop-database', 'waiting-approval')) {
+      await handle.terminate('the THL purge was skipped');
+      assert.fail('purge-thl was skipped: the run went on to stop-database with the THL unpurged');
+    }
+    const err = await handle.result().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof WorkflowFailedError);
+    // The step's failure (StepFailed, what the operator reads) over the activity's own type.
+    const failures: ApplicationFailure[] = [];
+    for (let c: unknown = err.cause; c instanceof Error; c = c.cause)
+      if (c instanceof ApplicationFailure) failures.push(c);
+    assert.deepEqual(
+      failures.map((f) => f.type),
+      ['StepFailed', 'ThlNotPurged'],
+    );
+    assert.match(
+      failures[0]!.message,
+      new RegExp(
+        `^purge-thl: the THL of alpha still holds seqno \\d+–${sc.newest.seqno} after thl purge .*the replicator is offline, nothing else was changed`,
+      ),
+    );
+    // What the message says: the Replica's server was not touched.
+    assert.equal(await w.replica.pid(), pid);
+    assert.equal((await w.readState()).services.alpha!.state, 'OFFLINE:NORMAL');
+  });
+});
+
 describe('restore', () => {
   test('restores the Primary’s backup on the Replica, resets trep_commit_seqno to the backup’s seqno, and the Replica catches up to the Primary’s exact data', async () => {
     const w = sc.world;
@@ -126,7 +210,7 @@ describe('restore', () => {
     assert.equal(p.steps.find((s) => s.name === 'purge-thl')?.status, 'waiting-approval');
     const waiting = (await w.readState()).services.alpha!;
     assert.equal(waiting.state, 'OFFLINE:NORMAL');
-    assert.ok(waiting.localThl.max >= 0, 'not purged before approval');
+    assert.ok(waiting.localThl && waiting.localThl.max >= 0, 'not purged before approval');
     for (const step of ['purge-thl', 'stop-database', 'restore-backup'])
       await handle.executeUpdate(approveUpdate, { args: [{ step, approver: 'ana', reason: 'INC-7' }] });
     const r = (await handle.result()) as TungstenResult;
@@ -175,7 +259,7 @@ describe('restore', () => {
 
     // The procedure's commands, in its order, with its arguments.
     const at = `${sc.backupPosition.file}:${String(sc.backupPosition.position).padStart(16, '0')}`;
-    const calls = (await w.calls(mark)).filter((c) => c[3] !== 'status' && c[3] !== 'info');
+    const calls = (await w.calls(mark)).filter((c) => !['status', 'info', 'version'].includes(c[3] ?? ''));
     assert.deepEqual(calls, [
       ['thl', '-service', 'alpha', 'list', '-event', at, '-headers'],
       ['trepctl', '-service', 'alpha', 'offline'],
@@ -197,6 +281,12 @@ describe('restore', () => {
       ],
       ['trepctl', '-service', 'alpha', 'online'],
     ]);
+
+    // Step 2 read the Replica's own THL (thl info; trepctl says -1/-1 while offline) and purged it.
+    assert.match(
+      r.steps.find((x) => x.name === 'purge-thl')?.evidence.join('\n') ?? '',
+      /^purged THL seqno \d+–\d+ \(thl info: min seq# \d+, max seq# \d+; after: thl info: no log file/m,
+    );
 
     // The server was stopped and started again; the damaged datadir was kept aside; one copy-back.
     const pidAfter = await w.replica.pid();

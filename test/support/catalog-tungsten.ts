@@ -6,7 +6,12 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CatalogWorld } from './catalog-case';
-import { tungstenScenario, type ThlEntry, type TungstenScenario } from './tungsten-scenario';
+import {
+  TUNGSTEN_RELEASE,
+  tungstenScenario,
+  type ThlEntry,
+  type TungstenScenario,
+} from './tungsten-scenario';
 
 const MUTATIONS = ['offline', 'online', 'purge', 'set'];
 
@@ -17,7 +22,7 @@ export class TungstenCatalogWorld implements CatalogWorld {
       pid: number | null;
       commit: unknown;
       tables: unknown;
-      thlMax: number;
+      thlMax: number | null;
       calls: number;
     },
   ) {}
@@ -29,7 +34,7 @@ export class TungstenCatalogWorld implements CatalogWorld {
       pid: await w.replica.pid(),
       commit: await w.commitRow(w.replica),
       tables: await w.fingerprint(w.replica),
-      thlMax: (await w.readState()).services.alpha!.localThl.max,
+      thlMax: (await w.readState()).services.alpha!.localThl?.max ?? null,
       calls: (await w.calls()).length,
     });
   }
@@ -70,6 +75,14 @@ export class TungstenCatalogWorld implements CatalogWorld {
     await w.writeState(st);
   }
 
+  /** What the stand-ins' `trepctl version` prints (and which tools thl has); none: the default 7.x. */
+  async setRelease(release = TUNGSTEN_RELEASE): Promise<void> {
+    const w = this.sc.world;
+    const st = await w.readState();
+    st.services.alpha!.release = release;
+    await w.writeState(st);
+  }
+
   /** Puts the THL back as it was; the replicator's own fields are left to nothingChanged(). */
   async repairThl(): Promise<void> {
     if (!this.savedThl) return;
@@ -84,7 +97,7 @@ export class TungstenCatalogWorld implements CatalogWorld {
     const w = this.sc.world;
     const svc = (await w.readState()).services.alpha!;
     assert.equal(svc.state, 'ONLINE', 'the replicator is not ONLINE');
-    assert.equal(svc.localThl.max, this.baseline.thlMax, 'the THL was purged');
+    assert.equal(svc.localThl?.max ?? null, this.baseline.thlMax, 'the THL was purged');
     const mutations = (await w.calls(this.baseline.calls)).filter((c) => MUTATIONS.includes(c[3] ?? ''));
     assert.deepEqual(mutations, [], 'a replicator command that changes state was run');
     assert.equal(await w.replica.pid(), this.baseline.pid, 'the Replica was restarted');

@@ -29,12 +29,17 @@ export interface ThlEntry {
 }
 
 export interface StandInService {
+  /** What `trepctl version` prints. */
+  release: string;
   state: string;
   role: string;
   host: string;
   replica: { socket: string; user: string };
   sourceBinlogDir: string;
-  localThl: { min: number; max: number };
+  /** The Replica's own THL (a range of the Primary's): -1/-1 when empty, null when purged. */
+  localThl: { min: number; max: number } | null;
+  /** Test faults of the stand-ins. */
+  faults?: { purgeKeepsLog?: boolean };
   pendingError: string | null;
   pendingErrorSeqno: number;
   thl: ThlEntry[];
@@ -42,6 +47,9 @@ export interface StandInService {
 export interface StandInState {
   services: Record<string, StandInService>;
 }
+
+/** The release the stand-ins report by default: the procedure's major version. */
+export const TUNGSTEN_RELEASE = 'Tungsten Replicator 7.0.3 build 141';
 
 export interface CommitRow {
   seqno: number;
@@ -216,6 +224,7 @@ export async function tungstenScenario(): Promise<TungstenScenario> {
     const state: StandInState = {
       services: {
         [svc]: {
+          release: TUNGSTEN_RELEASE,
           state: 'OFFLINE:NORMAL',
           role: 'slave',
           host: 'db2.example.test',

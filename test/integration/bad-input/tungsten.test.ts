@@ -134,6 +134,51 @@ describe(
         });
       });
 
+      describe('on a Tungsten release whose tools the runbook does not speak', { concurrency: false }, () => {
+        const restore = (w: TungstenCatalogWorld) => w.setRelease();
+        const cases: CatalogCase<TungstenCatalogWorld>[] = [
+          {
+            // 5.x has no `thl list -event` and no `thl dsctl`: refused as such, not as "no seqno".
+            name: 'a Tungsten 5.x replicator',
+            input: async (w) => {
+              await w.setRelease('Tungsten Replicator 5.3.0 build 38');
+              return w.input();
+            },
+            restore,
+            expect:
+              /^plan: Tungsten Replicator 5\.3\.0 build 38 on the Replica is not supported: this runbook supports Tungsten 6\.x and 7\.x .*Nothing was changed\.$/,
+          },
+          {
+            name: 'a Tungsten 5.x replicator, with thl dsctl asked for',
+            input: async (w) => {
+              await w.setRelease('Tungsten Replicator 5.3.0 build 38');
+              return w.input({ thlLookup: 'dsctl' });
+            },
+            restore,
+            expect: /^plan: Tungsten Replicator 5\.3\.0 build 38 on the Replica is not supported/,
+          },
+          {
+            name: 'a release the runbook has not been checked against (8.x)',
+            input: async (w) => {
+              await w.setRelease('Tungsten Replicator 8.0.1 build 12');
+              return w.input();
+            },
+            restore,
+            expect: /^plan: Tungsten Replicator 8\.0\.1 build 12 on the Replica is not supported/,
+          },
+          {
+            name: 'a trepctl version that prints no release',
+            input: async (w) => {
+              await w.setRelease('null');
+              return w.input();
+            },
+            restore,
+            expect: /^plan: cannot tell the Tungsten release on the Replica: trepctl version printed "null"/,
+          },
+        ];
+        catalogTests({ runbook: 'tungstenExternalRestore', world: () => w, cases, ...common });
+      });
+
       describe('with the THL damaged (one at a time)', { concurrency: false }, () => {
         const repair = (w: TungstenCatalogWorld) => w.repairThl();
         const cases: CatalogCase<TungstenCatalogWorld>[] = [
