@@ -29,17 +29,19 @@ const EVENT_ID = /^([A-Za-z0-9_.-]{1,200}\.\d{6,}):(\d{1,16})(?:;(-?\d{1,10}))?$
 export function parseEventId(text: string): EventId {
   const m = EVENT_ID.exec(text);
   if (!m)
-    throw new Error(
+    throw failure(
+      'BadToolOutput',
       `not a Tungsten event id: ${JSON.stringify(text.slice(0, 200))} (expected <binlog file>:<offset>[;<session>], e.g. mysql-bin.000032:0000000473863524;-1)`,
     );
   const offset = Number(m[2]);
-  if (!Number.isSafeInteger(offset)) throw new Error(`event id offset out of range: ${m[2]}`);
+  if (!Number.isSafeInteger(offset)) throw failure('BadToolOutput', `event id offset out of range: ${m[2]}`);
   return m[3] === undefined ? { file: m[1]!, offset } : { file: m[1]!, offset, session: Number(m[3]) };
 }
 
 /** Formats an event id the way Tungsten writes it: the offset zero-padded to 16 digits. */
 export function formatEventId(e: EventId): string {
-  if (!Number.isSafeInteger(e.offset) || e.offset < 0) throw new Error(`bad event id offset ${e.offset}`);
+  if (!Number.isSafeInteger(e.offset) || e.offset < 0)
+    throw failure('BadToolOutput', `bad event id offset ${e.offset}`);
   const id = `${e.file}:${String(e.offset).padStart(16, '0')}`;
   return e.session === undefined ? id : `${id};${e.session}`;
 }
@@ -57,13 +59,17 @@ export function samePosition(e: EventId, p: { file: string; position: number }):
 const SOURCE_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/;
 export function checkSourceId(text: string): string {
   if (!SOURCE_ID.test(text))
-    throw new Error(`not a Tungsten source id (a host name): ${JSON.stringify(text.slice(0, 200))}`);
+    throw failure(
+      'BadToolOutput',
+      `not a Tungsten source id (a host name): ${JSON.stringify(text.slice(0, 200))}`,
+    );
   return text;
 }
 
 const SEQNO = /^\d{1,15}$/;
 function seqnoOf(text: string, what: string): number {
-  if (!SEQNO.test(text)) throw new Error(`${what} is not a sequence number: ${JSON.stringify(text)}`);
+  if (!SEQNO.test(text))
+    throw failure('BadToolOutput', `${what} is not a sequence number: ${JSON.stringify(text)}`);
   return Number(text);
 }
 
@@ -107,16 +113,20 @@ export function parseThlHeaders(stdout: string): ThlEvent {
     }
     const f = THL_FIELD.exec(line);
     const cur = frags.at(-1);
-    if (!f || !cur) throw new Error(`unexpected line in thl output: ${JSON.stringify(line.slice(0, 200))}`);
+    if (!f || !cur)
+      throw failure('BadToolOutput', `unexpected line in thl output: ${JSON.stringify(line.slice(0, 200))}`);
     if (cur.fields.has(f[1]!))
-      throw new Error(`thl output repeats ${f[1]} for SEQ# ${cur.seqno}: refusing to guess which is meant`);
+      throw failure(
+        'BadToolOutput',
+        `thl output repeats ${f[1]} for SEQ# ${cur.seqno}: refusing to guess which is meant`,
+      );
     cur.fields.set(f[1]!, f[2]!);
   }
   const first = frags[0];
-  if (!first) throw new Error('thl printed no event');
+  if (!first) throw failure('BadToolOutput', 'thl printed no event');
   const field = (fr: (typeof frags)[number], k: string) => {
     const v = fr.fields.get(k);
-    if (v === undefined) throw new Error(`thl output has no ${k} for SEQ# ${fr.seqno}`);
+    if (v === undefined) throw failure('BadToolOutput', `thl output has no ${k} for SEQ# ${fr.seqno}`);
     return v;
   };
   const event: ThlEvent = {
@@ -130,18 +140,28 @@ export function parseThlHeaders(stdout: string): ThlEvent {
   };
   const other = frags.find((fr) => fr.seqno !== event.seqno);
   if (other)
-    throw new Error(`thl printed more than one transaction (SEQ# ${event.seqno} and ${other.seqno})`);
+    throw failure(
+      'BadToolOutput',
+      `thl printed more than one transaction (SEQ# ${event.seqno} and ${other.seqno})`,
+    );
   frags.forEach((fr, i) => {
-    if (fr.frag !== i) throw new Error(`thl printed fragments out of order for SEQ# ${fr.seqno}`);
+    if (fr.frag !== i)
+      throw failure('BadToolOutput', `thl printed fragments out of order for SEQ# ${fr.seqno}`);
     if (fr.last !== (i === frags.length - 1))
-      throw new Error(`thl printed an incomplete transaction for SEQ# ${fr.seqno} (last fragment missing)`);
+      throw failure(
+        'BadToolOutput',
+        `thl printed an incomplete transaction for SEQ# ${fr.seqno} (last fragment missing)`,
+      );
     if (
       i > 0 &&
       (seqnoOf(field(fr, 'EPOCH#'), 'EPOCH#') !== event.epoch ||
         formatEventId(parseEventId(field(fr, 'EVENTID'))) !== event.eventId ||
         checkSourceId(field(fr, 'SOURCEID')) !== event.sourceId)
     )
-      throw new Error(`the fragments of SEQ# ${fr.seqno} disagree on epoch, event id or source id`);
+      throw failure(
+        'BadToolOutput',
+        `the fragments of SEQ# ${fr.seqno} disagree on epoch, event id or source id`,
+      );
   });
   return event;
 }
@@ -154,10 +174,15 @@ const THL_DSCTL =
 export function parseThlDsctl(stdout: string, service: string): ThlEvent {
   const lines = stdout.split('\n').filter((l) => l.trim());
   if (lines.length !== 1)
-    throw new Error(`thl dsctl printed ${lines.length} lines; expected exactly one dsctl command`);
+    throw failure(
+      'BadToolOutput',
+      `thl dsctl printed ${lines.length} lines; expected exactly one dsctl command`,
+    );
   const m = THL_DSCTL.exec(lines[0]!.trim());
-  if (!m) throw new Error(`unexpected thl dsctl output: ${JSON.stringify(lines[0]!.slice(0, 300))}`);
-  if (m[1] !== service) throw new Error(`thl dsctl answered for service ${m[1]}, not ${service}`);
+  if (!m)
+    throw failure('BadToolOutput', `unexpected thl dsctl output: ${JSON.stringify(lines[0]!.slice(0, 300))}`);
+  if (m[1] !== service)
+    throw failure('BadToolOutput', `thl dsctl answered for service ${m[1]}, not ${service}`);
   return {
     seqno: Number(m[2]),
     epoch: Number(m[3]),
@@ -215,7 +240,7 @@ export function parseTrepctlStatus(stdout: string): ReplicatorStatus {
   };
   const serviceName = fields.get('serviceName');
   const state = fields.get('state');
-  if (!serviceName || !state) throw new Error('trepctl status printed no serviceName/state');
+  if (!serviceName || !state) throw failure('BadToolOutput', 'trepctl status printed no serviceName/state');
   return {
     serviceName,
     state,
@@ -237,7 +262,7 @@ export function parseTrepctlStatus(stdout: string): ReplicatorStatus {
 export function parseThlInfo(stdout: string): { minSeqno: number; maxSeqno: number; events: number } {
   const get = (k: string) => {
     const m = new RegExp(`^${k.replace(/[#]/g, '\\#')}\\s*=\\s*(-?\\d{1,15})\\s*$`, 'm').exec(stdout);
-    if (!m) throw new Error(`thl info printed no "${k}"`);
+    if (!m) throw failure('BadToolOutput', `thl info printed no "${k}"`);
     return Number(m[1]);
   };
   return { minSeqno: get('min seq#'), maxSeqno: get('max seq#'), events: get('events') };

@@ -45,7 +45,7 @@ export async function replicatorStatus(t: TungstenService): Promise<ReplicatorSt
   const { stdout } = await runCommand([tool(t, 'trepctl'), '-service', checkService(t.service), 'status']);
   const s = parseTrepctlStatus(stdout);
   if (s.serviceName !== t.service)
-    throw new Error(`trepctl answered for service ${s.serviceName}, not ${t.service}`);
+    throw failure('BadToolOutput', `trepctl answered for service ${s.serviceName}, not ${t.service}`);
   return s;
 }
 

@@ -66,7 +66,7 @@ export async function replicatorOffline(req: ReplicaStepRequest): Promise<StepOu
   await runCommand([tool(req, 'trepctl'), '-service', req.service, 'offline']);
   const after = await replicatorStatus(req);
   if (!after.state.startsWith('OFFLINE'))
-    throw new Error(`replicator ${req.service} is still ${after.state} after trepctl offline`);
+    throw failure('Transient', `replicator ${req.service} is still ${after.state} after trepctl offline`);
   return {
     evidence: [
       `replicator ${req.service}: ${before.state} → ${after.state} at applied seqno ${after.appliedLastSeqno}`,
@@ -247,7 +247,8 @@ export async function resetCommitSeqno(
     a.epoch !== req.event.epoch ||
     !samePosition(parseEventId(a.eventId), req.backup)
   )
-    throw new Error(
+    throw failure(
+      'Transient',
       `dsctl set did not take: trep_commit_seqno is ${after.map(describeRow).join('; ') || 'empty'}, expected seqno ${req.event.seqno} epoch ${req.event.epoch} at ${at}`,
     );
   await ledger.write(req.recoveryId, 'reset-commit-seqno', {
