@@ -132,7 +132,8 @@ export const ACTIVITY_PLACEMENT = {
   findSnapshotGtid: 'host',
   createSnapshotKeyspace: 'host',
   copySnapshotVSchema: 'host',
-  registerVitessTablet: 'host',
+  registerVitessTablet: 'host', // runs recorded before the runbook owned the restore (refuses)
+  startVitessTablet: 'host', // a supervised vttablet serving the restored mysqld
 } as const satisfies Record<ActivityName, Placement>;
 
 export const HOST_ACTIVITIES = placed('host');

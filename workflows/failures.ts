@@ -155,6 +155,14 @@ export const FAILURES = {
     retry: false,
     next: 'Choose another tablet uid, or remove the stale tablet record by hand.',
   },
+  TabletNotServing: {
+    retry: false,
+    next: 'Read the vttablet log named in the message; fix its flags or its mysqld, stop the tablet if it still runs, then start again with the same recoveryId (the restored shard is kept).',
+  },
+  TabletNotAtTarget: {
+    retry: false,
+    next: 'The recovery tablet serves data that is not the proven snapshot: it is left running for inspection; stop it and restore the shard again under a new snapshot keyspace.',
+  },
   UnknownService: { retry: false, next: 'Name a Tungsten service the replicator knows.' },
   ReplicatorOnline: {
     retry: false,

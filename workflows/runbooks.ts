@@ -10,7 +10,7 @@ import { NdbPitrInput } from './schemas-ndb-pitr';
 import { PerconaRollbackInput } from './schemas-rollback';
 import { PerconaPitrInput } from './schemas';
 import { TungstenExternalRestoreInput } from './schemas-tungsten';
-import { binlogTlsIssues, VitessSnapshotRestoreInput } from './schemas-vitess';
+import { binlogTlsIssues, VitessSnapshotRestoreInput, vitessTopoIssues } from './schemas-vitess';
 import { describeTargetBrief } from './targets';
 
 /** The search attributes a run carries (Cluster, RecoveryTarget), known from its input before it starts. */
@@ -155,7 +155,7 @@ export const VITESS_SNAPSHOT = declare({
   ],
   requestFields: ['snapshotKeyspace', 'snapshotTime', 'pitrGtidLookupTimeout'],
   facts: (i) => ({ cluster: i.baseKeyspace, target: `time:${i.snapshotTime}` }),
-  inputChecks: binlogTlsIssues,
+  inputChecks: (i) => [...binlogTlsIssues(i), ...vitessTopoIssues(i)],
 });
 
 /** The runbooks a user can start, in the order the CLI lists them. */

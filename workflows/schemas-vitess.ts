@@ -103,6 +103,36 @@ export function binlogSourceTlsIssue(source: { tls?: { mode?: string; ca?: strin
   return 'TLS to the binlog server is verified against a CA file (vttablet needs -binlog_ssl_ca): give tls.ca, or tls.mode "disabled" for a loopback address';
 }
 
+/**
+ * The topology server vttablet registers in (-topo_implementation, -topo_global_server_address,
+ * -topo_global_root): without them a real vttablet exits at once (go/vt/topo/server.go Open).
+ * Optional in the schema so runs recorded before it still replay; the fleet catalog requires it.
+ */
+export const VitessTopo = z
+  .object({
+    implementation: z.enum(['etcd2', 'zk2', 'consul', 'k8s']),
+    globalServerAddress: z
+      .string()
+      .min(1)
+      .max(1000)
+      .regex(/^[^\s]+$/, 'server addresses have no spaces (comma-separated host:port list)'),
+    globalRoot: z
+      .string()
+      .regex(/^\/[A-Za-z0-9_./-]{0,200}$/, 'an absolute topology path, e.g. /vitess/global'),
+  })
+  .strict();
+export type VitessTopo = z.infer<typeof VitessTopo>;
+
+/** A catalog entry whose vttablet would have no topology server to register in. */
+export function vitessTopoIssues(input: unknown): string[] {
+  const v = (input as { vtctld?: { topo?: unknown } } | null)?.vtctld;
+  return v && !v.topo
+    ? [
+        'vtctld.topo: the topology server vttablet registers in (implementation, globalServerAddress, globalRoot) is missing: without it vttablet exits at once',
+      ]
+    : [];
+}
+
 export const VitessShard = z
   .object({
     name: ShardName,
@@ -123,6 +153,7 @@ export const VitessSnapshotRestoreInput = z
         server: HostPort,
         /** The host agent that runs vtctlclient (and keeps the keyspace checkpoint); default the controller. */
         host: Slug.optional(),
+        topo: VitessTopo.optional(),
       })
       .strict(),
     baseKeyspace: KeyspaceName,

@@ -4,22 +4,24 @@
 //                                                           → create-snapshot-keyspace ⚠
 //   2. the most recent usable backup of the base keyspace earlier than the snapshot time, per shard
 //                                                           → choose-backups
-//   3. a vttablet per shard (-init_keyspace, -init_shard, -backup_storage_implementation file,
-//      -file_backup_storage_root, -binlog_host/-binlog_port/-binlog_user, the password by reference)
-//      restores the shard from that backup               → restore-shards ⚠: one child workflow
+//   3. restore each shard from that backup               → restore-shards ⚠: one child workflow
 //                                                             vitessShardRestore per shard (below)
 //   4. the GTID for the snapshot time from the binlog server, within -pitr_gtid_lookup_timeout (1m)
 //                                                           → find-snapshot-gtids
 //   5. apply the binlog events up to the snapshot time     → restore-shards (child step apply-binlogs)
+//      then a vttablet per shard (-init_keyspace, -init_shard) serves it → child step start-tablet
+// Who restores: the runbook, not vttablet's -restore_from_backup (MySQL-only SQL, and a PITR failure
+// there is only a log line while the tablet serves the backup position): docs/vitess-snapshot-restore.md.
 //   6. the base keyspace's vschema on the snapshot keyspace; require_explicit_routing when it is changed
 //                                                           → copy-vschema
 // Plan first: check-keyspaces, choose-backups and find-snapshot-gtids only read, and run before the
 // keyspace is created, so every refusal (keyspace exists, no backup before the time, no GTID within the
 // timeout) leaves the topology and the hosts as they were. `mode: "plan"` stops there.
-import { executeChild } from '@temporalio/workflow';
+import { executeChild, patched } from '@temporalio/workflow';
 import type { ChosenBackup } from '../activities/vitess/backups';
 import type { GtidLookup } from '../activities/vitess/gtid-lookup';
 import type { TabletSpec } from '../activities/vitess/tablet';
+import type { TabletState } from '../activities/vitess/tablet-process';
 import type { ReplayResult } from '../activities/replay/replay';
 import { VITESS_SNAPSHOT } from './runbooks';
 import { Runbook, rootMessage, type StepState } from './kit';
@@ -27,16 +29,24 @@ import { openRunbook } from './request-input';
 import { proveAndVerify } from './verify-step';
 import { long, quickOn } from './routing';
 import type { Archive, Dialect, Endpoint, SecretRef, TableFingerprint } from './schemas';
-import { keyspaceLedgerDir, shardDir, tabletAlias } from './schemas-vitess';
+import { keyspaceLedgerDir, shardDir, tabletAlias, type VitessTopo } from './schemas-vitess';
 
-/** One shard, as its child workflow restores it. */
-export const SHARD_STEPS = [
-  { name: 'register-tablet' },
+const RESTORE_STEPS = [
   { name: 'restore-backup', destructive: true },
   { name: 'start-mysqld' },
   { name: 'apply-binlogs' },
   { name: 'verify' },
 ] as const;
+
+/** One shard, as its child workflow restores it: the runbook restores, then vttablet serves the result. */
+export const SHARD_STEPS = [...RESTORE_STEPS, { name: 'start-tablet' }] as const;
+
+/** Runs recorded before TABLET_SERVES_RESTORED registered vttablet first (with -restore_from_backup). */
+const SHARD_STEPS_BEFORE = [{ name: 'register-tablet' }, ...RESTORE_STEPS] as const;
+type ShardStep = (typeof SHARD_STEPS)[number]['name'] | (typeof SHARD_STEPS_BEFORE)[number]['name'];
+
+/** The patch that made vttablet a supervised server of the runbook's restore, started after verify. */
+export const TABLET_SERVES_RESTORED = 'vitess-tablet-serves-restored';
 
 export interface VitessShardPlan {
   shard: string;
@@ -53,6 +63,8 @@ export interface VitessShardResult {
   endpoint: Endpoint;
   replay: Pick<ReplayResult, 'stateBefore' | 'stateAfter' | 'transactionsApplied'>;
   tables: Record<string, TableFingerprint>;
+  /** The supervised vttablet serving the restored mysqld (runs recorded before it have none). */
+  vttablet?: TabletState;
   steps: StepState[];
 }
 
@@ -169,6 +181,7 @@ export async function vitessSnapshotRestore(raw: unknown): Promise<VitessResult>
           shard: s.name,
           host: s.host,
           vtctldServer: input.vtctld.server,
+          ...(input.vtctld.topo ? { topo: input.vtctld.topo } : {}),
           heartbeatTimeout: input.heartbeatTimeout,
           hostTimeout: input.hostTimeout,
           tablet: {
@@ -248,6 +261,8 @@ export interface VitessShardRestoreInput {
   shard: string;
   host?: string;
   vtctldServer: string;
+  /** The topology server vttablet registers in (absent in runs recorded before it). */
+  topo?: VitessTopo;
   heartbeatTimeout: string;
   /** Absent in runs started before host agents existed. */
   hostTimeout?: string;
@@ -266,13 +281,15 @@ export interface VitessShardRestoreInput {
 }
 
 /**
- * One shard of the snapshot keyspace (procedure steps 3 and 5): registers the recovery tablet,
- * copies the chosen backup back into the shard's own datadir, starts mysqld on it (private socket,
- * GTID state seeded from the backup), applies the binlogs through the snapshot GTID, and fingerprints
- * the restored tables. Started by vitessSnapshotRestore only.
+ * One shard of the snapshot keyspace (procedure steps 3 and 5): copies the chosen backup back into
+ * the shard's own datadir, starts mysqld on it (private socket, GTID state seeded from the backup),
+ * applies the binlogs through the snapshot GTID, proves and fingerprints the result, and only then
+ * starts the recovery tablet serving it (supervised; verified at the proven GTID state). Started by
+ * vitessSnapshotRestore only.
  */
 export async function vitessShardRestore(input: VitessShardRestoreInput): Promise<VitessShardResult> {
-  const rb = new Runbook(
+  const servesRestored = patched(TABLET_SERVES_RESTORED);
+  const rb = new Runbook<ShardStep>(
     'vitessShardRestore',
     {
       recoveryId: input.recoveryId,
@@ -283,7 +300,7 @@ export async function vitessShardRestore(input: VitessShardRestoreInput): Promis
       target: `time:${input.snapshotTime}`,
       hostTimeout: input.hostTimeout,
     },
-    SHARD_STEPS,
+    servesRestored ? SHARD_STEPS : SHARD_STEPS_BEFORE,
   );
   const host = long(input.host, input.heartbeatTimeout);
   const server = {
@@ -295,9 +312,8 @@ export async function vitessShardRestore(input: VitessShardRestoreInput): Promis
     user: input.user,
     password: input.password,
   };
-  await rb.step('register-tablet', () =>
-    quickOn(input.host).registerVitessTablet(input.vtctldServer, input.tablet, server),
-  );
+  // Recorded runs only: the activity now refuses (vttablet would restore over the runbook's datadir).
+  if (!servesRestored) await rb.step('register-tablet', () => quickOn(input.host).registerVitessTablet());
   await rb.destructive('restore-backup', () =>
     host.restoreBackup({ recoveryId: input.recoveryId, backup: input.backup.info, datadir: input.datadir }),
   );
@@ -325,10 +341,27 @@ export async function vitessShardRestore(input: VitessShardRestoreInput): Promis
       endpoint,
     ),
   );
+  const started = !servesRestored
+    ? null
+    : await rb.step('start-tablet', () =>
+        host.startVitessTablet({
+          vtctldServer: input.vtctldServer,
+          alias: input.tablet.alias,
+          keyspace: input.snapshotKeyspace,
+          shard: input.shard,
+          dbName: input.tablet.dbName,
+          ...(input.topo ? { topo: input.topo } : {}),
+          datadir: input.datadir,
+          endpoint,
+          dialect: input.dialect,
+          expectGtid: replay.stateAfter,
+        }),
+      );
   return {
     shard: input.shard,
     tablet: input.tablet.alias,
     endpoint,
+    ...(started ? { vttablet: started.tablet } : {}),
     replay: {
       stateBefore: replay.stateBefore,
       stateAfter: replay.stateAfter,

@@ -58,12 +58,21 @@ export async function terminate(pid: number, timeoutMs: number): Promise<void> {
 }
 
 /** Starts `argv` in its own session with output to `logFile`; returns its pid without waiting. */
-export async function spawnDetached(argv: readonly string[], logFile: string): Promise<number> {
+export async function spawnDetached(
+  argv: readonly string[],
+  logFile: string,
+  opts: { cwd?: string } = {},
+): Promise<number> {
   const [cmd, ...args] = argv;
   if (!cmd) throw failure('RunbookBug', 'spawnDetached: empty command');
   const log = await open(logFile, 'a');
   try {
-    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', log.fd, log.fd], env: childEnv() });
+    const child = spawn(cmd, args, {
+      detached: true,
+      stdio: ['ignore', log.fd, log.fd],
+      env: childEnv(),
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    });
     const pid = await new Promise<number>((resolve, reject) => {
       child.once('error', (err) => reject(new Error(`cannot start ${cmd}: ${err.message}`)));
       child.once('spawn', () => resolve(child.pid!));

@@ -1,104 +1,99 @@
-// The recovery tablet of a shard: vttablet's argv with the procedure's flags, and its registration
-// against the restored mysqld (the binlog password by reference, never on argv).
+// The recovery tablet of a shard: the vttablet that serves the runbook's restored mysqld as the
+// SNAPSHOT keyspace's tablet. The runbook owns the restore (docs/vitess-snapshot-restore.md, "Who
+// restores"), so vttablet gets neither -restore_from_backup nor any -binlog_* flag: it never restores,
+// never replays and never holds the binlog server's password.
 import type { StepOutcome } from '../../workflows/kit';
-import { binlogSourceTlsIssue, goDuration } from '../../workflows/schemas-vitess';
+import { binlogSourceTlsIssue, type VitessTopo } from '../../workflows/schemas-vitess';
 import type { EndpointTls, SecretRef } from '../../workflows/schemas';
-import { runCommand } from '../runtime/command';
-import { temporaryEndpoint, type TemporaryServerSpec } from '../mysql/mysqld';
-import { resolveSecret } from '../trust/secrets';
 import { failure } from '../../workflows/failures';
-import { parseTablet, vtctlRead } from './topology';
 
-/** The recovery tablet of one shard, with the procedure's vttablet flags. */
+/** The recovery tablet of one shard, as the parent workflow hands it to the shard's child. */
 export interface TabletSpec {
   alias: string;
   snapshotKeyspace: string;
   shard: string;
   dbName: string;
-  /** The restored mysqld's socket (-db_socket). */
-  socket: string;
+  /** Runs started before the runbook owned the restore passed these to vttablet; now only the runbook's GTID lookup reads the binlog source. */
   fileBackupStorageRoot: string;
   binlog: { host: string; port: number; user: string; password?: SecretRef; tls?: EndpointTls };
   pitrGtidLookupTimeout: string;
 }
 
-/** A binlog source vttablet would reach in clear (no CA, TLS not disabled on loopback) is refused. */
+/** What vttablet is started with: all of it from the catalog and the run, nothing secret. */
+export interface TabletServe {
+  alias: string;
+  keyspace: string;
+  shard: string;
+  dbName: string;
+  topo: VitessTopo;
+  /** The restored mysqld's socket (-db_socket) and the user vttablet connects as. */
+  socket: string;
+  user: string;
+  /** -db-credentials-file (JSON user → passwords, mode 0600 in the state dir) when the user has a password. */
+  credentialsFile?: string;
+  /** The status page (-port: /debug/health, /debug/status) and the gRPC port (-grpc_port). */
+  port: number;
+  grpcPort: number;
+}
+
+/** A binlog source the runbook's own client would reach in clear (no CA, TLS not disabled on loopback) is refused. */
 export function refuseClearBinlogSource(source: { tls?: EndpointTls }, what: string): void {
   const issue = binlogSourceTlsIssue(source);
   if (issue) throw failure('InvalidInput', `${what}: binlogSource.tls: ${issue}; nothing was done`);
 }
 
-/** vttablet's argv. The binlog password is never on it (argv is world-readable): see VT_BINLOG_PASSWORD. */
-export function vttabletArgv(t: TabletSpec): string[] {
+/** The database users vttablet connects as (go/vt/dbconfigs): all the catalog's tablet user. */
+const DB_ROLES = ['app', 'appdebug', 'allprivs', 'dba', 'filtered', 'repl'] as const;
+
+/**
+ * vttablet's argv (v7–v12 single-dash flags). No password is on it: the mysqld user's password goes
+ * through -db-credentials-file, and there is no binlog password because vttablet does not restore.
+ */
+export function vttabletArgv(t: TabletServe): string[] {
   return [
     'vttablet',
+    '-topo_implementation',
+    t.topo.implementation,
+    '-topo_global_server_address',
+    t.topo.globalServerAddress,
+    '-topo_global_root',
+    t.topo.globalRoot,
     '-tablet-path',
     t.alias,
     '-init_keyspace',
-    t.snapshotKeyspace,
+    t.keyspace,
     '-init_shard',
     t.shard,
     '-init_tablet_type',
     'replica',
     '-init_db_name_override',
     t.dbName,
+    '-port',
+    String(t.port),
+    '-grpc_port',
+    String(t.grpcPort),
     '-db_socket',
     t.socket,
-    '-restore_from_backup',
-    '-backup_storage_implementation',
-    'file',
-    '-file_backup_storage_root',
-    t.fileBackupStorageRoot,
-    '-binlog_host',
-    t.binlog.host,
-    '-binlog_port',
-    String(t.binlog.port),
-    '-binlog_user',
-    t.binlog.user,
-    // vttablet connects in clear unless given a CA: the schema makes `verify` carry one.
-    ...(t.binlog.tls?.mode !== 'disabled' && t.binlog.tls?.ca ? ['-binlog_ssl_ca', t.binlog.tls.ca] : []),
-    ...(t.binlog.tls?.mode !== 'disabled' && t.binlog.tls?.serverName
-      ? ['-binlog_ssl_server_name', t.binlog.tls.serverName]
+    ...DB_ROLES.flatMap((r) => [`-db_${r}_user`, t.user]),
+    ...(t.credentialsFile
+      ? ['-db-credentials-server', 'file', '-db-credentials-file', t.credentialsFile]
       : []),
-    '-pitr_gtid_lookup_timeout',
-    goDuration(t.pitrGtidLookupTimeout),
+    // A snapshot tablet must not chase a primary: there is none for a SNAPSHOT keyspace.
+    '-disable_active_reparents',
   ];
 }
 
 /**
- * Registers the shard's recovery tablet (check-then-act: skipped when it already is, for this shard).
- * Its -db_socket is the private socket of the mysqld the runbook starts on the restored datadir.
+ * Runs started before the runbook owned the restore registered the tablet first, with
+ * -restore_from_backup and the binlog flags: a real vttablet would then restore by itself over the
+ * runbook's datadir, and serve forever instead of exiting. Such a run is stopped here, before it
+ * touches anything; a new run with the same recoveryId takes the current path.
  */
-export async function registerVitessTablet(
-  server: string,
-  spec: Omit<TabletSpec, 'socket'>,
-  mysqld: TemporaryServerSpec,
-): Promise<StepOutcome> {
-  const t: TabletSpec = { ...spec, socket: temporaryEndpoint(mysqld).socket! };
-  refuseClearBinlogSource(t.binlog, t.alias);
-  const existing = await vtctlRead(server, 'GetTablet', t.alias);
-  if (existing !== null) {
-    const p = parseTablet(existing);
-    if (p.keyspace === t.snapshotKeyspace && p.shard === t.shard)
-      return {
-        skipped: true,
-        evidence: [`tablet ${t.alias} is already registered for ${p.keyspace}/${p.shard}`],
-      };
-    throw failure(
-      'TabletExists',
-      `tablet ${t.alias} already exists for ${p.keyspace}/${p.shard}, not ${t.snapshotKeyspace}/${t.shard}`,
-    );
-  }
-  // The password by reference: resolved here, handed over in the environment, never in argv or history.
-  const password = await resolveSecret(t.binlog.password);
-  const argv = vttabletArgv(t);
-  await runCommand(argv, {
-    env: password === undefined ? {} : { VT_BINLOG_PASSWORD: password },
-    secrets: [password],
-  });
-  return {
-    evidence: [
-      `${argv.join(' ')}${password === undefined ? '' : ' (binlog password from its reference, in VT_BINLOG_PASSWORD)'}`,
-    ],
-  };
+export async function registerVitessTablet(): Promise<StepOutcome> {
+  throw failure(
+    'InvalidInput',
+    'this run was started by an older version that registered vttablet with -restore_from_backup before the restore: ' +
+      'nothing was started or changed by this step. Start the recovery again with the same recoveryId: ' +
+      'it restores the shard itself and then starts vttablet to serve it',
+  );
 }

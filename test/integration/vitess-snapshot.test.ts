@@ -2,7 +2,8 @@
 // real MariaDB source with binlogs (its own archive too), real prepared mariadb-backup backups with a
 // Vitess MANIFEST in a file backup storage, and snapshot times cut between workloads. Ground truth is
 // read from each source at each snapshot time; restored data is read back from the restored servers.
-// vtctlclient and vttablet are stand-ins (test/fixtures/bin): topology bookkeeping only.
+// vtctlclient and vttablet are stand-ins (test/fixtures/bin): the topology in a file, and vttablet a
+// long-running server of the restored mysqld, as the real one is.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { execa } from 'execa';
 import { Ledger } from '../../activities/runtime/ledger';
+import { isAlive } from '../../activities/runtime/processes';
 import { SqlPools } from '../../activities/mysql/sql';
 import { killProcessesUnder, removeTestDir } from '../../scripts/lib/cleanup';
 import { saveHistory } from '../../scripts/lib/history';
@@ -42,6 +44,7 @@ const TYPE = 'vitessSnapshotRestore';
 const KS = 'commerce';
 const VTCTLD = 'localhost:15999';
 const BINLOG_PW = `binlog-pw-${process.pid}-x9`;
+const TOPO = { implementation: 'etcd2', globalServerAddress: 'localhost:2379', globalRoot: '/vitess/global' };
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const rfc = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
@@ -137,7 +140,7 @@ async function vitessBackup(
 
 function input(snapshotKeyspace: string, snapshotTime: string, over: Record<string, unknown> = {}) {
   return {
-    vtctld: { server: VTCTLD },
+    vtctld: { server: VTCTLD, topo: TOPO },
     baseKeyspace: KS,
     snapshotKeyspace,
     snapshotTime,
@@ -168,7 +171,10 @@ interface Topo {
   vschemas: Record<string, Record<string, unknown>>;
   tablets: Record<
     string,
-    { tablet: { keyspace: string; shard: string; mysql_socket: string }; pitr: Record<string, unknown> }
+    {
+      tablet: { keyspace: string; shard: string; type: string };
+      standin: { pid: number; db_socket: string; binlog_password_set: boolean };
+    }
   >;
 }
 const topo = async (): Promise<Topo> => JSON.parse(await readFile(topoFile, 'utf8')) as Topo;
@@ -302,14 +308,18 @@ describe('end to end', () => {
         ['copy-vschema', 'skipped-by-checkpoint'], // CreateKeyspace copied it, as vtctld does
       ],
     );
-    for (const s of r.shards!)
+    for (const s of r.shards!) {
       assert.deepEqual(
-        s.steps.map((x) => x.status),
-        Array(5).fill('done'),
+        s.steps.map((x) => [x.name, x.status]),
+        ['restore-backup', 'start-mysqld', 'apply-binlogs', 'verify', 'start-tablet'].map((n) => [n, 'done']),
       );
+      // vttablet serves only what was proven: it starts after the verify step.
+      const [verify, start] = [s.steps[3]!, s.steps[4]!];
+      assert.ok(start.startedAt! >= verify.endedAt!, `${start.startedAt} after ${verify.endedAt}`);
+    }
 
     // The topology: a SNAPSHOT keyspace of commerce at T1, its vschema, and one recovery tablet per
-    // shard registered with the procedure's flags; the password went by reference, never in argv.
+    // shard, a running vttablet serving the restored mysqld; it restores nothing and holds no binlog password.
     const t = await topo();
     assert.equal(t.keyspaces.restore1?.keyspace_type, 'SNAPSHOT');
     assert.equal(t.keyspaces.restore1?.base_keyspace, KS);
@@ -321,20 +331,22 @@ describe('end to end', () => {
     });
     for (const [i, s] of r.shards!.entries()) {
       const tablet = t.tablets[s.tablet]!;
-      assert.deepEqual([tablet.tablet.keyspace, tablet.tablet.shard], ['restore1', shards[i]!.name]);
-      assert.equal(tablet.tablet.mysql_socket, s.endpoint.socket);
-      assert.deepEqual(tablet.pitr, {
-        backup_storage_implementation: 'file',
-        file_backup_storage_root: backupRoot,
-        binlog_host: '127.0.0.1',
-        binlog_port: shards[i]!.source.server.port,
-        binlog_user: 'vt_repl',
-        binlog_password_set: true,
-        pitr_gtid_lookup_timeout: '1m',
-      });
+      assert.deepEqual(
+        [tablet.tablet.keyspace, tablet.tablet.shard, tablet.tablet.type],
+        ['restore1', shards[i]!.name, 'REPLICA'],
+      );
+      assert.equal(tablet.standin.db_socket, s.endpoint.socket);
+      assert.equal(tablet.standin.pid, s.vttablet?.pid);
+      assert.ok(isAlive(s.vttablet!.pid), 'the recovery tablet keeps serving after the run');
+      const argv = (await readFile(`/proc/${s.vttablet!.pid}/cmdline`, 'utf8')).split('\0').join(' ');
+      const environ = await readFile(`/proc/${s.vttablet!.pid}/environ`, 'utf8');
+      assert.doesNotMatch(argv, /restore_from_backup|-binlog_|password/);
+      assert.doesNotMatch(`${argv}${environ}`, new RegExp(`${BINLOG_PW}|VT_BINLOG_PASSWORD`));
+      assert.equal(tablet.standin.binlog_password_set, false);
     }
     const log = await readFile(`${topoFile}.log`, 'utf8');
     assert.doesNotMatch(`${log}${JSON.stringify(t)}${JSON.stringify(r)}`, new RegExp(BINLOG_PW));
+    assert.doesNotMatch(log, /"secretFlagsOnArgv":\["/);
     assert.match(
       log,
       /"CreateKeyspace","-keyspace_type=SNAPSHOT","-base_keyspace=commerce","-snapshot_time=[^"]+","restore1"/,
@@ -359,10 +371,14 @@ describe('end to end', () => {
           'skipped-by-checkpoint',
           'skipped-by-checkpoint',
           'skipped-by-checkpoint',
-          'skipped-by-checkpoint',
           'done',
+          'skipped-by-checkpoint', // the same vttablet, still running: not started again
         ],
       );
+    assert.deepEqual(
+      again.shards!.map((s) => s.vttablet?.pid),
+      r.shards!.map((s) => s.vttablet?.pid),
+    );
     assert.deepEqual(
       again.shards!.map((s) => s.tables),
       truth.t1.map((x) => x.tables),

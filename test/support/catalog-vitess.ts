@@ -146,7 +146,14 @@ export class VitessCatalogWorld implements CatalogWorld {
   input(snapshotKeyspace: string, over: Record<string, unknown> = {}, shard: Record<string, unknown> = {}) {
     const s = this.source.server;
     return {
-      vtctld: { server: VTCTLD },
+      vtctld: {
+        server: VTCTLD,
+        topo: {
+          implementation: 'etcd2',
+          globalServerAddress: 'localhost:2379',
+          globalRoot: '/vitess/global',
+        },
+      },
       baseKeyspace: KS,
       snapshotKeyspace,
       snapshotTime: this.at.t1,

@@ -28,7 +28,14 @@ const shop = {
   },
 };
 const vitess = {
-  vtctld: { server: 'vtctld.internal:15999' },
+  vtctld: {
+    server: 'vtctld.internal:15999',
+    topo: {
+      implementation: 'etcd2',
+      globalServerAddress: 'etcd.internal:2379',
+      globalRoot: '/vitess/global',
+    },
+  },
   baseKeyspace: 'commerce',
   backup: { fileBackupStorageRoot: '/vt/backups' },
   tablets: { root: '/vt/vtdataroot' },

@@ -169,7 +169,10 @@ describe('resolving a request', () => {
 describe('checks beyond the schema', () => {
   test('a Vitess binlog source that vttablet would reach in clear (no CA) makes the entry unusable', () => {
     const vitess = {
-      vtctld: { server: 'vtctld:15999' },
+      vtctld: {
+        server: 'vtctld:15999',
+        topo: { implementation: 'etcd2', globalServerAddress: 'etcd:2379', globalRoot: '/vitess/global' },
+      },
       baseKeyspace: 'commerce',
       snapshotKeyspace: 'restoreks',
       backup: { fileBackupStorageRoot: '/backups' },
@@ -196,6 +199,11 @@ describe('checks beyond the schema', () => {
       ],
     };
     assert.deepEqual(entryIssues('vt', entryOf(withCa)), []);
+    // vttablet exits at once without a topology server (go/vt/topo/server.go): the catalog must name one.
+    assert.match(
+      entryIssues('vt', entryOf({ ...withCa, vtctld: { server: 'vtctld:15999' } })).join(),
+      /vtctld\.topo: the topology server vttablet registers in/,
+    );
   });
 });
 

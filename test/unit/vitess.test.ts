@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chooseBackup, parseManifest, type BackupCandidate } from '../../activities/vitess/backups';
-import { vttabletArgv, type TabletSpec } from '../../activities/vitess/tablet';
+import { vttabletArgv, type TabletServe } from '../../activities/vitess/tablet';
 import { canonicalJson, parseKeyspace, snapshotVSchema } from '../../activities/vitess/topology';
 import { describeIssues, durationMs } from '../../workflows/schemas';
 import {
@@ -142,73 +142,49 @@ describe('choosing the backup', () => {
 });
 
 describe('vttablet flags', () => {
-  const spec: TabletSpec = {
+  const spec: TabletServe = {
     alias: 'zone1-0000000201',
-    snapshotKeyspace: 'restoreks',
+    keyspace: 'restoreks',
     shard: '-80',
     dbName: 'vt_commerce',
+    topo: { implementation: 'etcd2', globalServerAddress: 'etcd-1:2379', globalRoot: '/vitess/global' },
     socket: '/tmp/runbook-abc/mysqld.sock',
-    fileBackupStorageRoot: '/backups',
-    binlog: {
-      host: 'binlog-1.example',
-      port: 3306,
-      user: 'vt_repl',
-      password: { env: 'BINLOG_PW' },
-      tls: { mode: 'verify', ca: '/etc/vitess/binlog-ca.pem', serverName: 'binlog-1' },
-    },
-    pitrGtidLookupTimeout: '1m',
+    user: 'vt_dba',
+    credentialsFile: '/var/lib/mysql-runbooks/vttablet/zone1-0000000201/db-credentials.json',
+    port: 15201,
+    grpcPort: 16201,
   };
 
-  test('are the procedure flags, in Go flag syntax', () => {
-    assert.deepEqual(vttabletArgv(spec), [
-      'vttablet',
-      '-tablet-path',
-      'zone1-0000000201',
-      '-init_keyspace',
-      'restoreks',
-      '-init_shard',
-      '-80',
-      '-init_tablet_type',
-      'replica',
-      '-init_db_name_override',
-      'vt_commerce',
-      '-db_socket',
-      '/tmp/runbook-abc/mysqld.sock',
-      '-restore_from_backup',
-      '-backup_storage_implementation',
-      'file',
-      '-file_backup_storage_root',
-      '/backups',
-      '-binlog_host',
-      'binlog-1.example',
-      '-binlog_port',
-      '3306',
-      '-binlog_user',
-      'vt_repl',
-      '-binlog_ssl_ca',
-      '/etc/vitess/binlog-ca.pem',
-      '-binlog_ssl_server_name',
-      'binlog-1',
-      '-pitr_gtid_lookup_timeout',
-      '1m',
-    ]);
+  test('serve the restored mysqld: topology, tablet, ports, socket, users, in Go flag syntax', () => {
+    const argv = vttabletArgv(spec);
+    const flag = (name: string) => argv[argv.indexOf(name) + 1];
+    assert.equal(argv[0], 'vttablet');
+    assert.equal(flag('-topo_implementation'), 'etcd2');
+    assert.equal(flag('-topo_global_server_address'), 'etcd-1:2379');
+    assert.equal(flag('-topo_global_root'), '/vitess/global');
+    assert.equal(flag('-tablet-path'), 'zone1-0000000201');
+    assert.equal(flag('-init_keyspace'), 'restoreks');
+    assert.equal(flag('-init_shard'), '-80');
+    assert.equal(flag('-init_db_name_override'), 'vt_commerce');
+    assert.equal(flag('-port'), '15201');
+    assert.equal(flag('-grpc_port'), '16201');
+    assert.equal(flag('-db_socket'), '/tmp/runbook-abc/mysqld.sock');
+    assert.equal(flag('-db_dba_user'), 'vt_dba');
+    assert.equal(flag('-db-credentials-file'), spec.credentialsFile);
   });
 
-  test('a binlog server on loopback with TLS disabled gets no TLS flags', () => {
-    const argv = vttabletArgv({
-      ...spec,
-      binlog: { ...spec.binlog, host: '127.0.0.1', tls: { mode: 'disabled' } },
-    });
-    assert.ok(!argv.some((a) => a.startsWith('-binlog_ssl')), argv.join(' '));
-  });
-
-  test('never carry the binlog password, nor its reference', () => {
+  test('never restore, never replay, never carry a password (the runbook owns the restore)', () => {
     const argv = vttabletArgv(spec).join(' ');
-    assert.doesNotMatch(argv, /password|BINLOG_PW/);
+    assert.doesNotMatch(argv, /restore_from_backup|-binlog_|backup_storage|pitr_gtid|password/);
+  });
+
+  test('no credentials file when the tablet user has no password', () => {
+    const argv = vttabletArgv({ ...spec, credentialsFile: undefined });
+    assert.ok(!argv.some((a) => a.startsWith('-db-credentials')), argv.join(' '));
   });
 
   test('durations are written the way Go parses them', () => {
-    assert.equal(vttabletArgv({ ...spec, pitrGtidLookupTimeout: '2d' }).at(-1), '48h');
+    assert.equal(goDuration('2d'), '48h');
     assert.equal(goDuration('1500ms'), '1500ms');
     assert.equal(durationMs('1m'), 60_000);
     assert.equal(durationMs('1ms'), 1);
