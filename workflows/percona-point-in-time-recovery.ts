@@ -167,6 +167,22 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
 const withoutProblems = ({ problems: _p, evidence: _e, ...rest }: ReplayProof & { evidence?: string[] }) =>
   rest;
 
+/**
+ * Failures that end the pause step before it changes anything: not approved in time, or the adapter's
+ * refusals before it patches (a cluster in error, several members, no agent on the host).
+ */
+const REFUSED_BEFORE_CHANGE = new Set([
+  'ApprovalTimeout',
+  'ClusterError',
+  'MultiMemberCluster',
+  'HostUnavailable',
+]);
+function refusedBeforeAnyChange(err: unknown): boolean {
+  for (let e: unknown = err; e instanceof Error; e = e.cause)
+    if (e instanceof ApplicationFailure && e.type && REFUSED_BEFORE_CHANGE.has(e.type)) return true;
+  return false;
+}
+
 /** Workflow patch: the pause step records the cluster's GTID state beside the datadir (for rollback). */
 const BEFORE_RUN_PATCH = 'record-before-run';
 /** Workflow patch: stopping the temporary mysqld also removes the run's staging and runtime files. */
@@ -181,7 +197,8 @@ async function failingWithState<T>(rb: Runbook, input: PerconaPitrInput, work: (
     return await work();
   } catch (err) {
     const pauseFailed = err instanceof ApplicationFailure && /^pause-cluster:/.test(err.message);
-    if (pauseFailed && !rb.changes().length)
+    const nothingChanged = pauseFailed && !rb.changes().length && refusedBeforeAnyChange(err);
+    if (pauseFailed && !rb.changes().length && !nothingChanged)
       rb.noteChange(`cluster ${input.cluster.name}: its pause failed part way, so it may be stopped`);
     const host = quickOn(input.restore.host);
     const seen = await CancellationScope.withTimeout(60_000, () =>
@@ -193,6 +210,14 @@ async function failingWithState<T>(rb: Runbook, input: PerconaPitrInput, work: (
     const state = [...rb.changes(), ...seen];
     for (const line of seen) rb.noteChange(line);
     const cause = err instanceof Error ? err : new Error(String(err));
+    if (nothingChanged)
+      throw ApplicationFailure.create({
+        message: `${cause.message}\nNothing was changed: the run stopped before pausing the cluster. Restore host: ${seen.join('; ')}.`,
+        type: cause instanceof ApplicationFailure ? (cause.type ?? 'StepFailed') : 'StepFailed',
+        nonRetryable: true,
+        details: [{ changed: [] }],
+        cause,
+      });
     throw ApplicationFailure.create({
       message:
         `${cause.message}\nState now: ${state.join('; ')}.\n` +

@@ -3,6 +3,7 @@
 // writes (the restored server's own binlog and the data's growth). Needs on one filesystem add up.
 import { lstat, readdir, statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { failure } from '../../workflows/failures';
 
 export interface RoomNeed {
   /** A path that will be written (it may not exist yet: its nearest existing parent is measured). */
@@ -41,7 +42,7 @@ async function filesystemOf(path: string): Promise<{ at: string; dev: number; fr
       return { at, dev: st.dev, free: fs.bavail * fs.bsize };
     }
     const up = dirname(at);
-    if (up === at) throw new Error(`no existing directory above ${path}`);
+    if (up === at) throw failure('UnsafeDatadir', `no existing directory above ${path}`);
     at = up;
   }
 }

@@ -261,7 +261,36 @@ describe('plan mode and approval', () => {
     assert.equal(r.steps.find((s) => s.name === 'restore-backup')?.approval?.reason, 'INC-42');
     await recordHistory(workflowId, 'percona-pitr-approval');
   });
+  test('a pause not approved in time ends the run saying nothing was changed (not that the cluster may be stopped)', async () => {
+    const input = k8sInput(
+      { type: 'gtid', gtid: acc.dropGtid, exclusive: true },
+      { requireApproval: true, approvalTimeout: '2s' },
+    );
+    const before = await readFile(kubectlState, 'utf8');
+    const handle = await client.workflow.start(TYPE, {
+      taskQueue: worker.taskQueue,
+      workflowId: `approval-timeout-${Date.now()}`,
+      args: [await catalogRequest(TYPE, input)],
+    });
+    const err = await handle.result().then(
+      () => assert.fail('a run nobody approved succeeded'),
+      (e: unknown) => e as Error,
+    );
+    const message = rootCauseChain(err);
+    assert.match(message, /pause-cluster: not approved within 2s/);
+    assert.match(message, /Nothing was changed: the run stopped before pausing the cluster/);
+    assert.doesNotMatch(message, /may be stopped|To put production back/);
+    assert.equal(await readFile(kubectlState, 'utf8'), before, 'the cluster resource is untouched');
+    assert.equal(await stat(input.restore.datadir).catch(() => null), null);
+  });
 });
+
+/** Every message along a failure's cause chain, outermost first. */
+function rootCauseChain(err: unknown): string {
+  const out: string[] = [];
+  for (let e: unknown = err; e instanceof Error; e = e.cause) out.push(e.message);
+  return out.join('\n');
+}
 
 describe('latest and force', () => {
   test('latest without force stops at the statement that cannot apply, naming its GTID, file and position', async () => {
