@@ -354,6 +354,7 @@ describe('end to end', () => {
     // The sources were only read.
     assert.deepEqual(await Promise.all(shards.map((s) => s.source.server.pid())), pidsBefore);
     await recordHistory(id, 'vitess-snapshot-restore');
+    await recordHistory('vitessShardRestore:restore1/-80', 'vitess-shard-restore');
 
     // A new run of the same recovery redoes nothing: no second CreateKeyspace, copy-back or replay.
     const again = await runWorkflow<VitessResult>(client, TYPE, worker.taskQueue, {
