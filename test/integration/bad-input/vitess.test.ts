@@ -177,6 +177,12 @@ describe(
           expect: /shards: .*256/,
         },
         {
+          // vttablet exits at once without a topology server (go/vt/topo/server.go): refused before anything runs.
+          name: 'a catalog entry that names no topology server for vttablet',
+          input: (w) => w.input('refused_notopo', { vtctld: { server: 'localhost:15999' } }),
+          expect: /vtctld\.topo: the topology server vttablet registers in .* is missing/,
+        },
+        {
           name: 'a vschema over 1 MB',
           input: (w) => w.input('refused_vschema', { vschema: { tables: { t: { comment: ONE_MB } } } }),
           expect: /vschema: the vschema is larger than 1 MB/,
