@@ -101,6 +101,7 @@ export const ACTIVITY_PLACEMENT = {
   resolveFailurePoint: 'host', // scans the archived binlog files
   locateNdbBackup: 'host', // reads BackupDataDir, ndb_restore --print
   checkFileExists: 'host',
+  stopDataNodes: 'host', // ndb_mgm ALL STOP
   initialRestartDataNode: 'host', // ndbd/ndbmtd --initial
   truncateBinlogIndex: 'sql',
   restoreNdbBackup: 'host', // ndb_restore

@@ -216,6 +216,22 @@ export const FAILURES = {
     retry: false,
     next: 'Some NDB data nodes were restored and some not: start again with the same recoveryId to finish.',
   },
+  DataNodeRunning: {
+    retry: false,
+    next: 'A data node the run had stopped is running again (something restarted it): stop it with ndb_mgm -e "<id> STOP", then start again with the same recoveryId.',
+  },
+  DataNodesNotStopped: {
+    retry: false,
+    next: 'The data nodes did not all stop after ndb_mgm ALL STOP: check them (ndb_mgm -e "ALL STATUS", their logs), then start again with the same recoveryId.',
+  },
+  BackupNotShared: {
+    retry: false,
+    next: "Put every data node's part of the backup (BACKUP-<id>.<node>.*) where the management host reads it (shared BackupDataDir), then start again.",
+  },
+  RestoreEpochWrong: {
+    retry: false,
+    next: 'ndb_restore wrote a restore epoch the replay cannot start from (the message says which): restore an earlier backup under a new recoveryId.',
+  },
 
   // Replay and proof: the restored data is not trusted.
   BadReplayRequest: {

@@ -4,7 +4,8 @@
 //   3. failure-point               the failure point from the input (epoch, time or position), made exact
 //   4. locate-backup               the last good backup before the failure point; every byte of the
 //                                  replay window verified (checksums, index, gaps) before anything is cleared
-//   5. initial-restart-data-nodes  ndbd/ndbmtd --initial on every data node (clears their file systems)
+//   5. stop-data-nodes             ndb_mgm "ALL STOP", then every data node seen stopped (no contact)
+//      initial-restart-data-nodes  ndbd/ndbmtd --initial on every data node (clears their file systems)
 //   6. truncate-binlog-index       TRUNCATE TABLE mysql.ndb_binlog_index
 //   7. restore-backup              ndb_restore: metadata once, data per node, --restore-epoch (cut short:
 //                                  the data nodes are cleared again, then restored from the start)
@@ -14,6 +15,7 @@
 //  11. replay-binlogs              mysqlbinlog from there to the failure point (the shared replay engine:
 //                                  files verified again, SQL errors final), resumable exactly once by epoch
 //  12. verify                      row counts and checksums (compared with the expected ones, if given)
+import { patched } from '@temporalio/workflow';
 import type { NdbBackup } from '../activities/ndb/ndb-backup';
 import type { NdbStopPoint } from '../activities/ndb/ndb-replay-bounds';
 import { NDB_PITR } from './runbooks';
@@ -89,8 +91,14 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
   });
   if (planning) return { recoveryId, mode: 'plan', backup, stop, steps: rb.progress().steps };
 
-  // Round 1 is step 5; a later round clears the nodes again after an interrupted ndb_restore.
-  const clearDataNodes = async (round: number) => {
+  // Step 5 is an initial system restart: every data node stopped first (a node id in use cannot be
+  // allocated, and one node restarted alone copies its peers' data back), then each started with
+  // --initial. Round 1 is step 5; a later round clears the nodes again after an interrupted ndb_restore.
+  // Runs recorded before the stop existed replay without it (and start the nodes unchecked, as then).
+  const stopFirst = patched('ndb-stop-data-nodes');
+  const stopDataNodes = (round: number) =>
+    mgmHost.stopDataNodes({ recoveryId, cluster, ...(round > 1 ? { round } : {}) });
+  const startInitial = async (round: number) => {
     const outcomes = await Promise.all(
       cluster.dataNodes.map((node) =>
         long(node.host, input.heartbeatTimeout).initialRestartDataNode({
@@ -98,12 +106,15 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
           cluster,
           node,
           ...(round > 1 ? { round } : {}),
+          ...(stopFirst ? {} : { unchecked: true }),
         }),
       ),
     );
     return { skipped: outcomes.every((o) => o.skipped), evidence: outcomes.flatMap((o) => o.evidence ?? []) };
   };
-  await rb.destructive('initial-restart-data-nodes', () => clearDataNodes(1));
+  if (stopFirst) await rb.destructive('stop-data-nodes', () => stopDataNodes(1));
+  else rb.skip('stop-data-nodes', 'run recorded before the data nodes were stopped first');
+  await rb.destructive('initial-restart-data-nodes', () => startInitial(1));
   await rb.destructive('truncate-binlog-index', () =>
     onSqlNode.truncateBinlogIndex({ recoveryId, sqlNode: cluster.sqlNode }),
   );
@@ -111,7 +122,13 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
   await rb.step('restore-backup', async () => {
     const evidence: string[] = [];
     for (let round = 1; ; round++) {
-      const r = await mgmHost.restoreNdbBackup({ recoveryId, cluster, backup, round });
+      const r = await mgmHost.restoreNdbBackup({
+        recoveryId,
+        cluster,
+        backup,
+        round,
+        failureEpoch: stop.lastEpoch,
+      });
       evidence.push(...(r.evidence ?? []));
       if (!r.interrupted) return { ...r, evidence };
       if (round >= MAX_RESTORE_ROUNDS)
@@ -119,7 +136,8 @@ export async function ndbPointInTimeRecovery(raw: unknown): Promise<NdbPitrResul
           'PartialRestore',
           `ndb_restore of backup ${backup.id} was interrupted ${round} times; the data nodes hold part of it. Find out what kills it, then start a new recovery.`,
         );
-      evidence.push(...(await clearDataNodes(round + 1)).evidence);
+      if (stopFirst) evidence.push(...((await stopDataNodes(round + 1)).evidence ?? []));
+      evidence.push(...(await startInitial(round + 1)).evidence);
     }
   });
   await rb.step('restore-binlog-index', () =>

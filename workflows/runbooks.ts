@@ -80,6 +80,7 @@ export const NDB_PITR = declare({
     { name: 'backup-binlog-index' },
     { name: 'failure-point' },
     { name: 'locate-backup' },
+    { name: 'stop-data-nodes', destructive: true },
     { name: 'initial-restart-data-nodes', destructive: true },
     { name: 'truncate-binlog-index', destructive: true },
     { name: 'restore-backup' },

@@ -1,6 +1,7 @@
 // NDB PITR backups: taking one with ndb_mgm (step 1), and locating the last good one before the
 // failure point with ndb_restore --print-meta (step 4), its replay window verified.
 import { readdir, stat } from 'node:fs/promises';
+import { checkEveryNodePart } from './ndb-backup-files';
 import { join } from 'node:path';
 import type { StepOutcome } from '../../workflows/kit';
 import { formatEpoch } from '../../workflows/epoch';
@@ -16,12 +17,17 @@ import { startPositionAfter, type NdbStopPoint } from './ndb-replay-bounds';
 export interface NdbBackup {
   id: number;
   stopGcp: number;
-  /** What `ndb_restore --restore-epoch` writes for server_id 0: ((StopGCP - 1) << 32) | 0xffffffff. */
+  /**
+   * The restore epoch the plan expects: (StopGCP printed by `ndb_restore --print-meta` << 32) | 0xffffffff,
+   * as ndb_restore 8.0 writes it for server_id 0 (consumer_restore.cpp update_apply_status; the backup
+   * holds every epoch of that GCI). Older ndb_restore wrote the next GCI: step 7 reads the epoch back
+   * from ndb_apply_status and goes by what was written. (Runs recorded before: ((StopGCP - 1) << 32) | …)
+   */
   restoreEpoch: string;
   path: string;
 }
 
-const restoreEpochOf = (stopGcp: number) => (((BigInt(stopGcp) - 1n) << 32n) | 0xffffffffn).toString();
+const restoreEpochOf = (stopGcp: number) => ((BigInt(stopGcp) << 32n) | 0xffffffffn).toString();
 
 // Step 1: back up all NDB databases.
 export async function takeNdbBackup(
@@ -75,6 +81,7 @@ export async function locateNdbBackup(
     (backups.map((b) => `${b.id} (StopGCP ${b.stopGcp})`).join(', ') || 'none') +
     (unreadable.length ? `; unreadable (ndb_restore --print-meta failed): ${unreadable.join(', ')}` : '');
   const chosen = req.wantedId !== undefined ? before.find((b) => b.id === req.wantedId) : before.at(-1);
+  if (chosen) await checkEveryNodePart(chosen, req.cluster);
   if (!chosen)
     throw refuse(
       req.wantedId !== undefined

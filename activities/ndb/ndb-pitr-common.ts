@@ -12,3 +12,6 @@ export const refuse = (message: string, type: FailureType = 'PlanRefused') => fa
 export function mgm(cluster: Cluster, command: string): string[] {
   return ['ndb_mgm', `--ndb-connectstring=${cluster.connectstring}`, '--execute', command];
 }
+
+/** Checkpoint names of clearing round `round` (1: step 5; later: after an interrupted ndb_restore). */
+export const roundKey = (name: string, round = 1) => (round === 1 ? name : `${name}:round-${round}`);

@@ -1,7 +1,7 @@
 // Activities of NDB Cluster point-in-time recovery via NDB Cluster Replication. NDB's own tools
 // (ndb_mgm, ndbd/ndbmtd, ndb_restore) are called by their real names; the SQL is the procedure's.
 // This module binds them to the worker's SQL pools; the steps live in ndb-backup, ndb-binlog-index,
-// ndb-replay-bounds, ndb-restore and ndb-replay.
+// ndb-replay-bounds, ndb-clear, ndb-restore and ndb-replay.
 import { stat } from 'node:fs/promises';
 import type { Endpoint } from '../../workflows/schemas';
 import { keepAlive } from '../runtime/command';
@@ -11,7 +11,8 @@ import { refuse } from './ndb-pitr-common';
 import { locateNdbBackup, takeNdbBackup } from './ndb-backup';
 import { backupBinlogIndex, restoreBinlogIndex, truncateBinlogIndex } from './ndb-binlog-index';
 import { findLatestEpoch, findStartPosition, resolveFailurePoint } from './ndb-replay-bounds';
-import { initialRestartDataNode, restoreNdbBackup } from './ndb-restore';
+import { initialRestartDataNode, stopDataNodes } from './ndb-clear';
+import { restoreNdbBackup } from './ndb-restore';
 import { replayNdbBinlogs, type NdbReplayRequest } from './ndb-replay';
 
 /** Plan-time check that a file the run will need exists (before anything destructive). */
@@ -36,6 +37,7 @@ export function ndbPitrActivities(sql: SqlPools) {
     locateNdbBackup: (req: Parameters<typeof locateNdbBackup>[1]) =>
       keepAlive({ doing: 'locating the NDB backup' }, () => locateNdbBackup(sql, req)),
     checkFileExists,
+    stopDataNodes: (req: Parameters<typeof stopDataNodes>[1]) => stopDataNodes(sql, req),
     initialRestartDataNode,
     truncateBinlogIndex: (req: Parameters<typeof truncateBinlogIndex>[1]) =>
       keepAlive({ doing: 'truncating ndb_binlog_index' }, () => truncateBinlogIndex(sql, req)),

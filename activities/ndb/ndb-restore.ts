@@ -1,50 +1,15 @@
-// NDB PITR clearing and restore: the data nodes' initial restart (step 5) and ndb_restore of the
-// backup (step 7), each fenced per clearing round.
+// NDB PITR restore (step 7): ndb_restore of the backup, fenced per clearing round (the clearing itself,
+// step 5, is in ndb-clear.ts). The restore epoch is read back from mysql.ndb_apply_status, never
+// predicted: how the backup's StopGCP maps to it has changed across NDB versions.
 import type { StepOutcome } from '../../workflows/kit';
 import type { Endpoint } from '../../workflows/schemas';
 import { runCommand } from '../runtime/command';
-import { Ledger } from '../runtime/ledger';
-import { waitUntil } from '../runtime/processes';
 import { SqlLedger } from '../mysql/sql-ledger';
 import type { SqlPools } from '../mysql/sql';
-import { mgm, type Cluster, type DataNode } from './ndb-pitr-common';
+import { failure } from '../../workflows/failures';
+import { formatEpoch } from '../../workflows/epoch';
+import { roundKey, type Cluster } from './ndb-pitr-common';
 import type { NdbBackup } from './ndb-backup';
-
-/** Checkpoint names of clearing round `round` (1: step 5; later: after an interrupted ndb_restore). */
-const roundKey = (name: string, round = 1) => (round === 1 ? name : `${name}:round-${round}`);
-
-// Step 5: clear a data node's file system (initial restart). Round 2 and later clear it again after
-// an interrupted ndb_restore (step 7), each round checkpointed on its own.
-export async function initialRestartDataNode(req: {
-  recoveryId: string;
-  cluster: Cluster;
-  node: DataNode;
-  round?: number;
-}): Promise<StepOutcome> {
-  const ledger = Ledger.besideDatadir(req.node.dataDir);
-  const done = await ledger.read(req.recoveryId, roundKey('initial-restart', req.round));
-  if (done)
-    return { skipped: true, evidence: [`node ${req.node.id} was restarted with --initial at ${done.at}`] };
-  await runCommand([
-    req.node.binary,
-    '--initial',
-    `--ndb-nodeid=${req.node.id}`,
-    `--ndb-connectstring=${req.cluster.connectstring}`,
-  ]);
-  await waitUntil(
-    `data node ${req.node.id} to start`,
-    async () => /started/.test((await runCommand(mgm(req.cluster, `${req.node.id} STATUS`))).stdout),
-    30 * 60_000,
-    1000,
-  );
-  await ledger.write(req.recoveryId, roundKey('initial-restart', req.round), { node: req.node.id });
-  return {
-    evidence: [
-      `${req.node.binary} --initial on node ${req.node.id}: file system cleared, node started` +
-        (req.round && req.round > 1 ? ` (round ${req.round})` : ''),
-    ],
-  };
-}
 
 async function applyRestoreEpoch(sql: SqlPools, e: Endpoint): Promise<string | null> {
   const [row] = await sql.query(e, 'SELECT epoch FROM mysql.ndb_apply_status WHERE server_id = 0');
@@ -58,17 +23,28 @@ async function applyRestoreEpoch(sql: SqlPools, e: Endpoint): Promise<string | n
 // round) and restores from the start.
 export async function restoreNdbBackup(
   sql: SqlPools,
-  req: { recoveryId: string; cluster: Cluster; backup: NdbBackup; round?: number },
-): Promise<StepOutcome & { interrupted?: string }> {
+  req: {
+    recoveryId: string;
+    cluster: Cluster;
+    backup: NdbBackup;
+    round?: number;
+    /** The failure point's last epoch: a restore epoch at or past it cannot be replayed from. */
+    failureEpoch?: string;
+  },
+): Promise<StepOutcome & { interrupted?: string; restoreEpoch?: string }> {
   const ledger = new SqlLedger(sql, req.cluster.sqlNode);
   const { backup, cluster } = req;
   const round = req.round ?? 1;
-  const restoredEarlier = async () => (await applyRestoreEpoch(sql, cluster.sqlNode)) === backup.restoreEpoch;
-  if ((await ledger.read(req.recoveryId, 'restore-backup')) && (await restoredEarlier()))
+  const fence = await ledger.read(req.recoveryId, 'restore-backup');
+  const now = await applyRestoreEpoch(sql, cluster.sqlNode);
+  // The epoch this recovery's restore wrote (recorded with the fence; runs before that: the plan's).
+  const fenced = fence ? String(fence.epoch ?? backup.restoreEpoch) : null;
+  if (fenced && now === fenced)
     return {
       skipped: true,
+      restoreEpoch: now,
       evidence: [
-        `backup ${backup.id} restored earlier; ndb_apply_status holds its epoch ${backup.restoreEpoch} for server_id 0`,
+        `backup ${backup.id} restored earlier; ndb_apply_status holds its epoch ${now} for server_id 0`,
       ],
     };
   const base = [
@@ -96,9 +72,9 @@ export async function restoreNdbBackup(
     const key = roundKey(`restore:${part.key}`, round);
     if (await ledger.read(req.recoveryId, key)) continue;
     if (await ledger.read(req.recoveryId, `${key}:started`)) {
-      // The last part writes the backup's epoch after its rows: with the epoch there (the clearing
-      // emptied ndb_apply_status), it finished and only its fence is missing.
-      if (i === parts.length - 1 && (await restoredEarlier())) {
+      // The last part writes the backup's epoch after its rows: with a server_id 0 row there (the
+      // clearing emptied ndb_apply_status), it finished and only its fence is missing.
+      if (i === parts.length - 1 && (await applyRestoreEpoch(sql, cluster.sqlNode)) !== null) {
         await ledger.write(req.recoveryId, key);
         evidence.push(`ndb_restore (${part.key}) had finished before its worker died`);
         continue;
@@ -116,10 +92,26 @@ export async function restoreNdbBackup(
     evidence.push(`ndb_restore ${part.argv.slice(5).join(' ')}`);
   }
   const epoch = await applyRestoreEpoch(sql, cluster.sqlNode);
-  if (epoch !== backup.restoreEpoch)
-    throw new Error(
-      `after ndb_restore --restore-epoch, ndb_apply_status has epoch ${epoch} for server_id 0, expected ${backup.restoreEpoch}`,
+  const state = `the data nodes hold backup ${backup.id} (round ${round}); nothing was replayed`;
+  if (epoch === null)
+    throw failure(
+      'NoEpoch',
+      `after ndb_restore --restore-epoch, mysql.ndb_apply_status has no row for server_id 0: the replay cannot know where the backup ends; ${state}`,
     );
-  await ledger.write(req.recoveryId, 'restore-backup', { backupId: backup.id, round });
-  return { evidence: [...evidence, `ndb_apply_status: server_id 0 at epoch ${epoch}`] };
+  if (req.failureEpoch !== undefined && BigInt(epoch) >= BigInt(req.failureEpoch))
+    throw failure(
+      'RestoreEpochWrong',
+      `ndb_restore wrote epoch ${epoch} (${formatEpoch(epoch)}) for server_id 0, at or past the failure point's epoch ${req.failureEpoch} (${formatEpoch(req.failureEpoch)}): backup ${backup.id} holds epochs after the failure point; ${state}`,
+    );
+  await ledger.write(req.recoveryId, 'restore-backup', { backupId: backup.id, round, epoch });
+  return {
+    restoreEpoch: epoch,
+    evidence: [
+      ...evidence,
+      `ndb_apply_status after the restore: server_id 0 at epoch ${epoch} (${formatEpoch(epoch)}), read back` +
+        (epoch === backup.restoreEpoch
+          ? ` (as --print-meta's StopGCP ${backup.stopGcp} said)`
+          : `; --print-meta's StopGCP ${backup.stopGcp} suggested ${backup.restoreEpoch}: the replay starts after what ndb_restore wrote`),
+    ],
+  };
 }

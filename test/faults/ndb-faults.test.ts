@@ -79,7 +79,7 @@ before(async () => {
     serverId: 1,
     extraArgs: ['--gtid-strict-mode=OFF', '--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0'],
   });
-  ndb = new NdbSource(server);
+  ndb = new NdbSource(server, 1000, { binlogFormat: 'STATEMENT' });
   await ndb.init();
   await server.query(`CREATE DATABASE shop;
     CREATE TABLE shop.customers (id INT PRIMARY KEY, name VARCHAR(32), visits INT NOT NULL DEFAULT 0, last INT) ENGINE=InnoDB;

@@ -4,6 +4,11 @@
 // upserts mysql.ndb_apply_status (so it replicates), and gets a mysql.ndb_binlog_index row (not
 // binlogged) with its File/Position and next_file/next_position in that server's own binlog.
 // Epoch numbers are real NDB epochs: (GCI << 32) | micro-GCI.
+// NDB's injector logs the ndb_apply_status write as a write-row event that the applier applies as an
+// overwrite (NDB tables take writes as "replace"), so a replay creates the row on a cluster restored
+// without it (ndb_restore restores only server_id 0). MariaDB applies a row event for a missing row
+// as an error; with `binlogFormat: 'STATEMENT'` the epoch is logged as its statements, whose upsert
+// has the same effect on replay (the PITR worlds; the failover worlds replicate rows as before).
 import { join } from 'node:path';
 import { scanBinlog } from '../../activities/archive/binlog-scan';
 import type { MariadbServer } from '../../scripts/lib/mariadb-server';
@@ -48,16 +53,22 @@ export class NdbSource {
   readonly epochs: EpochRecord[] = [];
   private gci: number;
   private micro = 0;
+  private serverId = 0;
 
   constructor(
     readonly server: MariadbServer,
     firstGci = 1000,
+    private readonly opts: { binlogFormat?: 'ROW' | 'STATEMENT' } = {},
   ) {
     this.gci = firstGci;
   }
 
   async init(): Promise<void> {
     await withoutBinlog(this.server, NDB_TABLES_SQL);
+    const [[row]] = (await this.server.sql().query('SELECT @@server_id AS id')) as unknown as [
+      { id: number }[],
+    ];
+    this.serverId = Number(row!.id);
   }
 
   /** Starts a new GCI: the next epochs get micro-GCIs 0, 1, 2, … */
@@ -75,10 +86,12 @@ export class NdbSource {
       const [[before]] = (await conn.query('SHOW MASTER STATUS')) as unknown as [
         { File: string; Position: number }[],
       ];
+      if (this.opts.binlogFormat) await conn.query(`SET SESSION binlog_format = ${this.opts.binlogFormat}`);
       await conn.query('BEGIN');
       await conn.query(statements);
+      // The server id as a literal: a statement replayed elsewhere must not take that server's id.
       await conn.query(
-        `INSERT INTO mysql.ndb_apply_status VALUES (@@server_id, ?, ?, ?, 0)
+        `INSERT INTO mysql.ndb_apply_status VALUES (${this.serverId}, ?, ?, ?, 0)
            ON DUPLICATE KEY UPDATE epoch = VALUES(epoch), log_name = VALUES(log_name), start_pos = VALUES(start_pos)`,
         [epoch.toString(), before!.File, before!.Position],
       );
@@ -110,6 +123,7 @@ export class NdbSource {
       await conn.query('SET SESSION sql_log_bin = 1');
       return rec;
     } finally {
+      if (this.opts.binlogFormat) await conn.query('SET SESSION binlog_format = DEFAULT').catch(() => {});
       conn.release();
     }
   }
