@@ -88,6 +88,16 @@ export interface RunbookProgress {
   changed?: string[];
 }
 
+/** What every runbook returns (each adds its own figures): the plan it showed and every step's record. */
+export interface RunbookResult<P> {
+  recoveryId: string;
+  mode: 'run' | 'plan';
+  plan: P;
+  /** The destructive steps this run takes (or, for a plan, would take). */
+  destructiveSteps: string[];
+  steps: StepState[];
+}
+
 /** What an activity reports about a step: done now, or found already done (checkpoint). */
 export interface StepOutcome {
   skipped?: boolean;
@@ -218,6 +228,17 @@ export class Runbook<N extends string = string> {
   /** Everything the run has changed so far. */
   changes(): string[] {
     return [...this.changed];
+  }
+
+  /** The run's result as it stands: the plan, the destructive steps (default: all declared), every step. */
+  result<P>(plan: P, destructiveSteps: string[] = this.destructiveSteps()): RunbookResult<P> {
+    return {
+      recoveryId: this.recoveryId,
+      mode: this.opts.mode,
+      plan,
+      destructiveSteps,
+      steps: this.progress().steps,
+    };
   }
 
   /** The destructive steps still ahead (what a plan warns about). */

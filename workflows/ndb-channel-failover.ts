@@ -18,7 +18,7 @@ import type { ReplicationReport } from '../activities/ndb/channel-ops';
 import type { StartPoint } from '../activities/ndb/failover-start';
 import { formatEpoch } from './epoch';
 import { NDB_FAILOVER } from './runbooks';
-import { type StepState } from './kit';
+import type { RunbookResult } from './kit';
 import { openRunbook } from './request-input';
 import { long, quick, sqlRunsOn } from './routing';
 import { failure } from './failures';
@@ -34,13 +34,7 @@ export interface FailoverPlan {
   start?: StartPoint;
 }
 
-export interface NdbFailoverResult {
-  recoveryId: string;
-  mode: 'run' | 'plan';
-  plan: FailoverPlan;
-  /** The destructive steps this run takes (or, for a plan, would take). */
-  destructiveSteps: string[];
-  steps: StepState[];
+export interface NdbFailoverResult extends RunbookResult<FailoverPlan> {
   /** The primary channel as this run left it. */
   primaryAfter?: ChannelStatus;
   latestEpoch?: string;
@@ -157,20 +151,18 @@ export async function ndbChannelFailover(raw: unknown): Promise<NdbFailoverResul
   const ahead = rb
     .destructiveSteps()
     .filter((s) => (s === 'stop-primary-channel' ? plan.primary.running : !plan.alreadyFailedOver));
-  const result = (): NdbFailoverResult => ({
-    recoveryId: rb.recoveryId,
-    mode: input.mode,
-    plan: {
-      primary: plan.primary,
-      secondary: plan.secondary,
-      alreadyFailedOver: plan.alreadyFailedOver,
-      skipErrors: plan.skipErrors,
-      latestEpoch: plan.latestEpoch,
-      start: plan.start,
-    },
-    destructiveSteps: ahead,
-    steps: rb.progress().steps,
-  });
+  const result = () =>
+    rb.result<FailoverPlan>(
+      {
+        primary: plan.primary,
+        secondary: plan.secondary,
+        alreadyFailedOver: plan.alreadyFailedOver,
+        skipErrors: plan.skipErrors,
+        latestEpoch: plan.latestEpoch,
+        start: plan.start,
+      },
+      ahead,
+    );
   if (input.mode === 'plan') return result();
 
   // 2. Only a running primary channel is stopped, and only when the input asks for it.

@@ -13,19 +13,14 @@ import type { ReplayResult } from '../activities/replay/replay';
 import type { ReplayProof } from '../activities/replay/replay-proof';
 import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
 import { PERCONA_PITR } from './runbooks';
-import { Runbook, type StepState } from './kit';
+import { Runbook, type RunbookResult } from './kit';
 import { openRunbook } from './request-input';
 import { long, quickOn } from './routing';
 import { PerconaPitrInput, replayStrategyOf, type TableFingerprint } from './schemas';
 import { describeCut } from './targets';
 import { proveAndVerify } from './verify-step';
 
-export interface PerconaResult {
-  recoveryId: string;
-  mode: 'run' | 'plan';
-  plan: PerconaPlan;
-  destructiveSteps: string[];
-  steps: StepState[];
+export interface PerconaResult extends RunbookResult<PerconaPlan> {
   replay?: Pick<ReplayResult, 'stateBefore' | 'stateAfter' | 'transactionsApplied' | 'forcedErrors'>;
   /** The proof that the restored server applied exactly the window (absent when nothing was replayed). */
   proof?: Omit<ReplayProof, 'problems'>;
@@ -66,20 +61,15 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
       ],
     };
   });
-  const result = (): PerconaResult => ({
-    recoveryId,
-    mode: input.mode,
-    plan: {
+  const result = () =>
+    rb.result<PerconaPlan>({
       backup: plan.backup,
       backupTime: plan.backupTime,
       replay: plan.replay,
       cluster: plan.cluster,
       archive: plan.archive,
       stagingDir: plan.stagingDir,
-    },
-    destructiveSteps: rb.destructiveSteps(),
-    steps: rb.progress().steps,
-  });
+    });
   if (input.mode === 'plan') return result();
 
   // From the pause on, production is changed: each change is noted (progress shows them), and a

@@ -17,7 +17,7 @@ import type { BackupInfo } from '../activities/mysql/backup';
 import type { CommitSeqnoRow } from '../activities/tungsten/tungsten';
 import type { ThlEvent } from '../activities/tungsten/tungsten-output';
 import { TUNGSTEN_RESTORE } from './runbooks';
-import { type StepState } from './kit';
+import type { RunbookResult } from './kit';
 import { openRunbook } from './request-input';
 import { long, quickOn, sqlRunsOn } from './routing';
 import type { Cluster, TableFingerprint } from './schemas';
@@ -32,12 +32,7 @@ export interface TungstenPlan {
   replicatorState: string;
 }
 
-export interface TungstenResult {
-  recoveryId: string;
-  mode: 'run' | 'plan';
-  plan: TungstenPlan;
-  destructiveSteps: string[];
-  steps: StepState[];
+export interface TungstenResult extends RunbookResult<TungstenPlan> {
   commitSeqno?: { before: CommitSeqnoRow[]; after: CommitSeqnoRow[] };
   online?: { state: string; fromSeqno: number; appliedLastSeqno: number };
   tables?: Record<string, TableFingerprint>;
@@ -86,19 +81,14 @@ export async function tungstenExternalRestore(raw: unknown): Promise<TungstenRes
     };
     return { ...p, evidence: [...local.evidence, ...thl.evidence] };
   });
-  const result = (): TungstenResult => ({
-    recoveryId,
-    mode: input.mode,
-    plan: {
+  const result = () =>
+    rb.result<TungstenPlan>({
       service: plan.service,
       backup: plan.backup,
       thlEvent: plan.thlEvent,
       primaryNewestSeqno: plan.primaryNewestSeqno,
       replicatorState: plan.replicatorState,
-    },
-    destructiveSteps: rb.destructiveSteps(),
-    steps: rb.progress().steps,
-  });
+    });
   if (input.mode === 'plan') return result();
 
   // 1.
