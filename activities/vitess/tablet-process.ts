@@ -111,12 +111,26 @@ async function health(port: number): Promise<string> {
   }
 }
 
+/** topodata.TabletType by number (protojson may print enums either way). */
+const TABLET_TYPES = [
+  'UNKNOWN',
+  'MASTER',
+  'REPLICA',
+  'RDONLY',
+  'SPARE',
+  'EXPERIMENTAL',
+  'BACKUP',
+  'RESTORE',
+  'DRAINED',
+];
+
 /** GetTablet's record (protojson of topodata.Tablet): keyspace, shard and type. */
 async function tabletRecord(server: string, alias: string) {
   const json = await vtctlRead(server, 'GetTablet', alias).catch(() => null);
   if (json === null) return null;
   const t = JSON.parse(json) as { keyspace?: string; shard?: string; type?: string | number };
-  return { keyspace: t.keyspace ?? '', shard: t.shard ?? '', type: String(t.type ?? '') };
+  const type = typeof t.type === 'number' ? (TABLET_TYPES[t.type] ?? String(t.type)) : String(t.type ?? '');
+  return { keyspace: t.keyspace ?? '', shard: t.shard ?? '', type };
 }
 
 const sameGtidSet = (a: string, b: string) =>
@@ -224,7 +238,7 @@ export async function startVitessTablet(
   const [row] = await sql.query(req.endpoint, dialectOf(req.dialect).gtidStateSql);
   const gtid = String(row?.gtid ?? '');
   const serving = `${what} is running (pid ${pid}, status page :${port}, log ${log}) and registered as ${rec.keyspace}/${rec.shard} ${rec.type}`;
-  if (rec.keyspace !== req.keyspace || rec.shard !== req.shard || /RESTORE|BACKUP/.test(rec.type))
+  if (rec.keyspace !== req.keyspace || rec.shard !== req.shard || rec.type !== 'REPLICA')
     throw failure(
       'TabletNotAtTarget',
       `${serving}, not as ${req.keyspace}/${req.shard} REPLICA: it is left running for inspection; ${mysqldState}`,
