@@ -24,7 +24,7 @@ import type { TabletSpec } from '../activities/vitess/tablet';
 import type { TabletState } from '../activities/vitess/tablet-process';
 import type { ReplayResult } from '../activities/replay/replay';
 import { VITESS_SNAPSHOT } from './runbooks';
-import { Runbook, rootMessage, type StepState } from './kit';
+import { Runbook, rootMessage, type RunbookResult, type StepState } from './kit';
 import { openRunbook } from './request-input';
 import { proveAndVerify } from './verify-step';
 import { long, quickOn } from './routing';
@@ -68,15 +68,10 @@ export interface VitessShardResult {
   steps: StepState[];
 }
 
-export interface VitessResult {
-  recoveryId: string;
-  mode: 'run' | 'plan';
+export interface VitessResult extends RunbookResult<VitessShardPlan[]> {
   baseKeyspace: string;
   snapshotKeyspace: string;
   snapshotTime: string;
-  plan: VitessShardPlan[];
-  destructiveSteps: string[];
-  steps: StepState[];
   shards?: VitessShardResult[];
   vschema?: { from: 'base' | 'input'; vschema: Record<string, unknown> };
 }
@@ -155,14 +150,10 @@ export async function vitessSnapshotRestore(raw: unknown): Promise<VitessResult>
     };
   });
   const result = (): VitessResult => ({
-    recoveryId,
-    mode: input.mode,
+    ...rb.result(plan),
     baseKeyspace: input.baseKeyspace,
     snapshotKeyspace: input.snapshotKeyspace,
     snapshotTime: input.snapshotTime,
-    plan,
-    destructiveSteps: rb.destructiveSteps(),
-    steps: rb.progress().steps,
   });
   if (input.mode === 'plan') return result();
 
