@@ -74,7 +74,11 @@ export const NdbPitrInput = z
       .strict(),
     backup: z
       .object({
-        /** BackupDataDir of the data nodes (backups are BACKUP/BACKUP-<id> below it). */
+        /**
+         * BackupDataDir of the data nodes (backups are BACKUP/BACKUP-<id> below it), as the management
+         * host sees it: every data node writes its part there, so it must be storage shared by the data
+         * nodes and that host (checked at plan time: each node's BACKUP-<id>.<node>.* must be there).
+         */
         dataDir: AbsolutePath,
         /** An existing backup to use; without it, step 1 takes a new one. */
         id: z.number().int().min(1).optional(),
