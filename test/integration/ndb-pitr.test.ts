@@ -27,7 +27,7 @@ import {
   uniqueQueue,
   type RunningWorker,
 } from '../support/temporal';
-import { runWorkflow } from '../support/workflows';
+import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
 
 useStandIns();
 const TYPE = 'ndbPointInTimeRecovery';
@@ -77,7 +77,11 @@ function input(extra: Record<string, unknown>) {
 
 const shop = () => fingerprintTables(sql, { socket: server.socket, user: 'root' }, ['shop']);
 const standInState = async () =>
-  JSON.parse(await readFile(stateFile, 'utf8')) as { wipes?: number; nextBackupId: number };
+  JSON.parse(await readFile(stateFile, 'utf8')) as {
+    wipes?: number;
+    nextBackupId: number;
+    running?: number[];
+  };
 
 before(async () => {
   base = await mkdtemp(join(tmpdir(), 'ndb-pitr-'));
@@ -146,6 +150,9 @@ describe('ndbPointInTimeRecovery', () => {
     assert.equal(r.backup.id, 1, 'backup 2, taken after the accident, is not used');
     assert.equal(r.latestEpoch, truthEpoch);
     assert.equal((await standInState()).wipes, 1, 'the data nodes were cleared once');
+    const evidence = (step: string) => r.steps.find((s) => s.name === step)?.evidence.join('\n') ?? '';
+    assert.match(evidence('stop-data-nodes'), /ndb_mgm ALL STOP: data node\(s\) 2, 3 stopped/);
+    assert.match(evidence('restore-backup'), /server_id 0 at epoch \d+ \(\d+\/4294967295\), read back/);
     assert.deepEqual(
       r.steps.map((s) => s.status),
       Array(13).fill('done'),
@@ -169,5 +176,27 @@ describe('ndbPointInTimeRecovery', () => {
     assert.deepEqual(r.tables, truth);
     assert.equal(r.latestEpoch, truthEpoch);
     assert.equal(r.steps.find((s) => s.name === 'backup-cluster')?.status, 'skipped-by-checkpoint');
+  });
+
+  test('with requireApproval, the run waits before stopping the data nodes; not approved, nothing is stopped or cleared', async () => {
+    const [before, data] = [await standInState(), await shop()];
+    const f = await runWorkflowExpectingFailure(client, TYPE, worker.taskQueue, {
+      ...input({
+        failurePoint: { type: 'epoch', epoch: truthEpoch },
+        backup: { dataDir: join(base, 'ndb-backup'), id: 1 },
+        indexDump: firstDump,
+      }),
+      requireApproval: true,
+      approvalTimeout: '2s',
+    });
+    assert.equal(f.type, 'ApprovalTimeout');
+    assert.match(f.message, /stop-data-nodes: not approved within 2s/);
+    const after = await standInState();
+    assert.deepEqual(
+      [after.running, after.wipes],
+      [before.running, before.wipes],
+      'no data node stopped or cleared',
+    );
+    assert.deepEqual(await shop(), data);
   });
 });
