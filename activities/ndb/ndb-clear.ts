@@ -79,10 +79,12 @@ export async function initialRestartDataNode(req: {
   if (status && status.state !== 'no contact' && !startedByUs)
     throw failure(
       'DataNodeRunning',
-      `data node ${node.id} is running (${status.line}) although the data nodes were stopped for this clearing round; ` +
+      `data node ${node.id} is not stopped (${status.line}) although the data nodes were stopped for this clearing round; ` +
         `${node.binary} --initial was not started (its node id is in use). No data node file system was cleared by this step on node ${node.id}`,
     );
   // Started by an earlier attempt of this activity (a node that runs since): wait for it, not a second start.
+  // The marker goes first (a worker killed after the start must find it), and goes again when the
+  // start failed: a node that then runs (its id was taken) was not started by this activity.
   if (!status || status.state === 'no contact') {
     await ledger.write(req.recoveryId, `${key}:started`, { node: node.id });
     await runCommand([
@@ -90,7 +92,10 @@ export async function initialRestartDataNode(req: {
       '--initial',
       `--ndb-nodeid=${node.id}`,
       `--ndb-connectstring=${cluster.connectstring}`,
-    ]);
+    ]).catch(async (err: unknown) => {
+      await ledger.remove(req.recoveryId, `${key}:started`);
+      throw err;
+    });
   }
   let last: NodeStatus | null = null;
   await waitUntil(

@@ -229,7 +229,7 @@ describe('NDB tool contracts (stand-ins following the real tools)', () => {
     const st = await readState();
     await assert.rejects(
       initialRestartDataNode({ ...req, node: cluster().dataNodes[0]!, round: 9 }),
-      /data node 2 is running \(Node 2: started .*\) although the data nodes were stopped/,
+      /data node 2 is not stopped \(Node 2: started .*\) although the data nodes were stopped/,
     );
     assert.deepEqual(await readState(), st);
     const stopped = await stopDataNodes(sql, req);
