@@ -12,7 +12,8 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { BINLOG_NAME, INDEX_NAME, emptyIndex, type ArchiveIndex, type BinlogArchive } from './archive';
-import { failure } from '../../workflows/failures';
+import type { ApplicationFailure } from '@temporalio/common';
+import { failure, type FailureType } from '../../workflows/failures';
 
 export interface S3ArchiveOptions {
   bucket: string;
@@ -92,11 +93,11 @@ export class S3Archive implements BinlogArchive {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      throw this.fail(action, new Error(`invalid JSON: ${(err as Error).message}`));
+      throw this.fail(action, new Error(`invalid JSON: ${(err as Error).message}`), 'ArchiveDamaged');
     }
     const index = parsed as Partial<ArchiveIndex> | null;
     if (index?.version !== 1 || !Array.isArray(index.files)) {
-      throw this.fail(action, new Error('not a version 1 archive index'));
+      throw this.fail(action, new Error('not a version 1 archive index'), 'ArchiveDamaged');
     }
     return index as ArchiveIndex;
   }
@@ -175,7 +176,7 @@ export class S3Archive implements BinlogArchive {
     }
   }
 
-  private fail(action: string, err: unknown): Error {
+  private fail(action: string, err: unknown, type: FailureType = 'Transient'): ApplicationFailure {
     let reason = describe(err);
     // Belt and braces: no server message should ever echo the secret, but never let it through.
     if (this.secret) reason = reason.split(this.secret).join('***');
@@ -183,7 +184,7 @@ export class S3Archive implements BinlogArchive {
     // The SDK's error is not kept as the cause: its bare text would replace this one in step errors.
     // Wrong credentials or a missing bucket do not mend by retrying: fail the step at once.
     if (isMisconfiguration(err)) return failure('ArchiveMisconfigured', message);
-    return new Error(message);
+    return failure(type, message);
   }
 }
 

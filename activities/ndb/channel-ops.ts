@@ -20,6 +20,7 @@ import {
   type ChannelStatus,
 } from './channel-status';
 import { readLatestAppliedEpoch } from './failover-start';
+import { failure } from '../../workflows/failures';
 
 export const describeSecretRef = (ref: SecretRef | undefined) =>
   !ref ? '(none)' : 'env' in ref ? `<secret from env ${ref.env}>` : `<secret from file ${ref.file}>`;
@@ -41,7 +42,10 @@ export async function stopReplicationChannel(
   await sql.query(req.endpoint, channelSql(req.dialect, req.channel).stop);
   const after = await channelStatus(sql, req.endpoint, req.dialect, req.channel);
   if (after.running)
-    throw new Error(`STOP on ${channelName(req.channel)} returned but it still runs: ${after.description}`);
+    throw failure(
+      'Transient',
+      `STOP on ${channelName(req.channel)} returned but it still runs: ${after.description}`,
+    );
   return {
     status: after,
     evidence: [`stopped on ${server}: ${after.description}`],
@@ -97,11 +101,14 @@ export async function repointSecondaryChannel(
     ]);
   } catch (err) {
     // A fresh error without the driver's (which carries the statement text, password included).
-    throw new Error(redact(err instanceof Error ? err.message : String(err), [password]));
+    throw failure('Transient', redact(err instanceof Error ? err.message : String(err), [password]));
   }
   const after = await channelStatus(sql, req.replica, req.dialect, req.channel);
   if (!atStart(after))
-    throw new Error(`after CHANGE MASTER, ${after.description}; expected ${start.file}:${start.position}`);
+    throw failure(
+      'Transient',
+      `after CHANGE MASTER, ${after.description}; expected ${start.file}:${start.position}`,
+    );
   const p = req.dialect === 'mysql' ? 'SOURCE' : 'MASTER';
   return {
     status: after,

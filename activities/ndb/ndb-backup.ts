@@ -13,6 +13,7 @@ import { PlanError, verifyPositionWindow, type VerifiedFile } from '../replay/re
 import type { SqlPools } from '../mysql/sql';
 import { mgm, refuse, type Cluster } from './ndb-pitr-common';
 import { startPositionAfter, type NdbStopPoint } from './ndb-replay-bounds';
+import { failure } from '../../workflows/failures';
 
 export interface NdbBackup {
   id: number;
@@ -37,7 +38,8 @@ export async function takeNdbBackup(
   const { stdout } = await runCommand(mgm(cluster, 'START BACKUP WAIT COMPLETED'));
   const id = /Backup (\d+) started from node \d+ completed/.exec(stdout)?.[1];
   const stopGcp = /StopGCP:\s*(\d+)/.exec(stdout)?.[1];
-  if (!id || !stopGcp) throw new Error(`ndb_mgm did not report a completed backup:\n${stdout.trim()}`);
+  if (!id || !stopGcp)
+    throw failure('BadToolOutput', `ndb_mgm did not report a completed backup:\n${stdout.trim()}`);
   const backup = {
     id: Number(id),
     stopGcp: Number(stopGcp),

@@ -104,7 +104,7 @@ export async function initialRestartDataNode(req: {
     START_TIMEOUT_MS,
     1000,
   ).catch((err: unknown) => {
-    throw new Error(`${String(err)}; last status: ${(last as NodeStatus | null)?.line ?? 'none'}`);
+    throw failure('Transient', `${String(err)}; last status: ${(last as NodeStatus | null)?.line ?? 'none'}`);
   });
   await ledger.write(req.recoveryId, key, { node: node.id });
   return {

@@ -27,7 +27,10 @@ async function oneReplayAtATime<T>(sql: SqlPools, e: Endpoint, work: () => Promi
       { got: number | null }[],
     ];
     if (Number(rows[0]?.got) !== 1)
-      throw new Error('another replay into this SQL node is still running (an earlier attempt); will retry');
+      throw failure(
+        'Transient',
+        'another replay into this SQL node is still running (an earlier attempt); will retry',
+      );
     try {
       return await work();
     } finally {

@@ -42,7 +42,8 @@ export async function waitUntil(
       timeoutMs,
       everyMs,
       details: { waitingFor: what },
-      onTimeout: () => new Error(`timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`),
+      onTimeout: () =>
+        failure('Transient', `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}`),
     });
   });
 }
@@ -74,7 +75,15 @@ export async function spawnDetached(
       ...(opts.cwd ? { cwd: opts.cwd } : {}),
     });
     const pid = await new Promise<number>((resolve, reject) => {
-      child.once('error', (err) => reject(new Error(`cannot start ${cmd}: ${err.message}`)));
+      child.once('error', (err: NodeJS.ErrnoException) =>
+        // A command that is missing or not executable is the catalog's to fix; a retry cannot.
+        reject(
+          failure(
+            err.code === 'ENOENT' || err.code === 'EACCES' ? 'InvalidInput' : 'Transient',
+            `cannot start ${cmd}: ${err.message}`,
+          ),
+        ),
+      );
       child.once('spawn', () => resolve(child.pid!));
     });
     child.unref();

@@ -313,7 +313,8 @@ export async function awaitReplicatorOnline(
       500,
     );
   } catch (err) {
-    if (err instanceof ApplicationFailure) throw err;
+    // A final failure (the replicator in error) stands; a timeout or passing trouble is the wait's end.
+    if (err instanceof ApplicationFailure && err.nonRetryable) throw err;
     const l = last as ReplicatorStatus | null;
     throw failure(
       'OnlineTimeout',

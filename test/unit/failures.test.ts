@@ -36,6 +36,18 @@ test('no product code makes its own non-retryable failure: every throw takes its
   assert.deepEqual(offenders, []);
 });
 
+test("no activity throws a plain Error: whether a retry helps is the catalogue's to say, not the default", async () => {
+  const offenders: string[] = [];
+  for (const f of await sources(join(projectRoot, 'activities'))) {
+    const lines = (await readFile(f, 'utf8')).split('\n');
+    lines.forEach((l, i) => {
+      if (/throw new Error\(|return new Error\(/.test(l))
+        offenders.push(`${relative(projectRoot, f)}:${i + 1}`);
+    });
+  }
+  assert.deepEqual(offenders, []);
+});
+
 test('every catalogued type is thrown somewhere and tells the operator what to do next', async () => {
   const uses = await Promise.all(
     (await productFiles())
