@@ -8,8 +8,7 @@
 // restore it one after the other, each from the same nightly backup to the same failure point.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { RunbookProgress } from '../../workflows/kit';
@@ -19,7 +18,7 @@ import type { TableFingerprint } from '../../workflows/schemas';
 import { SqlPools } from '../../activities/mysql/sql';
 import { fingerprintTables } from '../../activities/mysql/verify';
 import { removeTestDir } from '../../scripts/lib/cleanup';
-import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';
+import { type MariadbServer } from '../../scripts/lib/mariadb-server';
 import {
   FaultTemporal,
   failureMessages,
@@ -30,7 +29,8 @@ import {
   type FaultRow,
   type Inject,
 } from '../support/faults';
-import { NdbSource } from '../support/ndb-world';
+import type { NdbSource } from '../support/ndb-world';
+import { startNdbPitrWorld, writeShopEpochs } from '../support/ndb-pitr-world';
 import { useStandIns } from '../support/percona-scenario';
 
 useStandIns();
@@ -61,42 +61,10 @@ async function setRestorePause(ms: number): Promise<void> {
   await writeFile(stateFile, JSON.stringify({ ...st, restorePauseMs: ms }));
 }
 
-async function writeEpochs(count: number, seed: number): Promise<void> {
-  for (let i = 0; i < count; i++) {
-    const k = seed * 100_000 + i;
-    await ndb.epoch(
-      `INSERT INTO shop.orders (customer_id, amount) VALUES (${k % 50}, ${(k * 7) % 1000});
-       INSERT INTO shop.customers VALUES (${k % 50}, 'c${k % 50}', 0, ${k}) ON DUPLICATE KEY UPDATE visits = visits + 1, last = ${k};`,
-    );
-    if (i % 3 === 2) ndb.nextGci();
-  }
-}
+const writeEpochs = (count: number, seed: number) => writeShopEpochs(ndb, count, seed);
 
 before(async () => {
-  base = await mkdtemp(join(tmpdir(), 'ndb-faults-'));
-  server = await startMariadbServer({
-    baseDir: join(base, 'sql-node'),
-    serverId: 1,
-    extraArgs: ['--gtid-strict-mode=OFF', '--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0'],
-  });
-  ndb = new NdbSource(server, 1000, { binlogFormat: 'STATEMENT' });
-  await ndb.init();
-  await server.query(`CREATE DATABASE shop;
-    CREATE TABLE shop.customers (id INT PRIMARY KEY, name VARCHAR(32), visits INT NOT NULL DEFAULT 0, last INT) ENGINE=InnoDB;
-    CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT, amount INT) ENGINE=InnoDB;`);
-  for (const id of [2, 3]) await mkdir(join(base, 'ndb-data', String(id)), { recursive: true });
-  stateFile = join(base, 'ndb-state.json');
-  await writeFile(
-    stateFile,
-    JSON.stringify({
-      sqlNode: sqlNode(),
-      ndbSchemas: ['shop'],
-      dataNodes: [{ id: 2 }, { id: 3 }],
-      backupDataDir: join(base, 'ndb-backup'),
-      nextBackupId: 1,
-    }),
-  );
-  process.env.NDB_STANDIN_STATE = stateFile;
+  ({ base, server, ndb, stateFile } = await startNdbPitrWorld('ndb-faults-'));
 
   await writeEpochs(30, 1);
   await execa('ndb_mgm', ['--execute', 'START BACKUP WAIT COMPLETED']); // the nightly backup

@@ -7,8 +7,7 @@
 // of a backup must be where ndb_restore reads it. Each refusal leaves the cluster and the data as they were.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { TableFingerprint } from '../../workflows/schemas';
@@ -21,8 +20,9 @@ import { dataNodeStates } from '../../activities/ndb/ndb-mgm-status';
 import { resolveFailurePoint, type NdbStopPoint } from '../../activities/ndb/ndb-replay-bounds';
 import { restoreNdbBackup } from '../../activities/ndb/ndb-restore';
 import { removeTestDir } from '../../scripts/lib/cleanup';
-import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';
-import { NdbSource, type EpochRecord } from '../support/ndb-world';
+import { type MariadbServer } from '../../scripts/lib/mariadb-server';
+import type { EpochRecord, NdbSource } from '../support/ndb-world';
+import { startNdbPitrWorld, writeShopEpochs } from '../support/ndb-pitr-world';
 import { useStandIns } from '../support/percona-scenario';
 
 useStandIns();
@@ -58,42 +58,10 @@ const cluster = () => ({
 const states = async () => (await dataNodeStates(cluster(), [2, 3])).map((s) => s.state);
 const mgm = (command: string) => execa('ndb_mgm', ['--execute', command], { reject: false });
 
-async function writeEpochs(n: number, seed: number): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const k = seed * 1000 + i;
-    await ndb.epoch(
-      `INSERT INTO shop.orders (customer_id, amount) VALUES (${k % 50}, ${(k * 7) % 1000});
-       INSERT INTO shop.customers VALUES (${k % 50}, 'c${k % 50}', 0, ${k}) ON DUPLICATE KEY UPDATE visits = visits + 1, last = ${k};`,
-    );
-    if (i % 3 === 2) ndb.nextGci();
-  }
-}
+const writeEpochs = (count: number, seed: number) => writeShopEpochs(ndb, count, seed);
 
 before(async () => {
-  base = await mkdtemp(join(tmpdir(), 'ndb-contracts-'));
-  server = await startMariadbServer({
-    baseDir: join(base, 'sql-node'),
-    serverId: 1,
-    extraArgs: ['--gtid-strict-mode=OFF', '--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0'],
-  });
-  ndb = new NdbSource(server, 1000, { binlogFormat: 'STATEMENT' });
-  await ndb.init();
-  await server.query(`CREATE DATABASE shop;
-    CREATE TABLE shop.customers (id INT PRIMARY KEY, name VARCHAR(32), visits INT NOT NULL DEFAULT 0, last INT) ENGINE=InnoDB;
-    CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT, amount INT) ENGINE=InnoDB;`);
-  for (const n of [2, 3]) await mkdir(join(base, 'ndb-data', String(n)), { recursive: true });
-  stateFile = join(base, 'ndb-state.json');
-  await writeFile(
-    stateFile,
-    JSON.stringify({
-      sqlNode: sqlNode(),
-      ndbSchemas: ['shop'],
-      dataNodes: [{ id: 2 }, { id: 3 }],
-      backupDataDir: join(base, 'ndb-backup'),
-      nextBackupId: 1,
-    }),
-  );
-  process.env.NDB_STANDIN_STATE = stateFile;
+  ({ base, server, ndb, stateFile } = await startNdbPitrWorld('ndb-contracts-'));
   await writeEpochs(7, 1); // the last GCI holds one epoch: 7 = 3 + 3 + 1
   lastInBackup1 = ndb.epochs.at(-1)!;
   await mgm('START BACKUP WAIT COMPLETED'); // backup 1

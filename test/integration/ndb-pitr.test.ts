@@ -3,8 +3,7 @@
 // test/fixtures/bin that back up and restore that server's data for real.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { execa } from 'execa';
@@ -13,11 +12,12 @@ import { formatEpoch } from '../../workflows/epoch';
 import type { TableFingerprint } from '../../workflows/schemas';
 import { SqlPools } from '../../activities/mysql/sql';
 import { fingerprintTables } from '../../activities/mysql/verify';
-import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';
+import { type MariadbServer } from '../../scripts/lib/mariadb-server';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { secondBoundary } from '../../scripts/lib/scenario';
 import { saveHistory } from '../../scripts/lib/history';
-import { NdbSource } from '../support/ndb-world';
+import type { NdbSource } from '../support/ndb-world';
+import { startNdbPitrWorld, writeShopEpochs } from '../support/ndb-pitr-world';
 import { useStandIns } from '../support/percona-scenario';
 import { historiesDir } from '../support/histories';
 import {
@@ -44,16 +44,7 @@ let truthEpoch: string;
 let beforeAccident: string;
 let firstDump: string;
 
-async function writeEpochs(n: number, seed: number): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    const k = seed * 1000 + i;
-    await ndb.epoch(
-      `INSERT INTO shop.orders (customer_id, amount) VALUES (${k % 50}, ${(k * 7) % 1000});
-       INSERT INTO shop.customers VALUES (${k % 50}, 'c${k % 50}', 0, ${k}) ON DUPLICATE KEY UPDATE visits = visits + 1, last = ${k};`,
-    );
-    if (i % 3 === 2) ndb.nextGci();
-  }
-}
+const writeEpochs = (count: number, seed: number) => writeShopEpochs(ndb, count, seed);
 
 function input(extra: Record<string, unknown>) {
   return {
@@ -84,31 +75,7 @@ const standInState = async () =>
   };
 
 before(async () => {
-  base = await mkdtemp(join(tmpdir(), 'ndb-pitr-'));
-  server = await startMariadbServer({
-    baseDir: join(base, 'sql-node'),
-    serverId: 1,
-    // NDB SQL nodes in this model run without GTID strict mode (NDB replication is by epoch and position).
-    extraArgs: ['--gtid-strict-mode=OFF', '--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0'],
-  });
-  ndb = new NdbSource(server, 1000, { binlogFormat: 'STATEMENT' });
-  await ndb.init();
-  await server.query(`CREATE DATABASE shop;
-    CREATE TABLE shop.customers (id INT PRIMARY KEY, name VARCHAR(32), visits INT NOT NULL DEFAULT 0, last INT) ENGINE=InnoDB;
-    CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT, amount INT) ENGINE=InnoDB;`);
-  for (const n of [2, 3]) await mkdir(join(base, 'ndb-data', String(n)), { recursive: true });
-  stateFile = join(base, 'ndb-state.json');
-  await writeFile(
-    stateFile,
-    JSON.stringify({
-      sqlNode: { socket: server.socket, user: 'root' },
-      ndbSchemas: ['shop'],
-      dataNodes: [{ id: 2 }, { id: 3 }],
-      backupDataDir: join(base, 'ndb-backup'),
-      nextBackupId: 1,
-    }),
-  );
-  process.env.NDB_STANDIN_STATE = stateFile;
+  ({ base, server, ndb, stateFile } = await startNdbPitrWorld('ndb-pitr-'));
 
   await writeEpochs(12, 1);
   // The nightly backup (taken by the operator's schedule, before the accident).
