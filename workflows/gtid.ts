@@ -96,3 +96,15 @@ export function mysqlSetIncludes(set: string, gtid: string): boolean {
   }
   return false;
 }
+
+/** Two GTID sets (either flavor's comma-separated text) hold the same members, in any order. */
+export function sameGtidSet(a: string, b: string): boolean {
+  const members = (s: string) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean)
+      .sort()
+      .join(',');
+  return members(a) === members(b);
+}

@@ -6,6 +6,7 @@ import type { StepOutcome } from '../../workflows/kit';
 import type { Dialect } from '../../workflows/schemas';
 import { inspectBackup, type BackupInfo } from '../mysql/backup';
 import { failure } from '../../workflows/failures';
+import { sameGtidSet } from '../../workflows/gtid';
 
 // Backups: `<file_backup_storage_root>/<keyspace>/<shard>/<name>/` holding a prepared mariadb-backup
 // plus the MANIFEST Vitess writes (BackupTime, FinishedTime, Position "MariaDB/0-1-123", …).
@@ -67,20 +68,6 @@ export function parsePosition(position: string): { dialect: Dialect; gtid: strin
   if (!m) return null;
   return { dialect: m[1] === 'MariaDB' ? 'mariadb' : 'mysql', gtid: m[2]!.replace(/\s+/g, '') };
 }
-
-const sameGtidSet = (a: string, b: string) =>
-  a
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .sort()
-    .join(',') ===
-  b
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .sort()
-    .join(',');
 
 /**
  * The most recent usable backup of `keyspace/shard` whose data is consistent before the snapshot time.

@@ -22,6 +22,7 @@ import { ensureStateDir } from '../runtime/state-dir';
 import { resolveSecret } from '../trust/secrets';
 import { vttabletArgv } from './tablet';
 import { vtctlRead } from './topology';
+import { sameGtidSet } from '../../workflows/gtid';
 
 export interface StartTabletRequest {
   vtctldServer: string;
@@ -132,20 +133,6 @@ async function tabletRecord(server: string, alias: string) {
   const type = typeof t.type === 'number' ? (TABLET_TYPES[t.type] ?? String(t.type)) : String(t.type ?? '');
   return { keyspace: t.keyspace ?? '', shard: t.shard ?? '', type };
 }
-
-const sameGtidSet = (a: string, b: string) =>
-  a
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean)
-    .sort()
-    .join(',') ===
-  b
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean)
-    .sort()
-    .join(',');
 
 /** Starts (or finds) the shard's recovery tablet, waits until it serves, and verifies what it serves. */
 export async function startVitessTablet(

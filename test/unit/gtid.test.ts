@@ -11,6 +11,7 @@ import {
   mysqlSetIncludes,
   parseMariadbGtid,
   parseMariadbGtidList,
+  sameGtidSet,
   type MariadbGtid,
 } from '../../workflows/gtid';
 
@@ -208,4 +209,11 @@ describe('MySQL GTIDs', () => {
     assert.equal(mysqlSetIncludes(set, `${UUID}:9007199254740993`), true);
     assert.equal(mysqlSetIncludes(set, `${UUID}:9007199254740994`), false);
   });
+});
+
+test('sameGtidSet: the same members in any order and spacing, nothing more or less', () => {
+  assert.ok(sameGtidSet('0-1-10,1-2-5', ' 1-2-5 , 0-1-10'));
+  assert.ok(sameGtidSet('', ''));
+  assert.ok(!sameGtidSet('0-1-10', '0-1-10,1-2-5'));
+  assert.ok(!sameGtidSet('0-1-10', '0-1-11'));
 });
