@@ -61,7 +61,7 @@ export async function resolveFailurePoint(
     const [row] = await sql.query(
       req.sqlNode,
       `SELECT SUBSTRING_INDEX(File, '/', -1) AS file, Position AS pos, SUBSTRING_INDEX(next_file, '/', -1) AS next_file, next_position
-         FROM mysql.ndb_binlog_index WHERE epoch = ?`,
+         FROM mysql.ndb_binlog_index WHERE epoch = CAST(? AS UNSIGNED)`,
       [fp.epoch],
     );
     if (!row) {
@@ -148,9 +148,11 @@ export async function startPositionAfter(
   e: Endpoint,
   latest: string,
 ): Promise<{ file: string; position: number } | null> {
+  // The epoch is bound as text (it exceeds 2^53): CAST it, or MySQL compares a BIGINT with a string
+  // as doubles, and epochs a few apart (one GCI's end and the next's start) compare equal.
   const [row] = await sql.query(
     e,
-    "SELECT Position AS position, SUBSTRING_INDEX(File, '/', -1) AS file FROM mysql.ndb_binlog_index WHERE epoch > ? ORDER BY epoch ASC LIMIT 1",
+    "SELECT Position AS position, SUBSTRING_INDEX(File, '/', -1) AS file FROM mysql.ndb_binlog_index WHERE epoch > CAST(? AS UNSIGNED) ORDER BY epoch ASC LIMIT 1",
     [latest],
   );
   return row ? { file: checkedBinlogName(row.file, 'File'), position: Number(row.position) } : null;
