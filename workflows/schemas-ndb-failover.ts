@@ -47,7 +47,8 @@ export type FailoverForm = z.output<typeof FailoverForm>;
 export const NdbChannelFailoverInput = z
   .object({
     ...RunbookCommon,
-    dialect: Dialect.default('mariadb'),
+    // An NDB Cluster SQL node is MySQL; the test worlds, which run MariaDB in its place, say so.
+    dialect: Dialect.default('mysql'),
     /** Names the replica cluster in search attributes (Cluster). */
     cluster: Slug.default('ndb-replica'),
     /** S': the replica SQL node whose secondary channel takes over. */

@@ -183,6 +183,7 @@ function input(
   extra: Record<string, unknown> = {},
 ) {
   return {
+    dialect: 'mariadb', // MariaDB stands in for the MySQL SQL nodes
     cluster: 'shop-dr',
     replica: { endpoint: endpoint(r) },
     primary: { channel: 'primary' },

@@ -126,6 +126,7 @@ export class NdbFailoverCatalogWorld implements CatalogWorld {
   /** A failover request for replica `r` (R1 by default) from M' over the secondary channel. */
   input(extra: Record<string, unknown> = {}, r: MariadbServer = this.R1) {
     return {
+      dialect: 'mariadb', // MariaDB stands in for the MySQL SQL nodes
       cluster: 'shop-dr',
       replica: { endpoint: this.endpoint(r) },
       primary: { channel: 'primary' },

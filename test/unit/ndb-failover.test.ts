@@ -43,7 +43,7 @@ describe('NdbChannelFailoverInput', () => {
   test('a minimal input is accepted and the defaults are filled in', () => {
     const r = NdbChannelFailoverInput.safeParse(minimal());
     assert.ok(r.success, r.success ? '' : describeIssues(r.error));
-    assert.equal(r.data.dialect, 'mariadb');
+    assert.equal(r.data.dialect, 'mysql', 'an NDB SQL node is MySQL');
     assert.equal(r.data.stopPrimary, false);
     assert.equal(r.data.requireApproval, false);
     assert.equal(r.data.mode, 'run');
