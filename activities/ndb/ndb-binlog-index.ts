@@ -16,7 +16,7 @@ import { refuse } from './ndb-pitr-common';
 // Step 2: dump mysql.ndb_binlog_index and copy the binary logs into the archive.
 export async function backupBinlogIndex(
   sql: SqlPools,
-  req: { recoveryId: string; sqlNode: Endpoint; archiveDir: string; dialect?: Dialect },
+  req: { recoveryId: string; sqlNode: Endpoint; archiveDir: string; dialect: Dialect },
 ): Promise<StepOutcome & { dumpFile: string; rows: number }> {
   const dumpFile = join(req.archiveDir, `ndb_binlog_index.${req.recoveryId}.sql`);
   await mkdir(req.archiveDir, { recursive: true });
@@ -29,7 +29,7 @@ export async function backupBinlogIndex(
     try {
       await runCommand(
         [
-          dialectOf(req.dialect ?? 'mariadb').dumpTool,
+          dialectOf(req.dialect).dumpTool,
           ...client.args,
           '--single-transaction',
           '--skip-triggers',
@@ -78,7 +78,7 @@ export async function truncateBinlogIndex(
 // Step 8: restore ndb_binlog_index from the dump (the binlog files stay in the archive, where the replay reads them).
 export async function restoreBinlogIndex(
   sql: SqlPools,
-  req: { recoveryId: string; sqlNode: Endpoint; dumpFile: string; dialect?: Dialect },
+  req: { recoveryId: string; sqlNode: Endpoint; dumpFile: string; dialect: Dialect },
 ): Promise<StepOutcome> {
   const ledger = new SqlLedger(sql, req.sqlNode);
   const done = await ledger.read(req.recoveryId, 'restore-binlog-index');
@@ -87,7 +87,7 @@ export async function restoreBinlogIndex(
     throw refuse(`the ndb_binlog_index dump ${req.dumpFile} does not exist`, 'MissingDump');
   const client = await clientOptions(req.sqlNode);
   try {
-    const tool = dialectOf(req.dialect ?? 'mariadb').client;
+    const tool = dialectOf(req.dialect).client;
     await runCommand([tool, ...client.args, '--init-command=SET SESSION sql_log_bin = 0', 'mysql'], {
       inputFile: req.dumpFile,
       secrets: client.secrets,

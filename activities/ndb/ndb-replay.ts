@@ -54,7 +54,7 @@ export function replayNdbBinlogs(
 export interface NdbReplayRequest {
   sqlNode: Endpoint;
   /** The SQL node's flavour (its binlog reader and client); runs recorded before it: mariadb. */
-  dialect?: Dialect;
+  dialect: Dialect;
   archiveDir: string;
   stop: NdbStopPoint;
   /** The window's files as the plan (locate-backup) verified them; absent in runs planned before it did. */
@@ -98,7 +98,7 @@ async function replayFromLatestEpoch(
     `epoch ${(await findLatestEpoch(sql, req.sqlNode).catch(() => null))?.latest ?? 'unknown'}`;
   await runBinlogPipe({
     endpoint: req.sqlNode,
-    dialect: req.dialect ?? 'mariadb',
+    dialect: req.dialect,
     window: [`--start-position=${start.position}`, `--stop-position=${req.stop.position}`],
     files,
     force: false,

@@ -94,6 +94,7 @@ export class NdbPitrCatalogWorld implements CatalogWorld {
       recoveryId: 'catalog',
       sqlNode: w.endpoint,
       archiveDir: w.archiveDir,
+      dialect: 'mariadb', // MariaDB stands in for the MySQL SQL node
     });
     [w.hostileFile, w.hostileNextFile] = w.ndb.epochs.slice(-2) as [EpochRecord, EpochRecord];
     await server.query(
