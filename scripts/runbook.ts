@@ -1,7 +1,8 @@
 // `runbook`: start, watch and steer the recovery runbooks from a terminal.
 // Exit codes: 0 done, 1 the run failed, 2 bad usage or input (nothing started), 3 Temporal unreachable.
 // The commands live in scripts/cli/ by concern: connect.ts (Temporal, request files), start.ts (plan,
-// start, rollback, cancel), status.ts (status, history, failures), approve.ts (approve, keygen).
+// start, rollback, cancel), status.ts (status, history, failures), approve.ts (approve, keygen),
+// backups.ts (a Percona cluster's base backups, read on this host).
 import { Command, CommanderError } from 'commander';
 import { SEARCH_ATTRIBUTES } from '../workflows/kit';
 import { RUNBOOKS } from '../workflows/runbooks';
@@ -10,6 +11,7 @@ import { CliError, connect, type GlobalOptions } from './cli/connect';
 import { addApproveAndKeygenCommands } from './cli/approve';
 import { addPlanAndStartCommands, addRollbackAndCancelCommands } from './cli/start';
 import { addHistoryCommand, addStatusCommand } from './cli/status';
+import { addBackupsCommand } from './cli/backups';
 
 export { nextAction } from './cli/status';
 
@@ -60,6 +62,7 @@ export function buildCli(): Command {
   addApproveAndKeygenCommands(program, g);
   addRollbackAndCancelCommands(program, g);
   addHistoryCommand(program, g);
+  addBackupsCommand(program);
 
   program
     .command('setup-namespace')

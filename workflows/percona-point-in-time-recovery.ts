@@ -51,6 +51,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
       ...p,
       evidence: [
         `backup ${p.backup.dir} at ${p.backup.file}:${p.backup.position} (GTID ${p.backup.gtid || 'none'})`,
+        ...(p.choice ?? []),
         r.stopGtid
           ? `replay ${r.files.length} file(s) (${r.files[0]} … ${r.files.at(-1)}), ${r.bytes} bytes, through ${r.stopGtid}`
           : 'nothing to replay: the backup is the target',
@@ -69,6 +70,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
       cluster: plan.cluster,
       archive: plan.archive,
       stagingDir: plan.stagingDir,
+      ...(plan.source ? { source: plan.source, choice: plan.choice } : {}),
     });
   if (input.mode === 'plan') return result();
 

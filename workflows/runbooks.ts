@@ -50,7 +50,7 @@ export const PERCONA_PITR = declare({
     { name: 'stop-temporary-mysqld' },
     { name: 'unpause-cluster' },
   ],
-  requestFields: ['target', 'allowGaps', 'force', 'verify', 'replay'],
+  requestFields: ['target', 'backupName', 'allowGaps', 'force', 'verify', 'replay'],
   facts: (i) => ({ cluster: i.cluster.name, target: describeTargetBrief(i.target) }),
 });
 

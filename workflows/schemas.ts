@@ -279,14 +279,36 @@ export const RestoreTarget = z
   })
   .strict();
 
+const BackupTool = z.enum(['mariadb-backup', 'xtrabackup']);
+/**
+ * The base backup: one prepared directory (`dir`), or a catalog of backups (`catalog`: a directory or
+ * an S3 prefix, activities/mysql/backup-catalog.ts) from which the plan chooses the closest one.
+ */
+export const PerconaBackup = z.union(
+  [
+    z.object({ dir: AbsolutePath, tool: BackupTool.optional() }).strict(),
+    z.object({ catalog: Archive, tool: BackupTool.optional() }).strict(),
+  ],
+  {
+    error:
+      'backup must be {"dir": "/path"} (one prepared backup) or {"catalog": {"kind": "fs", "dir": …} | {"kind": "s3", …}} (the backups the plan chooses from)',
+  },
+);
+export type PerconaBackup = z.infer<typeof PerconaBackup>;
+/** A backup's name in its catalog: a file or subdirectory name, or an object name under the prefix. */
+export const BackupName = z
+  .string()
+  .max(255)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:+-]*$/, 'a backup name as `runbook backups` lists it (no "/", no path)');
+
 export const PerconaPitrInput = z
   .object({
     ...RunbookCommon,
     dialect: Dialect.default('mariadb'),
     cluster: Cluster,
-    backup: z
-      .object({ dir: AbsolutePath, tool: z.enum(['mariadb-backup', 'xtrabackup']).optional() })
-      .strict(),
+    backup: PerconaBackup,
+    /** One backup of the catalog, by its name there (never a path): else the plan chooses the closest. */
+    backupName: BackupName.optional(),
     restore: RestoreTarget,
     archive: Archive,
     target: RecoveryTarget,
@@ -297,6 +319,13 @@ export const PerconaPitrInput = z
   })
   .strict()
   .superRefine((v, ctx) => {
+    if (v.backupName !== undefined && !('catalog' in v.backup))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['backupName'],
+        message:
+          'names a backup of a catalog, but this cluster has one backup directory (backup.dir), not a catalog',
+      });
     if (v.replay.strategy === 'applier' && v.dialect === 'mysql')
       ctx.addIssue({
         code: 'custom',

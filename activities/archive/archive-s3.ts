@@ -50,8 +50,19 @@ export class S3Archive implements BinlogArchive {
   }
 
   async listFiles(): Promise<{ name: string; size: number }[]> {
+    const objects = await this.listObjects((name) => BINLOG_NAME.test(name));
+    return objects.map(({ name, size }) => ({ name, size }));
+  }
+
+  /**
+   * Every object directly under the prefix whose name `keep` accepts, with its size and ETag (all
+   * pages, sorted by name). Also used by the backup catalog (activities/mysql/backup-catalog.ts).
+   */
+  async listObjects(
+    keep: (name: string) => boolean,
+  ): Promise<{ name: string; size: number; etag: string }[]> {
     const dir = this.prefix ? `${this.prefix}/` : '';
-    const files: { name: string; size: number }[] = [];
+    const files: { name: string; size: number; etag: string }[] = [];
     let token: string | undefined;
     do {
       // Delimiter '/' keeps deeper keys out of Contents (they come back as CommonPrefixes).
@@ -67,7 +78,7 @@ export class S3Archive implements BinlogArchive {
       );
       for (const obj of page.Contents ?? []) {
         const name = obj.Key?.slice(dir.length);
-        if (name && BINLOG_NAME.test(name)) files.push({ name, size: obj.Size ?? 0 });
+        if (name && keep(name)) files.push({ name, size: obj.Size ?? 0, etag: obj.ETag ?? '' });
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
       if (page.IsTruncated && !token) {

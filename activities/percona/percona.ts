@@ -3,7 +3,9 @@ import { replayStrategyOf, type PerconaPitrInput } from '../../workflows/schemas
 import { refreshIndex } from '../archive/archive-index';
 import { archiveReader } from '../archive/archive-read';
 import { openArchive, stagingDirFor } from '../archive/archives';
-import { inspectBackup, refuseRolledBack, type BackupInfo } from '../mysql/backup';
+import { refuseRolledBack, type BackupInfo } from '../mysql/backup';
+import type { BackupCatalogLocation, BackupEntry } from '../../workflows/backup-catalog';
+import { chooseBackup } from './backup-choice';
 import { checkCluster } from './cluster';
 import { checkSecretsResolve } from '../mysql/preflight';
 import { checkRoom, dirBytes } from './room';
@@ -23,6 +25,10 @@ export interface PerconaPlan {
   stagingDir: string;
   /** The room the restore needs and has, per filesystem. */
   room?: string[];
+  /** The catalog and its chosen backup, when the backup comes from a catalog (a stream is fetched first). */
+  source?: { catalog: BackupCatalogLocation; entry: BackupEntry };
+  /** Why this backup: chosen from the catalog (and the newer ones rejected), or named. */
+  choice?: string[];
 }
 
 /** Step 1 of the procedure: find the binlogs for the target and check them for gaps, touching nothing. */
@@ -38,12 +44,16 @@ export async function planPerconaRecovery(
   });
   await refuseRolledBack(input.recoveryId, input.restore.datadir);
   await checkDatadir(input.restore.datadir, [
-    { what: 'the backup directory', path: input.backup.dir },
+    'dir' in input.backup
+      ? { what: 'the backup directory', path: input.backup.dir }
+      : {
+          what: 'the backup catalog',
+          path: input.backup.catalog.kind === 'fs' ? input.backup.catalog.dir : undefined,
+        },
     { what: 'the binlog archive', path: input.archive.kind === 'fs' ? input.archive.dir : undefined },
     { what: 'the staging directory', path: stagingDirFor(input.archive, input.recoveryId) },
     { what: "the workers' state directory", path: stateRoot() },
   ]);
-  const backup = await inspectBackup(input.backup.dir, input.dialect, input.backup.tool);
   // A cluster on another host is checked there (the workflow asks that host's agent).
   const cluster =
     input.cluster.host === input.restore.host
@@ -54,22 +64,31 @@ export async function planPerconaRecovery(
   const index = await refreshIndex(archive, stagingDir);
 
   try {
-    const replay = await planReplay({
-      index,
-      backup: { file: backup.file, position: backup.position, gtid: backup.gtid },
-      target: input.target,
-      allowGaps: input.allowGaps,
-      nowSeconds: Date.now() / 1000,
-      read: archiveReader(archive, stagingDir),
-      dialect: input.dialect,
-    });
+    // The backup: the one directory given, or the closest of the catalog (each tried by the same plan).
+    const { backup, replay, source, evidence, restoreBytes } = await chooseBackup({ ...input, index }, (b) =>
+      planReplay({
+        index,
+        backup: { file: b.file, position: b.position, gtid: b.gtid },
+        target: input.target,
+        allowGaps: input.allowGaps,
+        nowSeconds: Date.now() / 1000,
+        read: archiveReader(archive, stagingDir),
+        dialect: input.dialect,
+      }),
+    );
+    // Until the fetch step exists, a run cannot restore a stream: refused here, before anything is touched.
+    if (source?.entry.form === 'xbstream' && input.mode !== 'plan')
+      throw new PlanError(
+        `the chosen backup ${source.entry.name} is an xbstream stream, which this version cannot fetch and prepare yet: name a prepared backup directory of the catalog (backupName), or plan only; nothing was touched`,
+        'NoUsableBackup',
+      );
     refuseUnsafeStrategy(replay, replayStrategyOf(input), input.force);
     // The old datadir stays (moved aside on its filesystem): the restore needs room beside it.
     const room = await checkRoom([
       {
         path: input.restore.datadir,
         parts: [
-          { what: 'the backup copied back', bytes: await dirBytes(input.backup.dir) },
+          { what: 'the backup copied back', bytes: restoreBytes ?? (await dirBytes(backup.dir)) },
           { what: "the restored server's binlog", bytes: replay.bytes },
           { what: 'data growth, estimated as the replayed bytes', bytes: replay.bytes },
         ],
@@ -84,6 +103,7 @@ export async function planPerconaRecovery(
       archive: archive.location,
       stagingDir,
       room: room.evidence,
+      ...(source ? { source, choice: evidence } : {}),
     };
   } catch (err) {
     if (err instanceof PlanError) throw failure(err.kind, err.message);

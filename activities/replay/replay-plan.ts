@@ -9,6 +9,7 @@ import type { ArchiveIndex } from '../archive/archive';
 import type { ReadArchived } from '../archive/archive-read';
 import {
   PlanError,
+  TargetBeforeBackup,
   WindowReader,
   type BackupCoordinates,
   type VerifiedFile,
@@ -16,7 +17,7 @@ import {
 } from './replay-window';
 import { bounds, describeTarget, indexGaps, iso, targetTakes } from './replay-target';
 
-export { PlanError, type BackupCoordinates } from './replay-window';
+export { PlanError, TargetBeforeBackup, type BackupCoordinates } from './replay-window';
 export { describeTarget } from './replay-target';
 
 /** The pipe replays an event as a base64 BINLOG statement: 4/3 of it must fit max_allowed_packet (1 GiB). */
@@ -172,7 +173,7 @@ export async function planReplay(p: PlanInputs): Promise<ReplayPlan> {
       `${target.file}:${target.position} is not an event boundary (mysqlbinlog prints boundaries as "# at N")`,
     );
   if (T !== null && reader.backupTime !== null && T <= reader.backupTime)
-    throw new PlanError(
+    throw new TargetBeforeBackup(
       `target time ${(target as { time: string }).time} is before the backup was taken (its last transaction is stamped ${iso(reader.backupTime)}); use an older backup`,
     );
   const plan = finish(p, reader, window);

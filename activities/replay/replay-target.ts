@@ -3,7 +3,7 @@
 import type { RecoveryTarget } from '../../workflows/schemas';
 import { isMariadbGtid, parseMariadbGtid, parseMariadbGtidList } from '../../workflows/gtid';
 import { binlogSequence, type ArchivedFile } from '../archive/archive';
-import { PlanError, stateIncludes, type WindowTransaction } from './replay-window';
+import { PlanError, stateIncludes, TargetBeforeBackup, type WindowTransaction } from './replay-window';
 import type { PlanInputs } from './replay-plan';
 
 export function describeTarget(t: RecoveryTarget): string {
@@ -84,7 +84,7 @@ export function bounds(p: PlanInputs): { startIdx: number; lastIdx: number } {
     }
     case 'gtid': {
       if (stateIncludes(backup.gtid, target.gtid))
-        throw new PlanError(
+        throw new TargetBeforeBackup(
           `GTID ${target.gtid} is already in the backup (backup GTID position ${backup.gtid}); use an older backup`,
         );
       const holder = findHolder(files.slice(startIdx), target.gtid);
@@ -97,7 +97,7 @@ export function bounds(p: PlanInputs): { startIdx: number; lastIdx: number } {
     case 'position': {
       const at = files.findIndex((x) => x.name === target.file);
       if (at < startIdx || (at === startIdx && target.position <= backup.position))
-        throw new PlanError(
+        throw new (at >= 0 ? TargetBeforeBackup : PlanError)(
           at >= 0
             ? `position ${target.file}:${target.position} is before the backup (${backup.file}:${backup.position})`
             : `${target.file} is not in the archive`,

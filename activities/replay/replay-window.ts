@@ -29,11 +29,15 @@ export class PlanError extends Error {
   override name = 'PlanError';
   constructor(
     message: string,
-    readonly kind: 'PlanRefused' | 'ArchiveDamaged' | 'ArchiveGap' | 'ArchiveForeign' = 'PlanRefused',
+    readonly kind:
+      'PlanRefused' | 'ArchiveDamaged' | 'ArchiveGap' | 'ArchiveForeign' | 'NoUsableBackup' = 'PlanRefused',
   ) {
     super(message);
   }
 }
+
+/** The target lies at or before the backup's own point: an older backup may reach it (backup choice). */
+export class TargetBeforeBackup extends PlanError {}
 
 /** Where the backup's consistent point is in the binlogs. */
 export interface BackupCoordinates {
