@@ -2,10 +2,10 @@
 // source that took writes between them (prepared directories, xbstream plain, | zstd, | gzip, one
 // unprepared), with its real binlog archive. Every choice is compared with the position and GTID
 // recorded on the source as each backup was taken; every refusal leaves the catalog, the archive
-// and the restore datadir as they were.
+// and the restore datadir as they were. S3 and `runbook backups`: backup-catalog-s3-cli.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { copyFile, mkdir, open, readdir, readFile, stat, truncate, utimes } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, stat, truncate, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { ApplicationFailure } from '@temporalio/common';
@@ -18,12 +18,7 @@ import { refreshIndex } from '../../activities/archive/archive-index';
 import { archiveReader } from '../../activities/archive/archive-read';
 import { PlanError, planReplay } from '../../activities/replay/replay-plan';
 import type { ArchiveIndex } from '../../activities/archive/archive';
-import { Archive, PerconaPitrInput, type RecoveryTarget } from '../../workflows/schemas';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { startSeaweedS3, type SeaweedS3 } from '../support/seaweedfs';
-import { writeCatalogEntry } from '../support/fleet';
-import { projectRoot } from '../../scripts/lib/tools';
-import { gtidPos } from '../../scripts/lib/scenario';
+import { PerconaPitrInput, type RecoveryTarget } from '../../workflows/schemas';
 import { SqlPools } from '../../activities/mysql/sql';
 
 let w: CatalogWorld;
@@ -339,113 +334,6 @@ describe('the plan activity', () => {
       target: { type: 'latest' },
     });
     assert.equal(path.success, false);
-  });
-});
-
-describe('S3 (SeaweedFS)', () => {
-  let s3: SeaweedS3;
-  before(async () => {
-    s3 = await startSeaweedS3({ bucket: 'backups' });
-    process.env.BKCAT_AK = s3.accessKeyId;
-    process.env.BKCAT_SK = s3.secretAccessKey;
-    const raw = new S3Client({
-      endpoint: s3.endpoint,
-      region: s3.region,
-      forcePathStyle: true,
-      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-    });
-    const put = async (key: string, body: Buffer) =>
-      raw.send(new PutObjectCommand({ Bucket: 'backups', Key: key, Body: body }));
-    for (const b of w.backups.filter((x) => x.form === 'xbstream'))
-      await put(`shop/${b.name}`, await readFile(join(w.catalogDir, b.name)));
-    await put('shop/notes.txt', Buffer.from('not a backup'));
-    await put('shop/old/full-0.xbstream', await readFile(join(w.catalogDir, 'full-2.xbstream')));
-    const bad = await readFile(join(w.catalogDir, 'full-2.xbstream'));
-    await put('shop/bad.xbstream', bad.subarray(0, 100_000));
-    raw.destroy();
-  });
-  after(async () => s3?.stop());
-
-  const location = () =>
-    Archive.parse({
-      kind: 's3',
-      bucket: 'backups',
-      prefix: 'shop',
-      endpoint: s3.endpoint,
-      accessKeyId: { env: 'BKCAT_AK' },
-      secretAccessKey: { env: 'BKCAT_SK' },
-    });
-
-  test('lists the stream objects under the prefix with the coordinates recorded as each was taken', async () => {
-    const read: string[] = [];
-    const listing = await listBackupCatalog(location(), { onRead: (n) => read.push(n) });
-    assert.deepEqual(
-      listing.backups.map((b) => b.name),
-      ['full-4.xbstream.gz', 'full-3.xbstream.zst', 'full-2.xbstream', 'bad.xbstream'],
-    );
-    for (const b of listing.backups.filter((x) => x.name !== 'bad.xbstream'))
-      assert.deepEqual(b.binlog, coords(truthOf(b.name)), b.name);
-    assert.match(listing.backups.at(-1)!.problem ?? '', /damaged xbstream: truncated chunk .* at offset \d+/);
-    assert.equal(read.length, 4);
-    const again: string[] = [];
-    await listBackupCatalog(location(), { onRead: (n) => again.push(n) });
-    assert.equal(again.length, 0, 'the index answers: nothing read again');
-  });
-});
-
-describe('runbook backups <cluster>', () => {
-  const cli = (...args: string[]) =>
-    execa(process.execPath, ['--import', 'tsx', join(projectRoot, 'scripts/runbook.ts'), ...args], {
-      cwd: projectRoot,
-      reject: false,
-    });
-
-  test('lists each backup: form, size, finish time, coordinates, usable or why not, and its reach with the archive', async () => {
-    const newest = await gtidPos(w.source.server);
-    const name = `bk-${process.pid}`;
-    await writeCatalogEntry(name, {
-      runbooks: {
-        perconaPointInTimeRecovery: {
-          input: {
-            cluster: {
-              adapter: 'process',
-              name: 'shop',
-              pidFile: join(w.base, 'x.pid'),
-              start: ['/bin/true'],
-            },
-            backup: { catalog: { kind: 'fs', dir: w.catalogDir } },
-            restore: { datadir: join(w.base, 'restore-cli', 'data') },
-            archive: { kind: 'fs', dir: w.source.archiveDir },
-          },
-        },
-      },
-      approval: { required: false },
-    });
-    const r = await cli('backups', name);
-    assert.equal(r.exitCode, 0, r.stderr);
-    const blocks = r.stdout.split(/\n(?=\S)/).slice(1);
-    assert.deepEqual(
-      blocks.map((b) => b.split('\n')[0]),
-      [...w.backups].reverse().map((b) => b.name),
-    );
-    for (const t of w.backups) {
-      const block = blocks.find((b) => b.startsWith(`${t.name}\n`))!;
-      assert.match(block, new RegExp(`binlog: +${t.file}:${t.position} GTID ${t.gtid}\\n`));
-      assert.match(
-        block,
-        new RegExp(`form: +${t.form}${t.compression !== 'none' ? ` \\(${t.compression}\\)` : ''}, `),
-      );
-      assert.match(block, /finished: +\d{4}-\d{2}-\d{2}T/);
-      if (t.name === 'raw-5') assert.match(block, /usable: +no: not prepared/);
-      else {
-        assert.match(block, /usable: +yes/);
-        assert.match(block, new RegExp(`earliest: +${t.file}:${t.position} GTID ${t.gtid}`));
-        assert.match(block, new RegExp(`latest: +${newest.split(',').at(-1)} \\(`));
-      }
-    }
-    const unknown = await cli('backups', 'no-such-cluster');
-    assert.equal(unknown.exitCode, 2);
-    assert.match(unknown.stderr, /no-such-cluster: no usable fleet catalog entry/);
   });
 });
 
