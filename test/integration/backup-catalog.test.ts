@@ -186,7 +186,14 @@ describe('choosing', () => {
       target: () => ({ type: 'time', time: w.mid[1]! }),
       expect: 'full-2.xbstream',
     },
-    { what: 'latest', target: () => ({ type: 'latest' }), expect: 'full-4.xbstream.gz' },
+    { what: 'latest', target: () => ({ type: 'latest' }), expect: 'full-6' },
+    {
+      // full-6's own binlog file starts after the target's second: only the file before it shows that
+      // its data is newer than the target.
+      what: 'a time just before the backup taken after a rotation',
+      target: () => ({ type: 'time', time: w.mid[4]! }),
+      expect: 'full-4.xbstream.gz',
+    },
     {
       what: 'the position where the plain stream was taken (exclusive)',
       target: () => ({
@@ -271,7 +278,7 @@ describe('the plan activity', () => {
       backup: { catalog: { kind: 'fs', dir: w.catalogDir } },
       restore: { datadir: join(w.base, 'restore', 'data') },
       archive: { kind: 'fs', dir: w.source.archiveDir },
-      target: { type: 'latest' },
+      target: { type: 'gtid', gtid: last(w.between[3]!) },
       ...extra,
     });
 
@@ -283,6 +290,7 @@ describe('the plan activity', () => {
       assert.equal(plan.source?.entry.form, 'xbstream');
       assert.deepEqual(plan.source?.entry.binlog, coords(truthOf('full-4.xbstream.gz')));
       assert.ok(plan.choice?.some((l) => /rejected newer backup raw-5: not usable/.test(l)));
+      assert.ok(plan.choice?.some((l) => /rejected newer backup full-6: past the target/.test(l)));
 
       const cat = await snapshot(w.catalogDir);
       await assert.rejects(

@@ -1,6 +1,6 @@
 // A MariaDB source taking writes, with a real archiver, and a backup catalog of real mariadb-backup
 // backups taken between the writes: prepared directories, xbstream streams (plain, `| zstd`,
-// `| gzip`) and one unprepared directory. Ground truth is recorded as each backup is taken: the
+// `| gzip`), one unprepared directory, and one taken just after a binlog rotation. Ground truth is recorded as each backup is taken: the
 // source's binlog position and GTID state at that moment (nothing writes while a backup runs).
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
@@ -56,6 +56,19 @@ async function masterStatus(s: MariadbServer): Promise<{ file: string; position:
   return { file: row!.File, position: Number(row!.Position) };
 }
 
+/** FLUSH BINARY LOGS, then until the server has appended the new file's Binlog_checkpoint event (a moment later). */
+async function rotate(s: MariadbServer): Promise<void> {
+  await s.query('FLUSH BINARY LOGS');
+  const { file } = await masterStatus(s);
+  for (let i = 0; i < 100; i++) {
+    const events = await s.query<{ Event_type: string; Info: string }[]>(`SHOW BINLOG EVENTS IN '${file}'`);
+    // The first checkpoint may still name the previous file; the one naming this file comes last.
+    if (events.some((e) => e.Event_type === 'Binlog_checkpoint' && e.Info.includes(file))) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no Binlog_checkpoint in ${file} after FLUSH BINARY LOGS`);
+}
+
 /** `mariadb-backup --backup --stream=xbstream [| zstd | gzip] > file`, two processes joined here. */
 async function streamBackup(
   s: MariadbServer,
@@ -98,11 +111,14 @@ export async function buildCatalogWorld(): Promise<CatalogWorld> {
     { name: 'full-3.xbstream.zst', form: 'xbstream', compression: 'zstd', prepared: false },
     { name: 'full-4.xbstream.gz', form: 'xbstream', compression: 'gzip', prepared: false },
     { name: 'raw-5', form: 'prepared-dir', compression: 'none', prepared: false },
+    // Taken right after a binlog rotation: its own binlog file holds no transaction before its position.
+    { name: 'full-6', form: 'prepared-dir', compression: 'none', prepared: true },
   ];
   const backups: TakenBackup[] = [];
   const between: string[] = [];
   const mid: string[] = [];
   for (const [i, p] of plan.entries()) {
+    if (p.name === 'full-6') await rotate(s);
     const before = await secondBoundary();
     const { file, position } = await masterStatus(s);
     const gtid = await gtidPos(s);
