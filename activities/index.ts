@@ -17,6 +17,7 @@ import { replayBinlogs, type ReplayRequest } from './replay/replay';
 import { proveRestoredReplay, type ProveRequest } from './replay/replay-proof';
 import { recoveryState } from './percona/recovery-state';
 import { removeRunFiles } from './percona/run-files';
+import { checkNewServer, restoreNewServer, startNewServer } from './percona/new-server';
 import { putPreviousDatadirBack, setRestoredDatadirAside, verifyClusterBack } from './percona/rollback';
 import { ndbPitrActivities } from './ndb/ndb-pitr';
 import { ndbFailoverActivities } from './ndb/ndb-failover';
@@ -51,6 +52,9 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
       endpoint: Endpoint,
       verify: { schemas?: string[]; expected?: Record<string, TableFingerprint> },
     ) => verifyRestore(sql, endpoint, verify),
+    checkNewServer: (req: Parameters<typeof checkNewServer>[0]) => checkNewServer(req),
+    restoreNewServer: (req: Parameters<typeof restoreNewServer>[0]) => restoreNewServer(req),
+    startNewServer: (req: Parameters<typeof startNewServer>[1]) => startNewServer(sql, req),
     recordBeforeRun: (req: Parameters<typeof recordBeforeRun>[0]) => recordBeforeRun(req),
     removeRunFiles: (req: Parameters<typeof removeRunFiles>[0]) => removeRunFiles(req),
     recoveryState: (req: { recoveryId: string; datadir: string }) => recoveryState(req),
@@ -88,6 +92,9 @@ export const ACTIVITY_PLACEMENT = {
   replayBinlogs: 'host', // mariadb-binlog | mariadb, staging files
   proveReplay: 'host', // reads the restored datadir's binlog and the staged archive files
   verifyRestore: 'sql', // row counts and CHECKSUM TABLE
+  checkNewServer: 'host', // the new server's datadir, port and socket (read-only)
+  restoreNewServer: 'host', // copy-back into the new server's empty datadir
+  startNewServer: 'host', // spawns the new server, left running
   // Percona rollback (and the state a failed recovery reports)
   recordBeforeRun: 'host', // the ledger beside the restore datadir
   removeRunFiles: 'host', // the run's staging and runtime directories

@@ -118,6 +118,14 @@ export const FAILURES = {
   },
 
   // The world is not as the step needs it: the message says what is there.
+  NewServerOccupied: {
+    retry: false,
+    next: "The new server's datadir holds something this recovery did not create, or its port or socket is taken: empty the datadir or free the port yourself (the runbook never moves aside or deletes what it did not create), or choose another new server of the catalog; then start again.",
+  },
+  NewServerNotAtTarget: {
+    retry: false,
+    next: 'The new server started on the proved datadir is not what was proved (the message says how): it is left running for inspection; stop it, look at its error log, and start a new recovery with a new recoveryId.',
+  },
   DatadirInUse: {
     retry: false,
     next: 'Stop what uses the datadir (pause the cluster), or move the directory named in the message; then start again.',

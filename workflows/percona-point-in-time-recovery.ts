@@ -7,7 +7,10 @@
 //   6. verify                 proof that the restored server applied exactly the window's transactions,
 //                             then row counts and checksums of the restored tables (vs expected, if given)
 //   7. stop-temporary-mysqld  shut the temporary mysqld down
-//   8. unpause-cluster        start the cluster again on the restored data
+//   8. start-new-server       new-server mode: the proved datadir started as a server of its own, left running
+//   9. unpause-cluster        start the cluster again on the restored data
+// In new-server mode (restoreTo names a server of the catalog) the cluster is never paused or
+// unpaused: the recovery fills that server's empty datadir instead (workflows/percona-new-server.ts).
 import type { PerconaPlan } from '../activities/percona/percona';
 import type { ReplayResult } from '../activities/replay/replay';
 import type { ReplayProof } from '../activities/replay/replay-proof';
@@ -18,6 +21,14 @@ import { openRunbook } from './request-input';
 import { long, quickOn } from './routing';
 import { PerconaPitrInput, replayStrategyOf, type TableFingerprint } from './schemas';
 import { describeCut } from './targets';
+import {
+  IN_PLACE,
+  newServerFailureTail,
+  newServerOf,
+  NOT_PAUSED,
+  NOT_UNPAUSED,
+  type NewServerRecord,
+} from './percona-new-server';
 import { proveAndVerify } from './verify-step';
 
 export interface PerconaResult extends RunbookResult<PerconaPlan> {
@@ -25,28 +36,41 @@ export interface PerconaResult extends RunbookResult<PerconaPlan> {
   /** The proof that the restored server applied exactly the window (absent when nothing was replayed). */
   proof?: Omit<ReplayProof, 'problems'>;
   tables?: Record<string, TableFingerprint>;
+  /** New-server mode: the server left running on the recovered data. */
+  newServer?: NewServerRecord;
 }
 
 export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaResult> {
   const { input, rb } = await openRunbook(PERCONA_PITR, raw);
   const recoveryId = rb.recoveryId;
+  // New-server mode restores into a server of the catalog instead of the cluster's own datadir.
+  const ns = newServerOf(input);
+  const restore = ns ?? input.restore;
   const clusterHost = long(input.cluster.host, input.heartbeatTimeout);
-  const targetHost = long(input.restore.host, input.heartbeatTimeout);
+  const targetHost = long(restore.host, input.heartbeatTimeout);
   const server = {
     recoveryId,
-    datadir: input.restore.datadir,
-    binlogBasename: input.restore.binlogBasename,
-    serverId: input.restore.serverId,
+    datadir: restore.datadir,
+    binlogBasename: restore.binlogBasename,
+    serverId: restore.serverId,
     dialect: input.dialect,
-    user: input.restore.user,
-    password: input.restore.password,
+    user: restore.user,
+    password: restore.password,
   };
 
   const plan = await rb.step('locate-binlogs', async () => {
     // The plan reads the backup and stages binlogs where they will be restored; the cluster is checked where it runs.
-    const p = await targetHost.planPerconaRecovery({ ...input, recoveryId });
+    const p = await targetHost.planPerconaRecovery({ ...input, restore, newServers: undefined, recoveryId });
     const r = p.replay;
-    if (input.cluster.host !== input.restore.host) p.cluster = await clusterHost.checkCluster(input.cluster);
+    if (input.cluster.host !== restore.host) p.cluster = await clusterHost.checkCluster(input.cluster);
+    const target = ns
+      ? await targetHost.checkNewServer({
+          recoveryId,
+          server: ns,
+          cluster: input.cluster,
+          clusterDatadir: input.restore.datadir,
+        })
+      : { evidence: [] };
     return {
       ...p,
       evidence: [
@@ -58,6 +82,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
         ...describeCut(input.target, r),
         ...(p.room ?? []),
         `cluster: ${p.cluster}`,
+        ...(target.evidence ?? []),
         ...r.warnings,
       ],
     };
@@ -72,33 +97,37 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
       stagingDir: plan.stagingDir,
       ...(plan.source ? { source: plan.source, choice: plan.choice } : {}),
     });
-  if (input.mode === 'plan') return result();
+  // A new server's restore is the only destructive step, and none on a scratch server (catalog).
+  const destructive = ns ? (ns.approvalFree ? [] : ['restore-backup']) : rb.destructiveSteps();
+  if (input.mode === 'plan') return { ...result(), destructiveSteps: destructive };
 
   // From the pause on, production is changed: each change is noted (progress shows them), and a
   // failure says what the world looks like and how to put production back.
-  const { replay, verification } = await failingWithState(rb, input, async () => {
-    await rb.destructive('pause-cluster', async () => {
-      const paused = await clusterHost.pauseCluster(input.cluster);
-      if (!paused.skipped) rb.noteChange(`cluster ${input.cluster.name} paused by this run`);
-      // What a rollback must find again, beside the datadir, before anything else changes.
-      if (!patched(BEFORE_RUN_PATCH)) return paused;
-      const noted = await targetHost.recordBeforeRun({
-        recoveryId,
-        datadir: input.restore.datadir,
-        clusterGtidBefore: paused.gtidBefore ?? null,
-        stagingDir: plan.stagingDir,
+  const { replay, verification, newServer } = await failingWithState(rb, input, async () => {
+    if (ns) rb.skip('pause-cluster', NOT_PAUSED);
+    else
+      await rb.destructive('pause-cluster', async () => {
+        const paused = await clusterHost.pauseCluster(input.cluster);
+        if (!paused.skipped) rb.noteChange(`cluster ${input.cluster.name} paused by this run`);
+        // What a rollback must find again, beside the datadir, before anything else changes.
+        if (!patched(BEFORE_RUN_PATCH)) return paused;
+        const noted = await targetHost.recordBeforeRun({
+          recoveryId,
+          datadir: input.restore.datadir,
+          clusterGtidBefore: paused.gtidBefore ?? null,
+          stagingDir: plan.stagingDir,
+        });
+        return { ...paused, evidence: [...(paused.evidence ?? []), ...(noted.evidence ?? [])] };
       });
-      return { ...paused, evidence: [...(paused.evidence ?? []), ...(noted.evidence ?? [])] };
-    });
-    const restored = await rb.destructive('restore-backup', () =>
-      targetHost.restoreBackup({
-        recoveryId,
-        backup: plan.backup,
-        datadir: input.restore.datadir,
-      }),
-    );
+    const restoreWork = () => {
+      const req = { recoveryId, backup: plan.backup, datadir: restore.datadir };
+      return ns ? targetHost.restoreNewServer({ ...req, server: ns }) : targetHost.restoreBackup(req);
+    };
+    const restored = ns?.approvalFree
+      ? await rb.step('restore-backup', restoreWork)
+      : await rb.destructive('restore-backup', restoreWork);
     rb.noteChange(
-      `backup restored into ${input.restore.datadir}${restored.previousDatadir ? `; the datadir that was there is kept at ${restored.previousDatadir}` : ''}`,
+      `backup restored into ${restore.datadir}${ns ? ` (new server ${ns.name}; the cluster is not touched)` : ''}${restored.previousDatadir ? `; the datadir that was there is kept at ${restored.previousDatadir}` : ''}`,
     );
     const { endpoint } = await rb.step('start-temporary-mysqld', () =>
       targetHost.startTemporaryServer({ ...server, backupGtid: plan.backup.gtid }),
@@ -131,17 +160,32 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
       // Proved and verified: the run's staging and runtime files have served their purpose.
       const removed = await targetHost.removeRunFiles({
         recoveryId,
-        datadir: input.restore.datadir,
+        datadir: restore.datadir,
         stagingDir: plan.stagingDir,
       });
       return { ...stopped, evidence: [...(stopped.evidence ?? []), ...(removed.evidence ?? [])] };
     });
-    await rb.step('unpause-cluster', () => clusterHost.unpauseCluster(input.cluster));
-    return { replay, verification };
+    if (!ns) {
+      rb.skip('start-new-server', IN_PLACE);
+      await rb.step('unpause-cluster', () => clusterHost.unpauseCluster(input.cluster));
+      return { replay, verification, newServer: undefined };
+    }
+    const started = await rb.step('start-new-server', () =>
+      targetHost.startNewServer({
+        recoveryId,
+        server: ns,
+        dialect: input.dialect,
+        expectGtid: replay.stateAfter,
+      }),
+    );
+    rb.noteChange(`new server ${ns.name} running on ${ns.datadir} (pid ${started.newServer.pid})`);
+    rb.skip('unpause-cluster', NOT_UNPAUSED);
+    return { replay, verification, newServer: started.newServer };
   });
 
   return {
     ...result(),
+    destructiveSteps: destructive,
     replay: {
       stateBefore: replay.stateBefore,
       stateAfter: replay.stateAfter,
@@ -153,6 +197,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
     },
     ...(verification.proof ? { proof: withoutProblems(verification.proof) } : {}),
     tables: verification.tables,
+    ...(newServer ? { newServer } : {}),
   };
 }
 
@@ -192,9 +237,11 @@ async function failingWithState<T>(rb: Runbook, input: PerconaPitrInput, work: (
     const nothingChanged = pauseFailed && !rb.changes().length && refusedBeforeAnyChange(err);
     if (pauseFailed && !rb.changes().length && !nothingChanged)
       rb.noteChange(`cluster ${input.cluster.name}: its pause failed part way, so it may be stopped`);
-    const host = quickOn(input.restore.host);
+    const ns = newServerOf(input);
+    const restore = ns ?? input.restore;
+    const host = quickOn(restore.host);
     const seen = await CancellationScope.withTimeout(60_000, () =>
-      host.recoveryState({ recoveryId: rb.recoveryId, datadir: input.restore.datadir }),
+      host.recoveryState({ recoveryId: rb.recoveryId, datadir: restore.datadir }),
     ).then(
       (s) => s.lines,
       () => [`the restore host did not say what it holds: its state is unknown`],
@@ -202,6 +249,14 @@ async function failingWithState<T>(rb: Runbook, input: PerconaPitrInput, work: (
     const state = [...rb.changes(), ...seen];
     for (const line of seen) rb.noteChange(line);
     const cause = err instanceof Error ? err : new Error(String(err));
+    if (ns)
+      throw ApplicationFailure.create({
+        message: `${cause.message}\nState now: ${state.join('; ') || 'nothing was changed'}.\n${newServerFailureTail(ns, workflowInfo().workflowId, rb.recoveryId)}`,
+        type: cause instanceof ApplicationFailure ? (cause.type ?? 'StepFailed') : 'StepFailed',
+        nonRetryable: true,
+        details: [{ changed: state }],
+        cause,
+      });
     if (nothingChanged)
       throw ApplicationFailure.create({
         message: `${cause.message}\nNothing was changed: the run stopped before pausing the cluster. Restore host: ${seen.join('; ')}.`,

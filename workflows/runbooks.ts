@@ -48,9 +48,11 @@ export const PERCONA_PITR = declare({
     { name: 'replay-binlogs' },
     { name: 'verify' },
     { name: 'stop-temporary-mysqld' },
+    // New-server mode only: the verified datadir started as the new server and left running.
+    { name: 'start-new-server' },
     { name: 'unpause-cluster' },
   ],
-  requestFields: ['target', 'backupName', 'allowGaps', 'force', 'verify', 'replay'],
+  requestFields: ['target', 'backupName', 'allowGaps', 'force', 'verify', 'replay', 'restoreTo'],
   facts: (i) => ({ cluster: i.cluster.name, target: describeTargetBrief(i.target) }),
 });
 

@@ -279,6 +279,21 @@ export const RestoreTarget = z
   })
   .strict();
 
+/**
+ * A new server a recovery may restore to instead of the cluster (fleet catalog only, by name): its
+ * datadir must be absent or empty, its port free; it is left running after the proof (docs/percona-pitr.md).
+ */
+export const NewServer = RestoreTarget.extend({
+  /** TCP port it listens on (absent: socket only, networking off). */
+  port: z.number().int().min(1).max(65535).optional(),
+  bindAddress: z.union([z.ipv4(), z.ipv6()]).default('127.0.0.1'),
+  /** Its unix socket (default <datadir>/mysql.sock); at most 107 bytes. */
+  socket: AbsolutePath.max(107).optional(),
+  /** A scratch server: restoring into its fresh, empty datadir needs no approval. */
+  approvalFree: z.boolean().default(false),
+}).strict();
+export type NewServer = z.output<typeof NewServer>;
+
 const BackupTool = z.enum(['mariadb-backup', 'xtrabackup']);
 /**
  * The base backup: one prepared directory (`dir`), or a catalog of backups (`catalog`: a directory or
@@ -316,6 +331,10 @@ export const PerconaPitrInput = z
     force: z.boolean().default(false),
     verify: VerifySpec,
     replay: ReplayOptions.default({ parallelThreads: 1 }),
+    /** Servers of the catalog a recovery may restore to instead of the cluster in place. */
+    newServers: z.record(Slug, NewServer).optional(),
+    /** `in-place` (the cluster's own datadir, paused), or the name of one of `newServers`. */
+    restoreTo: Slug.default('in-place'),
   })
   .strict()
   .superRefine((v, ctx) => {
@@ -326,6 +345,27 @@ export const PerconaPitrInput = z
         message:
           'names a backup of a catalog, but this cluster has one backup directory (backup.dir), not a catalog',
       });
+    if (v.restoreTo !== 'in-place' && !v.newServers?.[v.restoreTo])
+      ctx.addIssue({
+        code: 'custom',
+        path: ['restoreTo'],
+        message: `no new server named ${v.restoreTo} in this cluster's fleet catalog entry (it offers: ${['in-place', ...Object.keys(v.newServers ?? {})].join(', ')})`,
+      });
+    for (const [name, ns] of Object.entries(v.newServers ?? {})) {
+      if (name === 'in-place')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['newServers', name],
+          message: '"in-place" names the cluster itself',
+        });
+      if (!ns.socket && `${ns.datadir}/mysql.sock`.length > 107)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['newServers', name, 'socket'],
+          message:
+            'the default socket <datadir>/mysql.sock would exceed 107 bytes: give a shorter socket path',
+        });
+    }
     if (v.replay.strategy === 'applier' && v.dialect === 'mysql')
       ctx.addIssue({
         code: 'custom',

@@ -34,6 +34,7 @@ import {
 } from '../support/temporal';
 import { saveHistory } from '../../scripts/lib/history';
 import { historiesDir } from '../support/histories';
+import { IN_PLACE } from '../../workflows/percona-new-server';
 import { runWorkflow, runWorkflowExpectingFailure, updateRejection } from '../support/workflows';
 import { catalogRequest } from '../support/fleet';
 
@@ -108,8 +109,13 @@ describe('recovers to the point just before the accident', () => {
     assert.equal(sa.get(RecoveryTargetKey), `time:${acc.beforeAccident}`);
     assert.equal(sa.get(RunbookStepKey), 'unpause-cluster');
     assert.deepEqual(
-      r.steps.map((s) => s.status),
+      r.steps.filter((s) => s.name !== 'start-new-server').map((s) => s.status),
       Array(8).fill('done'),
+    );
+    // In place: no new server (its step is skipped, saying why).
+    assert.deepEqual(
+      r.steps.filter((s) => s.name === 'start-new-server').map((s) => [s.status, s.evidence]),
+      [['skipped-by-checkpoint', [IN_PLACE]]],
     );
     // The stand-in cluster was paused and then unpaused again.
     const calls = (await readFile(`${kubectlState}.log`, 'utf8'))
