@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import type { ApplicationFailure } from '@temporalio/common';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { buildCatalogWorld, type CatalogWorld, type TakenBackup } from '../support/backup-catalog-world';
 import { listBackupCatalog } from '../../activities/mysql/backup-catalog';
@@ -72,6 +73,27 @@ describe('S3 (SeaweedFS)', () => {
     const again: string[] = [];
     await listBackupCatalog(location(), { onRead: (n) => again.push(n) });
     assert.equal(again.length, 0, 'the index answers: nothing read again');
+  });
+  test('wrong credentials or a missing catalog are refused at once, naming the catalog, no secret', async () => {
+    process.env.BKCAT_SK_WRONG = `${s3.secretAccessKey}x`;
+    await assert.rejects(
+      listBackupCatalog({ ...location(), secretAccessKey: { env: 'BKCAT_SK_WRONG' } }),
+      (err: ApplicationFailure) => {
+        assert.equal(err.type, 'ArchiveMisconfigured');
+        assert.equal(err.nonRetryable, true);
+        assert.match(err.message, /s3:\/\/backups\/shop: cannot list objects/);
+        assert.ok(!err.message.includes(s3.secretAccessKey));
+        return true;
+      },
+    );
+    await assert.rejects(
+      listBackupCatalog({ kind: 'fs', dir: join(w.base, 'no-such-catalog') }),
+      (err: ApplicationFailure) => {
+        assert.equal(err.type, 'InvalidInput');
+        assert.match(err.message, /backup catalog .*no-such-catalog cannot be read: ENOENT/);
+        return true;
+      },
+    );
   });
 });
 
