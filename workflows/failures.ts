@@ -87,6 +87,14 @@ export const FAILURES = {
     retry: false,
     next: 'Name a prepared, complete backup (or prepare this one) and start again.',
   },
+  BackupDamaged: {
+    retry: false,
+    next: 'The backup stream in the catalog is damaged or incomplete (the message names the backup and the phase: download, decompress, extract or prepare): choose another backup (or name one), or take a new backup; production was not touched.',
+  },
+  BackupChanged: {
+    retry: false,
+    next: 'The backup object in the catalog is not the one the plan chose (replaced or resized): plan again so it chooses from what the catalog holds now; production was not touched.',
+  },
   NoUsableBackup: {
     retry: false,
     next: 'Take or restore a backup that precedes the target, or pick a later target.',

@@ -25,6 +25,20 @@ export interface S3ArchiveOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
+/** The one way an S3 client is made (the binlog archive, the backup catalog's streams). */
+export function newS3Client(opts: Omit<S3ArchiveOptions, 'bucket' | 'prefix'>): S3Client {
+  return new S3Client({
+    region: opts.region ?? 'us-east-1',
+    ...(opts.endpoint !== undefined && { endpoint: opts.endpoint }),
+    ...(opts.forcePathStyle !== undefined && { forcePathStyle: opts.forcePathStyle }),
+    ...(opts.credentials && { credentials: opts.credentials }),
+    // Default flexible checksums send aws-chunked trailers that some S3-compatible stores reject;
+    // file integrity is covered by the sha256 in the index (binlogs) or the ETag (backups) instead.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
 export class S3Archive implements BinlogArchive {
   readonly location: string;
   private readonly client: S3Client;
@@ -37,16 +51,7 @@ export class S3Archive implements BinlogArchive {
     this.prefix = opts.prefix.replace(/^\/+|\/+$/g, '');
     this.location = `s3://${this.bucket}/${this.prefix}`;
     this.secret = opts.credentials?.secretAccessKey;
-    this.client = new S3Client({
-      region: opts.region ?? 'us-east-1',
-      ...(opts.endpoint !== undefined && { endpoint: opts.endpoint }),
-      ...(opts.forcePathStyle !== undefined && { forcePathStyle: opts.forcePathStyle }),
-      ...(opts.credentials && { credentials: opts.credentials }),
-      // Default flexible checksums send aws-chunked trailers that some S3-compatible stores reject;
-      // file integrity is covered by the sha256 in the index instead.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    this.client = newS3Client(opts);
   }
 
   async listFiles(): Promise<{ name: string; size: number }[]> {
@@ -206,7 +211,7 @@ const MISCONFIGURED = new Set([
   'NoSuchBucket',
   'InvalidBucketName',
 ]);
-function isMisconfiguration(err: unknown): boolean {
+export function isMisconfiguration(err: unknown): boolean {
   return (
     err instanceof S3ServiceException && (MISCONFIGURED.has(err.name) || err.$metadata.httpStatusCode === 403)
   );
@@ -224,7 +229,7 @@ function isNotFound(err: unknown): boolean {
  * "NoSuchKey (HTTP 404)": the error code and status only. The server's own message text is not
  * repeated: an endpoint is not trusted to write into our errors (it could echo request headers).
  */
-function describe(err: unknown): string {
+export function describe(err: unknown): string {
   if (err instanceof S3ServiceException) {
     const status = err.$metadata.httpStatusCode;
     const code = /^[A-Za-z][A-Za-z0-9.]{0,63}$/.test(err.name) ? err.name : 'S3 error';

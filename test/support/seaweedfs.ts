@@ -22,7 +22,7 @@ export interface SeaweedS3 {
 const START_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 
-export async function startSeaweedS3(opts: { bucket?: string } = {}): Promise<SeaweedS3> {
+export async function startSeaweedS3(opts: { bucket?: string; volumes?: number } = {}): Promise<SeaweedS3> {
   const weed = weedBin();
   const version = await weedVersion(weed);
   const bucket = opts.bucket ?? 'test-archive';
@@ -77,7 +77,7 @@ export async function startSeaweedS3(opts: { bucket?: string } = {}): Promise<Se
     '-master.telemetry=false',
     // Small volumes and few of them: sparse files, little memory, fast startup.
     '-master.volumeSizeLimitMB=16',
-    '-volume.max=8',
+    `-volume.max=${opts.volumes ?? 8}`, // 16 MB each: the store holds about 16 MB times this
     '-volume.preStopSeconds=0',
   ];
 
