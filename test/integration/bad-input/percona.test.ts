@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { catalogTests, type CatalogCase } from '../../support/catalog-case';
 import { catalogFile, ONE_MB, UNSET_ENV } from '../../support/catalog-suite';
 import { PerconaCatalogWorld } from '../../support/catalog-percona';
+import { newServerCases } from '../../support/catalog-percona-new-server';
 import { startMariadbServer } from '../../../scripts/lib/mariadb-server';
 import { cutInsideAnEvent, editEventKeepingChecksum, flipBitInEventBody } from '../../support/damage';
 
@@ -315,6 +316,7 @@ describe(
           }),
           expect: /^locate-binlogs: refusing .* as a datadir: it overlaps the backup directory/,
         },
+        ...newServerCases,
         {
           name: 'an unknown field',
           input: (w) => ({ ...w.input({ type: 'latest' }), restor: {} }),
