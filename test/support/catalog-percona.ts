@@ -3,7 +3,7 @@
 // changed = the restore datadir (and its ledger) never created, the source running as the same
 // process with the same tables and GTID position, the cluster not paused.
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { cp, readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gtidPos, fingerprint } from '../../scripts/lib/scenario';
 import type { CatalogWorld } from './catalog-case';
@@ -54,6 +54,16 @@ export class PerconaCatalogWorld implements CatalogWorld {
       target,
       ...extra,
     };
+  }
+
+  private catalog: string | undefined;
+  /** A backup catalog (backup.catalog) holding one copy of the world's prepared backup, `full`. */
+  async backupCatalog() {
+    if (!this.catalog) {
+      this.catalog = this.dir('backup-catalog');
+      await cp(this.acc.backupDir, join(this.catalog, 'full'), { recursive: true });
+    }
+    return { catalog: { kind: 'fs', dir: this.catalog } };
   }
 
   /** Notes an existing directory a case names as the datadir: afterwards it must be exactly as it was. */

@@ -128,6 +128,24 @@ describe(
           expect: /is not prepared .*--prepare/,
         },
         {
+          name: 'a backup catalog whose every backup is newer than the target',
+          input: async (w) =>
+            w.input({ type: 'time', time: '2001-01-01T00:00:00Z' }, { backup: await w.backupCatalog() }),
+          expect: /older than every usable backup of the backup catalog .* the oldest is full/,
+        },
+        {
+          name: 'a backupName the backup catalog does not hold',
+          input: async (w) =>
+            w.input({ type: 'latest' }, { backup: await w.backupCatalog(), backupName: 'full-1999' }),
+          expect: /holds no backup named full-1999 \(it holds: full\)/,
+        },
+        {
+          name: 'a backupName that is a path',
+          input: async (w) =>
+            w.input({ type: 'latest' }, { backup: await w.backupCatalog(), backupName: '../backup' }),
+          expect: /backupName: a backup name as `runbook backups` lists it/,
+        },
+        {
           name: 'a missing middle binlog file (gap in the archive)',
           input: async (w) => {
             const dir = w.dir('gappy');
