@@ -1,8 +1,9 @@
 // `npm run demo`: a real accident and a real recovery, on this machine.
 // Starts the Temporal dev server (with Web UI) and a local MariaDB source whose binlogs are archived,
 // writes a workload, takes a base backup, writes more, drops a table by accident, then runs
-// perconaPointInTimeRecovery to just before the drop — once by time, once by GTID — and prints the
-// restored rows and checksums next to those captured just before the accident.
+// perconaPointInTimeRecovery to just before the drop — first onto a new server while the source keeps
+// running, then in place once by time and once by GTID — and prints the restored rows and checksums
+// next to those captured just before the accident.
 // `npm run demo -- --exit` ends by itself: exit code 0 only when every checksum matches.
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -24,6 +25,7 @@ import {
 import { startDevServer } from './lib/temporal-dev-server';
 import { projectRoot } from './lib/tools';
 import { killProcessesUnder } from './lib/cleanup';
+import { freePort } from '../activities/mysql/ports';
 
 const exitWhenDone = process.argv.includes('--exit');
 const t0 = Date.now();
@@ -88,6 +90,15 @@ async function main(): Promise<number> {
       backup: { dir: join(base, 'backup') },
       restore: { datadir: source.server.datadir },
       archive: { kind: 'fs', dir: source.archiveDir },
+      // A scratch server a recovery may create instead (restoreTo: "scratch"), left running.
+      newServers: {
+        scratch: {
+          datadir: join(base, 'new-server', 'data'),
+          port: await freePort(),
+          serverId: 2,
+          approvalFree: true,
+        },
+      },
     };
     await writeFile(
       join(catalog, 'demo-source.json'),
@@ -97,7 +108,13 @@ async function main(): Promise<number> {
       }),
       { mode: 0o600 },
     );
-    const runs: { label: string; target: object }[] = [
+    // The new server first: the source keeps serving; the in-place runs then restore the source itself.
+    const runs: { label: string; target: object; restoreTo?: string }[] = [
+      {
+        label: 'new server',
+        target: { type: 'gtid', gtid: dropGtid, exclusive: true },
+        restoreTo: 'scratch',
+      },
       { label: 'by time', target: { type: 'time', time: beforeAccident } },
       { label: 'by GTID', target: { type: 'gtid', gtid: dropGtid, exclusive: true } },
     ];
@@ -112,28 +129,36 @@ async function main(): Promise<number> {
         taskQueue: 'mysql-runbooks',
         workflowId: id,
         args: [
-          { cluster: 'demo-source', target: run.target, verify: { schemas: ['shop'], expected: truth } },
+          {
+            cluster: 'demo-source',
+            target: run.target,
+            verify: { schemas: ['shop'], expected: truth },
+            ...(run.restoreTo ? { restoreTo: run.restoreTo } : {}),
+          },
         ],
       });
       const r = (await handle.result()) as PerconaResult;
       for (const s of r.steps) say(`  ${s.name.padEnd(24)} ${s.status.padEnd(22)} ${s.evidence.join('; ')}`);
       say(`recovery ${run.label} finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      results.push(await fingerprint(source.sql, source.endpoint));
+      if (r.newServer)
+        say(
+          `new server left running: pid ${r.newServer.pid}, port ${r.newServer.port}, datadir ${r.newServer.datadir}`,
+        );
+      const on = r.newServer ? { socket: r.newServer.socket, user: 'root' } : source.endpoint;
+      results.push(await fingerprint(source.sql, on));
       await source.sql.closeAll();
     }
 
     let ok = true;
     console.log(
-      `\n${'table'.padEnd(16)} ${'just before accident'.padEnd(24)} ${'recovered by time'.padEnd(24)} ${'recovered by GTID'.padEnd(24)} match`,
+      `\n${'table'.padEnd(16)} ${'just before accident'.padEnd(24)} ${runs.map((r) => `recovered ${r.label}`.padEnd(24)).join(' ')} match`,
     );
     for (const [table, want] of Object.entries(truth)) {
       const cells = results.map((r) => r[table]);
       const match = cells.every((c) => c?.rows === want.rows && c?.checksum === want.checksum);
       ok &&= match;
       const fmt = (f?: TableFingerprint) => (f ? `${f.rows} rows / ${f.checksum}` : 'missing').padEnd(24);
-      console.log(
-        `${table.padEnd(16)} ${fmt(want)} ${fmt(cells[0])} ${fmt(cells[1])} ${match ? 'yes' : 'NO'}`,
-      );
+      console.log(`${table.padEnd(16)} ${fmt(want)} ${cells.map(fmt).join(' ')} ${match ? 'yes' : 'NO'}`);
     }
     console.log(
       ok
@@ -157,7 +182,7 @@ async function main(): Promise<number> {
     await source.archiver.stop().catch(() => {});
     await source.sql.closeAll();
     await source.server.stop().catch(() => {});
-    await killProcessesUnder(base); // a temporary mysqld a failed run left behind
+    await killProcessesUnder(base); // the new server, and a temporary mysqld a failed run left behind
     await temporal.stop();
   }
 }
