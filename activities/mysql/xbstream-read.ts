@@ -7,7 +7,9 @@
 //   magic "XBSTCK01" (8) · flags (1; 0x01 = ignorable) · type (1; 'P' payload, 'E' end of file)
 //   · path length (4, < FN_REFLEN = 512) · path
 //   then, except for 'E': payload length (8) · payload offset in the file (8) · checksum (4) · payload
-// The checksum is my_checksum(0, payload) = CRC-32 (ISO 3309, zlib's crc32).
+// The checksum is my_checksum(0, payload) = CRC-32 (ISO 3309, zlib's crc32). As mbstream -x does
+// (xbstream.cc), each file's chunks must follow one another (offset = bytes so far), an 'E' chunk
+// closes the file, and an unknown chunk marked ignorable is still written to its file.
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { createGunzip, crc32 } from 'node:zlib';
@@ -99,6 +101,8 @@ export async function readXbstream(
   const r = new Pull(source[Symbol.asyncIterator]());
   const parts = new Map<string, { offset: number; data: Buffer }[]>();
   const paths = new Set<string>();
+  // Each open file's next offset: mbstream refuses a chunk that does not continue its file.
+  const next = new Map<string, number>();
   let dataBytes = 0;
   for (;;) {
     const at = r.offset;
@@ -116,7 +120,10 @@ export async function readXbstream(
     if (pathBuf.length < pathLen) throw new XbstreamDamaged(r.offset, 'truncated chunk path');
     const path = pathBuf.toString('utf8');
     paths.add(path);
-    if (type === 'E') continue;
+    if (type === 'E') {
+      next.delete(path);
+      continue;
+    }
     const lens = await r.take(20);
     if (lens.length < 20) throw new XbstreamDamaged(r.offset, 'truncated chunk header');
     const length = lens.readBigUInt64LE(0);
@@ -125,7 +132,7 @@ export async function readXbstream(
     const checksumAt = r.offset - 4;
     if (length > BigInt(Number.MAX_SAFE_INTEGER) || offset > BigInt(Number.MAX_SAFE_INTEGER))
       throw new XbstreamDamaged(checksumAt - 16, 'chunk length or offset is too large');
-    const wanted = type === 'P' && keep(path);
+    const wanted = keep(path);
     const n = Number(length);
     if (wanted && n + Number(offset) > MAX_KEPT)
       throw new XbstreamDamaged(checksumAt - 16, `${path} is larger than a metadata file can be`);
@@ -141,7 +148,14 @@ export async function readXbstream(
         checksumAt,
         `checksum mismatch in a chunk of ${path} (expected 0x${checksum.toString(16)}, read 0x${(crc >>> 0).toString(16)})`,
       );
-    if (type !== 'P') continue; // an ignorable chunk of a kind this reader does not know
+    // An ignorable chunk of an unknown type is written to its file like a payload, as mbstream does.
+    const expected = next.get(path) ?? 0;
+    if (Number(offset) !== expected)
+      throw new XbstreamDamaged(
+        checksumAt - 8,
+        `out-of-order chunk of ${path}: its offset is ${offset}, the file is ${expected} bytes so far`,
+      );
+    next.set(path, expected + n);
     dataBytes += n;
     if (wanted)
       (parts.get(path) ?? parts.set(path, []).get(path)!).push({
