@@ -9,6 +9,7 @@ import type { Endpoint, PerconaPitrInput, Cluster, TableFingerprint } from '../w
 import { openArchive } from './archive/archives';
 import type { Archive } from '../workflows/schemas';
 import { recordBeforeRun, restoreBackup, type RestoreRequest } from './mysql/backup';
+import { fetchBackup, type FetchBackupRequest } from './mysql/backup-fetch';
 import { checkCluster, pauseCluster, unpauseCluster } from './percona/cluster';
 import { resolveRequest } from './trust/fleet-catalog';
 import { startTemporaryServer, stopTemporaryServer, type TemporaryServerSpec } from './mysql/mysqld';
@@ -40,6 +41,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
     checkCluster: (cluster: Cluster) => checkCluster(sql, cluster),
     pauseCluster: (cluster: Cluster) => pauseCluster(sql, cluster),
     unpauseCluster: (cluster: Cluster) => unpauseCluster(sql, cluster),
+    fetchBackup: (req: FetchBackupRequest) => fetchBackup(req),
     restoreBackup: (req: RestoreRequest) => restoreBackup(req),
     startTemporaryServer: (spec: TemporaryServerSpec & { backupGtid: string }) =>
       startTemporaryServer(sql, spec),
@@ -86,6 +88,7 @@ export const ACTIVITY_PLACEMENT = {
   checkCluster: 'host', // the cluster's pid file, or kubectl
   pauseCluster: 'host', // stops the cluster's mysqld / kubectl patch
   unpauseCluster: 'host', // starts it again
+  fetchBackup: 'host', // a catalog's stream downloaded, extracted and prepared in the restore host's staging
   restoreBackup: 'host', // copy-back into the datadir
   startTemporaryServer: 'host', // spawns mysqld on the restored datadir
   stopTemporaryServer: 'host',

@@ -1,5 +1,6 @@
 // Percona operator point-in-time recovery, step by step:
 //   1. locate-binlogs         find the binlogs for the target and check them for gaps (nothing paused yet)
+//      fetch-backup           a stream of the backup catalog downloaded and prepared (production still serves)
 //   2. pause-cluster          pause the cluster (stop mysqld, or spec.pause on the PerconaServerMySQL)
 //   3. restore-backup         restore the base backup into the datadir (copy-back; checkpointed)
 //   4. start-temporary-mysqld start a temporary mysqld on the restored datadir
@@ -29,6 +30,7 @@ import {
   NOT_UNPAUSED,
   type NewServerRecord,
 } from './percona-new-server';
+import { fetchChosenBackup } from './percona-fetch';
 import { proveAndVerify } from './verify-step';
 
 export interface PerconaResult extends RunbookResult<PerconaPlan> {
@@ -103,6 +105,9 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
 
   // From the pause on, production is changed: each change is noted (progress shows them), and a
   // failure says what the world looks like and how to put production back.
+  // A stream of the backup catalog is fetched and prepared while production still serves.
+  const backup = await fetchChosenBackup(rb, targetHost, input.archive, plan);
+
   const { replay, verification, newServer } = await failingWithState(rb, input, async () => {
     if (ns) rb.skip('pause-cluster', NOT_PAUSED);
     else
@@ -120,7 +125,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
         return { ...paused, evidence: [...(paused.evidence ?? []), ...(noted.evidence ?? [])] };
       });
     const restoreWork = () => {
-      const req = { recoveryId, backup: plan.backup, datadir: restore.datadir };
+      const req = { recoveryId, backup, datadir: restore.datadir };
       return ns ? targetHost.restoreNewServer({ ...req, server: ns }) : targetHost.restoreBackup(req);
     };
     const restored = ns?.approvalFree

@@ -42,6 +42,7 @@ export const PERCONA_PITR = declare({
   schema: PerconaPitrInput,
   steps: [
     { name: 'locate-binlogs' },
+    { name: 'fetch-backup' },
     { name: 'pause-cluster', destructive: true },
     { name: 'restore-backup', destructive: true },
     { name: 'start-temporary-mysqld' },

@@ -76,12 +76,6 @@ export async function planPerconaRecovery(
         dialect: input.dialect,
       }),
     );
-    // Until the fetch step exists, a run cannot restore a stream: refused here, before anything is touched.
-    if (source?.entry.form === 'xbstream' && input.mode !== 'plan')
-      throw new PlanError(
-        `the chosen backup ${source.entry.name} is an xbstream stream, which this version cannot fetch and prepare yet: name a prepared backup directory of the catalog (backupName), or plan only; nothing was touched`,
-        'NoUsableBackup',
-      );
     refuseUnsafeStrategy(replay, replayStrategyOf(input), input.force);
     // The old datadir stays (moved aside on its filesystem): the restore needs room beside it.
     const room = await checkRoom([
