@@ -5,7 +5,7 @@
 // prepare); damaged or replaced objects are refused naming the backup and the phase, nothing prepared.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { chmod, mkdtemp, stat, truncate, readFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, stat, truncate, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execa, type ResultPromise } from 'execa';
@@ -18,17 +18,19 @@ import { projectRoot } from '../../scripts/lib/tools';
 import { streamWorld, tablesOfPrepared, type StreamWorld } from '../support/backup-stream-world';
 
 let w: StreamWorld;
+let state: string;
 let n = 0;
 const archive: Archive = { kind: 'fs', dir: '/nonexistent-archive' };
 
 before(async () => {
-  const state = await mkdtemp(join(tmpdir(), 'fetch-state-'));
+  state = await mkdtemp(join(tmpdir(), 'fetch-state-'));
   await chmod(state, 0o700);
   process.env.RUNBOOK_STATE_DIR = state;
   w = await streamWorld();
 });
 after(async () => {
   await w?.cleanup();
+  if (state) await rm(state, { recursive: true, force: true });
 });
 
 const request = (entry: BackupEntry): FetchBackupRequest => ({
