@@ -104,20 +104,16 @@ describe('runbook backups <cluster>', () => {
   test('lists each backup: form, size, finish time, coordinates, usable or why not, and its reach with the archive', async () => {
     const newest = await gtidPos(w.source.server);
     const name = `bk-${process.pid}`;
+    const entryInput = {
+      cluster: { adapter: 'process', name: 'shop', pidFile: join(w.base, 'x.pid'), start: ['/bin/true'] },
+      backup: { catalog: { kind: 'fs', dir: w.catalogDir } },
+      restore: { datadir: join(w.base, 'restore-cli', 'data') },
+      archive: { kind: 'fs', dir: w.source.archiveDir },
+    };
     await writeCatalogEntry(name, {
       runbooks: {
         perconaPointInTimeRecovery: {
-          input: {
-            cluster: {
-              adapter: 'process',
-              name: 'shop',
-              pidFile: join(w.base, 'x.pid'),
-              start: ['/bin/true'],
-            },
-            backup: { catalog: { kind: 'fs', dir: w.catalogDir } },
-            restore: { datadir: join(w.base, 'restore-cli', 'data') },
-            archive: { kind: 'fs', dir: w.source.archiveDir },
-          },
+          input: entryInput,
         },
       },
       approval: { required: false },
@@ -144,6 +140,23 @@ describe('runbook backups <cluster>', () => {
         assert.match(block, new RegExp(`latest: +${newest.split(',').at(-1)} \\(`));
       }
     }
+    // An entry with one backup directory (backup.dir) lists that one.
+    const one = `bk1-${process.pid}`;
+    await writeCatalogEntry(one, {
+      runbooks: {
+        perconaPointInTimeRecovery: {
+          input: { ...entryInput, backup: { dir: join(w.catalogDir, 'full-1') } },
+        },
+      },
+      approval: { required: false },
+    });
+    const single = await cli('backups', one);
+    assert.equal(single.exitCode, 0, single.stderr);
+    const t = truthOf('full-1');
+    assert.match(
+      single.stdout,
+      new RegExp(`binlog: +${t.file}:${t.position} GTID ${t.gtid}\\n +usable: +yes`),
+    );
     const unknown = await cli('backups', 'no-such-cluster');
     assert.equal(unknown.exitCode, 2);
     assert.match(unknown.stderr, /no-such-cluster: no usable fleet catalog entry/);

@@ -60,7 +60,7 @@ async function masterStatus(s: MariadbServer): Promise<{ file: string; position:
 async function rotate(s: MariadbServer): Promise<void> {
   await s.query('FLUSH BINARY LOGS');
   const { file } = await masterStatus(s);
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 300; i++) {
     const events = await s.query<{ Event_type: string; Info: string }[]>(`SHOW BINLOG EVENTS IN '${file}'`);
     // The first checkpoint may still name the previous file; the one naming this file comes last.
     if (events.some((e) => e.Event_type === 'Binlog_checkpoint' && e.Info.includes(file))) return;
@@ -103,7 +103,7 @@ export async function buildCatalogWorld(): Promise<CatalogWorld> {
   const beforeAll = await gtidPos(s);
   const beforeAllTime = await secondBoundary();
   await runWorkload(s, 2, 300);
-  await s.query('FLUSH BINARY LOGS');
+  await rotate(s);
   await runWorkload(s, 3, 200);
   const plan: Pick<TakenBackup, 'name' | 'form' | 'compression' | 'prepared'>[] = [
     { name: 'full-1', form: 'prepared-dir', compression: 'none', prepared: true },
@@ -131,7 +131,7 @@ export async function buildCatalogWorld(): Promise<CatalogWorld> {
     const after = await secondBoundary();
     backups.push({ ...p, file, position, gtid, before, after });
     await runWorkload(s, 10 + i, 200);
-    if (i === 1) await s.query('FLUSH BINARY LOGS');
+    if (i === 1) await rotate(s);
     between.push(await gtidPos(s));
     mid.push(await secondBoundary());
     await runWorkload(s, 20 + i, 100);
