@@ -10,7 +10,13 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { execa, type ResultPromise } from 'execa';
 import { ApplicationFailure } from '@temporalio/common';
-import { fetchBackup, fetchPaths, type FetchBackupRequest } from '../../activities/mysql/backup-fetch';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import {
+  fetchBackup,
+  fetchPaths,
+  type FetchBackupRequest,
+  type FetchProgress,
+} from '../../activities/mysql/backup-fetch';
 import { Ledger } from '../../activities/runtime/ledger';
 import type { BackupEntry } from '../../workflows/backup-catalog';
 import type { Archive } from '../../workflows/schemas';
@@ -60,6 +66,25 @@ for (const compression of ['none', 'zstd', 'gzip'] as const)
     assert.equal(lines.filter((l) => l.includes('download finished')).length, 1);
     assert.equal(lines.filter((l) => l.includes('prepare finished')).length, 1);
   });
+
+void test('heartbeats carry the phase, bytes done of the total, the rate and the ETA', async () => {
+  const entry = w.entries.none;
+  const env = new MockActivityEnvironment({ heartbeatTimeoutMs: 600 });
+  const beats: FetchProgress[] = [];
+  env.on('heartbeat', (d: FetchProgress) => beats.push(d));
+  await env.run(fetchBackup, request(entry));
+  const downloading = beats.filter((b) => b.phase === 'download' && b.bytesDone > 0);
+  assert.ok(downloading.length > 0, JSON.stringify(beats.slice(0, 3)));
+  for (const b of downloading) {
+    assert.equal(b.backup, entry.name);
+    assert.equal(b.bytesTotal, entry.bytes);
+    assert.ok(
+      b.bytesDone <= entry.bytes && b.rate > 0 && typeof b.etaSeconds === 'number',
+      JSON.stringify(b),
+    );
+  }
+  assert.ok(beats.some((b) => b.phase === 'prepare' && b.bytesDone === entry.bytes));
+});
 
 /** The fetch in a process of its own, SIGKILLed (its whole group) once `when` holds. */
 async function killedWhen(req: FetchBackupRequest, when: () => Promise<boolean>): Promise<void> {

@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, open } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readFile, stat, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
@@ -21,13 +22,14 @@ import {
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { standInCluster, useStandIns } from '../support/percona-scenario';
 import { startWorker, testClient, uniqueQueue, type RunningWorker } from '../support/temporal';
-import { runWorkflow } from '../support/workflows';
+import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
 import type { Client } from '@temporalio/client';
 
 useStandIns();
 let base: string;
 let source: Source;
 let catalogDir: string;
+let kubectlState: string;
 let truth: Record<string, TableFingerprint>;
 let targetGtid: string;
 let worker: RunningWorker;
@@ -77,7 +79,7 @@ before(async () => {
   await source.archiver.waitCaughtUp();
   await source.archiver.sync();
   await source.archiver.stop();
-  await standInCluster(join(base, 'k8s'), 'shop');
+  kubectlState = await standInCluster(join(base, 'k8s'), 'shop');
   worker = await startWorker(uniqueQueue('stream'));
   ({ client, close: closeClient } = await testClient());
 });
@@ -110,4 +112,46 @@ void test('a zstd xbstream of the catalog is fetched and prepared before the pau
   assert.ok(step('pause-cluster').startedAt! >= fetch.endedAt!, 'fetched before the pause');
   assert.match(step('restore-backup').evidence.join('\n'), /copied back .*base-backup\/prepared into/);
   assert.equal(r.plan.source?.entry.name, 'full-1.xbstream.zst');
+});
+
+void test('a stream damaged after the catalog listed it is refused at decompress by fetch-backup: the cluster is never paused, no datadir made', async () => {
+  // Listed (and its listing cached by name, size and mtime) while whole; then a byte flipped in place,
+  // the same size and mtime: only fetch-backup, which decompresses all of it, can see the damage.
+  const file = join(catalogDir, 'full-2.xbstream.zst');
+  await copyFile(join(catalogDir, 'full-1.xbstream.zst'), file);
+  const input = (datadir: string, mode: 'plan' | 'run') => ({
+    mode,
+    cluster: { adapter: 'kubernetes', name: 'shop', namespace: 'db', resource: 'shop' },
+    backup: { catalog: { kind: 'fs', dir: catalogDir } },
+    backupName: 'full-2.xbstream.zst',
+    restore: { datadir },
+    archive: { kind: 'fs', dir: source.archiveDir },
+    target: { type: 'gtid', gtid: targetGtid },
+    heartbeatTimeout: '10s',
+  });
+  const datadir = join(base, 'restore-damaged', 'data');
+  await runWorkflow(client, 'perconaPointInTimeRecovery', worker.taskQueue, input(datadir, 'plan'));
+  const { size } = await stat(file);
+  const ref = join(base, 'mtime-ref');
+  await writeFile(ref, '');
+  await execa('touch', ['-m', '-r', file, ref]); // the mtime to the nanosecond
+  const fh = await open(file, 'r+');
+  const b = Buffer.alloc(1);
+  await fh.read(b, 0, 1, Math.floor(size / 2));
+  b[0] = b[0]! ^ 0xff;
+  await fh.write(b, 0, 1, Math.floor(size / 2));
+  await fh.close();
+  await execa('touch', ['-m', '-r', ref, file]);
+  const cluster = await readFile(kubectlState, 'utf8');
+
+  const f = await runWorkflowExpectingFailure(
+    client,
+    'perconaPointInTimeRecovery',
+    worker.taskQueue,
+    input(datadir, 'run'),
+  );
+  assert.match(f.message, /^fetch-backup: backup full-2\.xbstream\.zst .* refused at decompress: zstd/);
+  assert.match(f.message, /production was not paused/);
+  assert.equal(await readFile(kubectlState, 'utf8'), cluster, 'the cluster was not touched');
+  assert.equal(await stat(join(base, 'restore-damaged')).catch(() => null), null, 'no datadir made');
 });
