@@ -57,6 +57,7 @@ describe('PerconaPitrInput', () => {
       force: false,
       verify: {},
       replay: { parallelThreads: 1 },
+      restoreTo: 'in-place',
     });
   });
 
