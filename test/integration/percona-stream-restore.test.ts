@@ -21,7 +21,15 @@ import {
 } from '../../scripts/lib/scenario';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { standInCluster, useStandIns } from '../support/percona-scenario';
-import { startWorker, testClient, uniqueQueue, type RunningWorker } from '../support/temporal';
+import {
+  startWorker,
+  temporalAddress,
+  testClient,
+  uniqueQueue,
+  type RunningWorker,
+} from '../support/temporal';
+import { historiesDir } from '../support/histories';
+import { saveHistory } from '../../scripts/lib/history';
 import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
 import type { Client } from '@temporalio/client';
 
@@ -93,15 +101,25 @@ after(async () => {
 });
 
 void test('a zstd xbstream of the catalog is fetched and prepared before the pause, restored, replayed to the target with the source checksums', async () => {
-  const r = await runWorkflow<PerconaResult>(client, 'perconaPointInTimeRecovery', worker.taskQueue, {
-    cluster: { adapter: 'kubernetes', name: 'shop', namespace: 'db', resource: 'shop' },
-    backup: { catalog: { kind: 'fs', dir: catalogDir } },
-    restore: { datadir: join(base, 'restore', 'data') },
-    archive: { kind: 'fs', dir: source.archiveDir },
-    target: { type: 'gtid', gtid: targetGtid },
-    verify: { schemas: ['shop'], expected: truth },
-    heartbeatTimeout: '10s',
-  });
+  const workflowId = `stream-restore-${Date.now()}`;
+  const r = await runWorkflow<PerconaResult>(
+    client,
+    'perconaPointInTimeRecovery',
+    worker.taskQueue,
+    {
+      cluster: { adapter: 'kubernetes', name: 'shop', namespace: 'db', resource: 'shop' },
+      backup: { catalog: { kind: 'fs', dir: catalogDir } },
+      restore: { datadir: join(base, 'restore', 'data') },
+      archive: { kind: 'fs', dir: source.archiveDir },
+      target: { type: 'gtid', gtid: targetGtid },
+      verify: { schemas: ['shop'], expected: truth },
+      heartbeatTimeout: '10s',
+    },
+    workflowId,
+  );
+  // With RECORD_HISTORIES=1 the run joins the replay suite (the fetch-backup step as it runs today).
+  if (process.env.RECORD_HISTORIES === '1')
+    await saveHistory(temporalAddress(), workflowId, join(historiesDir, 'percona-pitr-stream-backup.json'));
   assert.deepEqual(r.tables, truth);
   const step = (name: string) => r.steps.find((s) => s.name === name)!;
   const fetch = step('fetch-backup');
