@@ -4,7 +4,6 @@
 // replay reaches the target with the source's checksums. Real MariaDB, real tools; kubectl stand-in.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { spawn } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, open, readFile, stat, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { tmpdir } from 'node:os';
@@ -32,6 +31,7 @@ import { historiesDir } from '../support/histories';
 import { saveHistory } from '../../scripts/lib/history';
 import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
 import type { Client } from '@temporalio/client';
+import { takeStreamBackup } from '../support/stream-backup';
 
 useStandIns();
 let base: string;
@@ -44,33 +44,6 @@ let worker: RunningWorker;
 let client: Client;
 let closeClient: () => Promise<void>;
 
-/** `mariadb-backup --backup --stream=xbstream | zstd > file`, two processes joined by a pipe. */
-async function streamBackupZstd(socket: string, file: string): Promise<void> {
-  const out = await open(file, 'w');
-  try {
-    const backup = spawn(
-      'mariadb-backup',
-      [
-        '--no-defaults',
-        '--backup',
-        '--stream=xbstream',
-        `--socket=${socket}`,
-        '--user=root',
-        `--target-dir=${base}/bk`,
-      ],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-    const zstd = spawn('zstd', ['-q', '-c'], { stdio: ['pipe', out.fd, 'ignore'] });
-    backup.stdout.pipe(zstd.stdin!);
-    const codes = await Promise.all(
-      [backup, zstd].map((p) => new Promise<number | null>((resolve) => p.on('exit', resolve))),
-    );
-    if (codes.some((c) => c !== 0)) throw new Error(`backup | zstd exited ${codes.join(', ')}`);
-  } finally {
-    await out.close();
-  }
-}
-
 before(async () => {
   base = await mkdtemp(join(tmpdir(), 'pitr-stream-'));
   source = await startSource(base);
@@ -78,7 +51,12 @@ before(async () => {
   await runWorkload(source.server, 1, 600);
   catalogDir = join(base, 'catalog');
   await mkdir(catalogDir);
-  await streamBackupZstd(source.server.socket, join(catalogDir, 'full-1.xbstream.zst'));
+  await takeStreamBackup(
+    source.server.socket,
+    join(catalogDir, 'full-1.xbstream.zst'),
+    'zstd',
+    join(base, 'bk'),
+  );
   await runWorkload(source.server, 2, 600);
   await source.server.query('FLUSH BINARY LOGS');
   await runWorkload(source.server, 3, 300);

@@ -2,14 +2,12 @@
 // backups taken between the writes: prepared directories, xbstream streams (plain, `| zstd`,
 // `| gzip`), one unprepared directory, and one taken just after a binlog rotation. Ground truth is recorded as each backup is taken: the
 // source's binlog position and GTID state at that moment (nothing writes while a backup runs).
-import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import { removeTestDir } from '../../scripts/lib/cleanup';
+import { takeStreamBackup } from './stream-backup';
 import {
   createShop,
   gtidPos,
@@ -69,29 +67,6 @@ async function rotate(s: MariadbServer): Promise<void> {
   throw new Error(`no Binlog_checkpoint in ${file} after FLUSH BINARY LOGS`);
 }
 
-/** `mariadb-backup --backup --stream=xbstream [| zstd | gzip] > file`, two processes joined here. */
-async function streamBackup(
-  s: MariadbServer,
-  file: string,
-  compression: TakenBackup['compression'],
-  tmp: string,
-) {
-  const backup = spawn('mariadb-backup', [...backupArgs(s), '--stream=xbstream', `--target-dir=${tmp}`], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const done = new Promise<number | null>((r) => backup.on('close', r));
-  if (compression === 'none') await pipeline(backup.stdout, createWriteStream(file));
-  else {
-    const z = spawn(compression === 'zstd' ? 'zstd' : 'gzip', ['-c', '-q'], {
-      stdio: ['pipe', 'pipe', 'ignore'],
-    });
-    const zDone = new Promise<number | null>((r) => z.on('close', r));
-    await Promise.all([pipeline(backup.stdout, z.stdin), pipeline(z.stdout, createWriteStream(file))]);
-    if ((await zDone) !== 0) throw new Error(`${compression} failed`);
-  }
-  if ((await done) !== 0) throw new Error('mariadb-backup --stream failed');
-}
-
 export async function buildCatalogWorld(): Promise<CatalogWorld> {
   const base = await mkdtemp(join(tmpdir(), 'bkcat-'));
   const source = await startSource(base);
@@ -123,7 +98,7 @@ export async function buildCatalogWorld(): Promise<CatalogWorld> {
     const { file, position } = await masterStatus(s);
     const gtid = await gtidPos(s);
     const path = join(catalogDir, p.name);
-    if (p.form === 'xbstream') await streamBackup(s, path, p.compression, join(base, `tmp-${i}`));
+    if (p.form === 'xbstream') await takeStreamBackup(s.socket, path, p.compression, join(base, `tmp-${i}`));
     else {
       await execa('mariadb-backup', [...backupArgs(s), `--target-dir=${path}`]);
       if (p.prepared) await execa('mariadb-backup', ['--no-defaults', '--prepare', `--target-dir=${path}`]);

@@ -3,8 +3,7 @@
 // `mariadb-backup --backup --stream=xbstream` taken while it is idle (its tables at that moment are the
 // ground truth), uploaded plain, `| zstd` and `| gzip` to SeaweedFS, plus what a catalog says of each.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, open, readFile, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -18,6 +17,7 @@ import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariad
 import { createShop, runWorkload } from '../../scripts/lib/scenario';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { startSeaweedS3, type SeaweedS3 } from './seaweedfs';
+import { takeStreamBackup } from './stream-backup';
 
 export interface StreamWorld {
   base: string;
@@ -63,7 +63,7 @@ export async function streamWorld(fillerMb = 16): Promise<StreamWorld> {
   const truth = await fingerprintTables(sql, endpoint, ['shop']);
 
   const streamFile = join(base, 'full.xbstream');
-  await streamBackup(source.socket, join(base, 'backup-tmp'), streamFile);
+  await takeStreamBackup(source.socket, streamFile, 'none', join(base, 'backup-tmp'));
   const after = await fingerprintTables(sql, endpoint, ['shop']);
   await sql.closeAll();
   if (JSON.stringify(after) !== JSON.stringify(truth))
@@ -130,32 +130,6 @@ export async function streamWorld(fillerMb = 16): Promise<StreamWorld> {
       await removeTestDir(base);
     },
   };
-}
-
-/** `mariadb-backup --backup --stream=xbstream > file` (stdout straight into the file, not through node). */
-async function streamBackup(socket: string, tmp: string, file: string): Promise<void> {
-  const out = await open(file, 'w');
-  try {
-    const child = spawn(
-      'mariadb-backup',
-      [
-        '--no-defaults',
-        '--backup',
-        '--stream=xbstream',
-        `--socket=${socket}`,
-        '--user=root',
-        `--target-dir=${tmp}`,
-      ],
-      { stdio: ['ignore', out.fd, 'ignore'] },
-    );
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', resolve);
-    });
-    if (code !== 0) throw new Error(`mariadb-backup --backup --stream=xbstream exited with ${code}`);
-  } finally {
-    await out.close();
-  }
 }
 
 async function compress(argv: string[], from: string, to: string): Promise<void> {
