@@ -22,6 +22,9 @@ import { saveHistory } from '../../scripts/lib/history';
 import { historiesDir } from '../support/histories';
 import { approvalJournalPath } from '../../activities/trust/approval-journal';
 
+/** The Percona run's pause-cluster step (looked up by name: fetch-backup now comes before it). */
+const pauseStep = (p: RunbookProgress | null) => p?.steps.find((s) => s.name === 'pause-cluster');
+
 useStandIns();
 let acc: Accident;
 let worker: RunningWorker;
@@ -354,7 +357,7 @@ describe('signed approvals: M of N keys the catalog names', () => {
     });
     try {
       let p: RunbookProgress = await handle.query(progressQuery);
-      for (let i = 0; i < 200 && p.steps[1]?.status !== 'waiting-approval'; i++) {
+      for (let i = 0; i < 200 && pauseStep(p)?.status !== 'waiting-approval'; i++) {
         await acc.sleep(100);
         p = await handle.query(progressQuery);
       }
@@ -428,18 +431,18 @@ describe('signed approvals: M of N keys the catalog names', () => {
         /bob already approved pause-cluster/,
       );
       p = await handle.query(progressQuery);
-      assert.equal(p.steps[1]?.status, 'waiting-approval', 'one of two approvals: still waiting');
+      assert.equal(pauseStep(p)?.status, 'waiting-approval', 'one of two approvals: still waiting');
 
       const loose = await approveWithKey(id, 'carol', looseKeyFile);
       assert.equal(loose.exitCode, 2);
       assert.match(loose.stderr, /readable by others/);
       const ok = await approveWithKey(id, 'carol', carolKeyFile);
       assert.equal(ok.exitCode, 0, ok.stderr);
-      for (let i = 0; i < 200 && p.steps[1]?.status === 'waiting-approval'; i++) {
+      for (let i = 0; i < 200 && pauseStep(p)?.status === 'waiting-approval'; i++) {
         await acc.sleep(100);
         p = await handle.query(progressQuery);
       }
-      const approved = p.steps[1]!;
+      const approved = pauseStep(p)!;
       assert.notEqual(approved.status, 'waiting-approval');
       assert.deepEqual(
         approved.approvals?.map((a) => a.approver),
@@ -475,11 +478,11 @@ describe('signed approvals: M of N keys the catalog names', () => {
       assert.equal(started.exitCode, 0, started.stderr);
       const cliRun = client.workflow.getHandle(cliId);
       let q: RunbookProgress | null = null;
-      for (let i = 0; i < 200 && q?.steps[1]?.status !== 'waiting-approval'; i++) {
+      for (let i = 0; i < 200 && pauseStep(q)?.status !== 'waiting-approval'; i++) {
         await acc.sleep(100);
         q = await cliRun.query(progressQuery).catch(() => null);
       }
-      assert.equal(q?.steps[1]?.status, 'waiting-approval', 'the signed start was accepted');
+      assert.equal(pauseStep(q)?.status, 'waiting-approval', 'the signed start was accepted');
       const refused = await approveWithKey(cliId, 'ana', anaKeyFile);
       assert.equal(refused.exitCode, 2);
       assert.match(refused.stderr, /ana started this run/);
@@ -529,11 +532,11 @@ describe('an unsigned start proves no starter', () => {
     });
     try {
       let p: RunbookProgress = await handle.query(progressQuery);
-      for (let i = 0; i < 200 && p.steps[1]?.status !== 'waiting-approval'; i++) {
+      for (let i = 0; i < 200 && pauseStep(p)?.status !== 'waiting-approval'; i++) {
         await acc.sleep(100);
         p = await handle.query(progressQuery);
       }
-      const pause = p.steps[1]!;
+      const pause = pauseStep(p)!;
       assert.equal(pause.status, 'waiting-approval');
       assert.equal(pause.approvalsNeeded, 2, 'the quorum plus one: the starter is not known');
       const { runId } = await handle.describe();
@@ -553,17 +556,18 @@ describe('an unsigned start proves no starter', () => {
       );
       await acc.sleep(500);
       p = await handle.query(progressQuery);
-      assert.equal(p.steps[1]?.status, 'waiting-approval', "ana's approval alone ran nothing");
+      assert.equal(pauseStep(p)?.status, 'waiting-approval', "ana's approval alone ran nothing");
+      const afterPause = p.steps.slice(p.steps.findIndex((s) => s.name === 'pause-cluster') + 1);
       assert.deepEqual(
-        p.steps.slice(2).map((s) => s.status),
-        p.steps.slice(2).map(() => 'pending'),
+        afterPause.map((s) => s.status),
+        afterPause.map(() => 'pending'),
       );
       await handle.executeUpdate(approveUpdate, { args: [signed('bob')] });
-      for (let i = 0; i < 200 && p.steps[1]?.status === 'waiting-approval'; i++) {
+      for (let i = 0; i < 200 && pauseStep(p)?.status === 'waiting-approval'; i++) {
         await acc.sleep(100);
         p = await handle.query(progressQuery);
       }
-      assert.notEqual(p.steps[1]?.status, 'waiting-approval', "bob's approval completes it");
+      assert.notEqual(pauseStep(p)?.status, 'waiting-approval', "bob's approval completes it");
       // The host that ran the approved step journalled both approvals, with their keys, before acting.
       const journal = await approvalJournalPath(handle.workflowId);
       let lines: { approver: string; key: string; step: string }[] = [];
