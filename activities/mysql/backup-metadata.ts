@@ -2,13 +2,28 @@
 // (xtrabackup_binlog_info: "file<TAB>position<TAB>GTID"), when and by what it was taken
 // (xtrabackup_info: "key = value" lines, end_time and tool_name) and whether it is prepared
 // (xtrabackup_checkpoints backup_type). Read from a directory, or from a stream's chunks.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackupCompression } from '../../workflows/backup-catalog';
 import { decompressed, readXbstream, XbstreamDamaged, ZstdFailed } from './xbstream-read';
 import type { Readable } from 'node:stream';
 
 export const METADATA_FILES = ['xtrabackup_binlog_info', 'xtrabackup_info', 'xtrabackup_checkpoints'];
+
+/**
+ * The metadata as `--compress` writes it: every file compressed on its own (mariadb-backup: QuickLZ,
+ * `.qp`; xtrabackup 8: also `.zst`, `.lz4`), xtrabackup_checkpoints alone left plain. Such a backup
+ * has its binlog position, but compressed: it must not pass for one taken with binary logging off.
+ */
+const PER_FILE_COMPRESSED = /^xtrabackup_(?:binlog_info|info)\.(?:qp|zst|lz4)$/;
+export const isPerFileCompressedMetadata = (name: string) => PER_FILE_COMPRESSED.test(name);
+
+function perFileCompression(names: string[]): string | null {
+  const hit = names.find(isPerFileCompressedMetadata);
+  return hit
+    ? `compressed file by file (${hit}: taken with --compress): decompress a copy first (mariadb-backup --decompress, which needs qpress; or xtrabackup --decompress) and put the result in the catalog — the runbook restores prepared directories and plain, zstd- or gzip-compressed streams`
+    : null;
+}
 
 /** A backup's own account of itself; `problem` says why it cannot start a point-in-time recovery. */
 export interface BackupMetadata {
@@ -54,13 +69,16 @@ export function endTimeIso(v: string | undefined): string | null {
 export function judge(
   files: Record<string, string | null>,
   form: 'prepared-dir' | 'xbstream',
+  names: string[] = [],
 ): BackupMetadata {
   const checkpoints = parseKeyValues(files.xtrabackup_checkpoints ?? null);
   const info = parseKeyValues(files.xtrabackup_info ?? null);
   const binlog = parseBinlogInfo(files.xtrabackup_binlog_info ?? null);
   const backupType = checkpoints.get('backup_type') ?? null;
   const tool = info.get('tool_name') || 'unknown';
-  let problem: string | null = null;
+  // Compressed metadata first: read as plain, it would pass for a backup without a binlog position.
+  let problem: string | null = perFileCompression(names);
+  if (problem !== null) return { binlog: null, finishedAt: null, tool, backupType, problem };
   if (files.xtrabackup_checkpoints === null || files.xtrabackup_checkpoints === undefined)
     problem = 'not a mariadb-backup/xtrabackup backup (no xtrabackup_checkpoints)';
   else if (checkpoints.get('incremental') === 'Y' || backupType === 'incremental')
@@ -81,7 +99,7 @@ async function readText(path: string): Promise<string | null> {
 export async function readDirMetadata(dir: string): Promise<BackupMetadata> {
   const files: Record<string, string | null> = {};
   for (const name of METADATA_FILES) files[name] = await readText(join(dir, name));
-  return judge(files, 'prepared-dir');
+  return judge(files, 'prepared-dir', await readdir(dir).catch(() => []));
 }
 
 /**
@@ -94,11 +112,14 @@ export async function readStreamMetadata(
 ): Promise<BackupMetadata> {
   const where = compression === 'none' ? '' : ` of the ${compression}-decompressed stream`;
   try {
-    const s = await readXbstream(decompressed(raw, compression), (p) => METADATA_FILES.includes(p));
+    const s = await readXbstream(
+      decompressed(raw, compression),
+      (p) => METADATA_FILES.includes(p) || isPerFileCompressedMetadata(p),
+    );
     const files: Record<string, string | null> = {};
     for (const name of METADATA_FILES) files[name] = s.kept.get(name)?.toString('utf8') ?? null;
     if (s.files === 0) return { ...judge({}, 'xbstream'), problem: 'an empty stream (no chunks)' };
-    return { ...judge(files, 'xbstream'), dataBytes: s.dataBytes };
+    return { ...judge(files, 'xbstream', [...s.kept.keys()]), dataBytes: s.dataBytes };
   } catch (err) {
     const problem =
       err instanceof XbstreamDamaged
