@@ -2,6 +2,7 @@
 // request is. Validation happens before anything is touched; messages name the field and the fix.
 import { z } from 'zod';
 import { isMariadbGtid, isMysqlGtid } from './gtid';
+import { ReplayOptions } from './schemas-replay';
 
 const MAX_TEXT = 512;
 const text = (max = MAX_TEXT) => z.string().min(1).max(max);
@@ -239,28 +240,7 @@ export const VerifySpec = z
   .strict()
   .default({});
 
-export const ReplayStrategy = z.enum(['pipe', 'applier']);
-export type ReplayStrategy = z.output<typeof ReplayStrategy>;
-/**
- * How the binlogs are applied: `pipe` (mysqlbinlog | mysql, one client session) or `applier` (the
- * restored server replicates from a throwaway server that serves the archived files; parallel when
- * parallelThreads > 1). Without a strategy: the applier on MariaDB, the pipe under force or on MySQL.
- */
-export const ReplayOptions = z
-  .object({
-    strategy: ReplayStrategy.optional(),
-    parallelThreads: z.number().int().min(1).max(64).default(1),
-  })
-  .strict();
-
-/** The strategy a run uses: the one asked for, else the faster one where it is safe. */
-export function replayStrategyOf(v: {
-  dialect: 'mariadb' | 'mysql';
-  force: boolean;
-  replay: { strategy?: ReplayStrategy };
-}): ReplayStrategy {
-  return v.replay.strategy ?? (v.dialect === 'mariadb' && !v.force ? 'applier' : 'pipe');
-}
+export { ReplayOptions, ReplayStrategy, replayStrategyOf } from './schemas-replay';
 
 /** Where a recovery restores to: the datadir (moved aside, never deleted) and its temporary server. */
 export const RestoreTarget = z
