@@ -26,6 +26,7 @@ import {
   type StepState,
 } from '../../workflows/kit';
 import { hostQueueName } from '../../workflows/routing';
+export { updateRejection } from '../support/workflows';
 import type { KitActivities, KitActivityName, KitCall, KitInput } from './fixtures/kit-workflows';
 
 const fixturePath = fileURLToPath(new URL('./fixtures/kit-workflows.ts', import.meta.url));
@@ -249,14 +250,4 @@ export async function failureOf(handle: WorkflowHandle): Promise<FailureLink[]> 
     return chain;
   }
   throw new Error(`workflow ${handle.workflowId} was expected to fail but completed`);
-}
-
-/** The message an Update's validator rejected it with. */
-export async function updateRejection(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (err) {
-    return err instanceof Error && err.cause instanceof Error ? err.cause.message : String(err);
-  }
-  throw new Error('the Update was expected to be rejected');
 }

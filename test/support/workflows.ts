@@ -25,7 +25,6 @@ export interface RunFailure {
   workflowId: string;
 }
 
-/** Runs a workflow that must fail; returns the innermost application failure's message and type. */
 /** The message an Update's validator or handler rejected it with. */
 export async function updateRejection(p: Promise<unknown>): Promise<string> {
   try {
@@ -36,6 +35,7 @@ export async function updateRejection(p: Promise<unknown>): Promise<string> {
   throw new Error('the Update was expected to be rejected');
 }
 
+/** Runs a workflow that must fail; returns the innermost application failure's message and type. */
 export async function runWorkflowExpectingFailure(
   client: Client,
   type: string,
