@@ -2,7 +2,7 @@
 // Exit codes: 0 done, 1 the run failed, 2 bad usage or input (nothing started), 3 Temporal unreachable.
 // The commands live in scripts/cli/ by concern: connect.ts (Temporal, request files), start.ts (plan,
 // start, rollback, cancel), status.ts (status, history, failures), approve.ts (approve, keygen),
-// backups.ts (a Percona cluster's base backups, read on this host).
+// backups.ts (a Percona cluster's base backups, read on this host), report.ts (a run's recovery report).
 import { Command, CommanderError } from 'commander';
 import { SEARCH_ATTRIBUTES } from '../workflows/kit';
 import { RUNBOOKS } from '../workflows/runbooks';
@@ -12,6 +12,7 @@ import { addApproveAndKeygenCommands } from './cli/approve';
 import { addPlanAndStartCommands, addRollbackAndCancelCommands } from './cli/start';
 import { addHistoryCommand, addStatusCommand } from './cli/status';
 import { addBackupsCommand } from './cli/backups';
+import { addReportCommand } from './cli/report';
 
 export { nextAction } from './cli/status';
 
@@ -62,6 +63,7 @@ export function buildCli(): Command {
   addApproveAndKeygenCommands(program, g);
   addRollbackAndCancelCommands(program, g);
   addHistoryCommand(program, g);
+  addReportCommand(program, g);
   addBackupsCommand(program);
 
   program
