@@ -3,8 +3,7 @@
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Endpoint, TableFingerprint } from '../../workflows/schemas';
 import { temporaryEndpoint } from '../../activities/mysql/mysqld';
 import {
@@ -18,12 +17,8 @@ import {
   type Source,
 } from '../../scripts/lib/scenario';
 
-export const fixturesBin = resolve(fileURLToPath(new URL('../fixtures/bin', import.meta.url)));
-
-/** Puts the stand-in executables (kubectl, …) first on PATH for this process and its children. */
-export function useStandIns(): void {
-  if (!process.env.PATH?.startsWith(fixturesBin)) process.env.PATH = `${fixturesBin}:${process.env.PATH}`;
-}
+// The stand-ins first on PATH: one definition for the tests and the demos.
+export { fixturesBin, useStandIns } from '../../scripts/lib/stand-ins';
 
 export interface Accident {
   base: string;
