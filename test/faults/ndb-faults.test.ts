@@ -8,7 +8,8 @@
 // restore it one after the other, each from the same nightly backup to the same failure point.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { RunbookProgress } from '../../workflows/kit';
@@ -29,8 +30,8 @@ import {
   type FaultRow,
   type Inject,
 } from '../support/faults';
-import type { NdbSource } from '../support/ndb-world';
-import { startNdbPitrWorld, writeShopEpochs } from '../support/ndb-pitr-world';
+import type { NdbSource } from '../../scripts/lib/worlds/ndb-model';
+import { startNdbPitrWorld, writeShopEpochs } from '../../scripts/lib/worlds/ndb-pitr';
 import { useStandIns } from '../support/percona-scenario';
 
 useStandIns();
@@ -64,7 +65,7 @@ async function setRestorePause(ms: number): Promise<void> {
 const writeEpochs = (count: number, seed: number) => writeShopEpochs(ndb, count, seed);
 
 before(async () => {
-  ({ base, server, ndb, stateFile } = await startNdbPitrWorld('ndb-faults-'));
+  ({ base, server, ndb, stateFile } = await startNdbPitrWorld(await mkdtemp(join(tmpdir(), 'ndb-faults-'))));
 
   await writeEpochs(30, 1);
   await execa('ndb_mgm', ['--execute', 'START BACKUP WAIT COMPLETED']); // the nightly backup

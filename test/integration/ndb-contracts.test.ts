@@ -7,7 +7,8 @@
 // of a backup must be where ndb_restore reads it. Each refusal leaves the cluster and the data as they were.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { TableFingerprint } from '../../workflows/schemas';
@@ -21,8 +22,8 @@ import { resolveFailurePoint, type NdbStopPoint } from '../../activities/ndb/ndb
 import { restoreNdbBackup } from '../../activities/ndb/ndb-restore';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { type MariadbServer } from '../../scripts/lib/mariadb-server';
-import type { EpochRecord, NdbSource } from '../support/ndb-world';
-import { startNdbPitrWorld, writeShopEpochs } from '../support/ndb-pitr-world';
+import type { EpochRecord, NdbSource } from '../../scripts/lib/worlds/ndb-model';
+import { startNdbPitrWorld, writeShopEpochs } from '../../scripts/lib/worlds/ndb-pitr';
 import { useStandIns } from '../support/percona-scenario';
 
 useStandIns();
@@ -61,7 +62,9 @@ const mgm = (command: string) => execa('ndb_mgm', ['--execute', command], { reje
 const writeEpochs = (count: number, seed: number) => writeShopEpochs(ndb, count, seed);
 
 before(async () => {
-  ({ base, server, ndb, stateFile } = await startNdbPitrWorld('ndb-contracts-'));
+  ({ base, server, ndb, stateFile } = await startNdbPitrWorld(
+    await mkdtemp(join(tmpdir(), 'ndb-contracts-')),
+  ));
   await writeEpochs(7, 1); // the last GCI holds one epoch: 7 = 3 + 3 + 1
   lastInBackup1 = ndb.epochs.at(-1)!;
   await mgm('START BACKUP WAIT COMPLETED'); // backup 1

@@ -1,5 +1,5 @@
 // ndbChannelFailover on real MariaDB servers and real replication; the runbook's own SQL runs unchanged.
-// The NDB model (test/support/ndb-world.ts): the source cluster is SQL node M (epochs written by
+// The NDB model (scripts/lib/worlds/ndb-model.ts): the source cluster is SQL node M (epochs written by
 // NdbSource, with mysql.ndb_apply_status upserts and ndb_binlog_index rows) and SQL node M' (a replica
 // of M with log_slave_updates, so it binlogs the same epochs at its own positions, indexed by
 // indexReplicatedEpochs). Each replica cluster is one MariaDB server R standing for both replica SQL
@@ -16,14 +16,24 @@ import type { Client } from '@temporalio/client';
 import { approveUpdate, progressQuery, type RunbookProgress } from '../../workflows/kit';
 import type { NdbFailoverResult } from '../../workflows/ndb-channel-failover';
 import type { Endpoint, TableFingerprint } from '../../workflows/schemas';
-import { DDL_EXIST_ERRORS } from '../../activities/ndb/replica-inspect';
 import { SqlPools } from '../../activities/mysql/sql';
 import { fingerprintTables } from '../../activities/mysql/verify';
 import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { saveHistory } from '../../scripts/lib/history';
 import { historiesDir } from '../support/histories';
-import { indexReplicatedEpochs, NDB_TABLES_SQL, NdbSource, type EpochRecord } from '../support/ndb-world';
+import { indexReplicatedEpochs, NdbSource, type EpochRecord } from '../../scripts/lib/worlds/ndb-model';
+import {
+  caughtUp,
+  maxEpoch,
+  NDB_SERVER_ARGS,
+  prepareNdbServers,
+  replicate,
+  SKIP_DDL_ARG,
+  slaveStatus,
+  STRICT_REPLICA_ARGS,
+  type Row,
+} from '../../scripts/lib/worlds/ndb-replication';
 import {
   startWorker,
   temporalAddress,
@@ -59,44 +69,6 @@ async function recordHistory(workflowId: string, name: string): Promise<void> {
   await saveHistory(temporalAddress(), workflowId, join(historiesDir, `${name}.json`));
 }
 
-type Row = Record<string, string | number | null>;
-
-async function masterStatus(s: MariadbServer): Promise<{ File: string; Position: number }> {
-  const [row] = await s.query<{ File: string; Position: number }[]>('SHOW MASTER STATUS');
-  return row!;
-}
-
-async function replicate(replica: MariadbServer, channel: string, from: MariadbServer): Promise<void> {
-  const at = await masterStatus(from);
-  const ch = channel ? ` '${channel}'` : '';
-  await replica.query(
-    `CHANGE MASTER${ch} TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ?, MASTER_USER = 'repl', MASTER_PASSWORD = ?,
-       MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no; START SLAVE${ch}`,
-    [from.port, REPL_PW, at.File, at.Position],
-  );
-}
-
-async function slaveStatus(s: MariadbServer, channel: string): Promise<Row> {
-  const [row] = await s.query<Row[]>(`SHOW SLAVE '${channel}' STATUS`);
-  return row!;
-}
-
-/** Waits until `channel` on `replica` has applied everything `source` binlogged so far. */
-async function caughtUp(replica: MariadbServer, channel: string, source: MariadbServer): Promise<void> {
-  const want = await masterStatus(source);
-  let st: Row = {};
-  for (let i = 0; i < 200; i++) {
-    st = await slaveStatus(replica, channel);
-    if (st.Relay_Master_Log_File === want.File && Number(st.Exec_Master_Log_Pos) >= Number(want.Position))
-      return;
-    if (st.Last_SQL_Error) break;
-    await sleep(100);
-  }
-  throw new Error(
-    `${channel} on ${replica.datadir} not caught up with ${want.File}:${want.Position}: ${JSON.stringify(st)}`,
-  );
-}
-
 /** Every channel's configuration and state, and the latest epoch: what "nothing touched" compares. */
 async function snapshot(s: MariadbServer): Promise<unknown> {
   const rows = await s.query<Row[]>('SHOW ALL SLAVES STATUS');
@@ -120,13 +92,6 @@ async function snapshot(s: MariadbServer): Promise<unknown> {
 async function value(s: MariadbServer, sql: string): Promise<string> {
   const [row] = await s.query<{ v: unknown }[]>(sql);
   return String(row?.v);
-}
-
-async function maxEpoch(s: MariadbServer): Promise<string> {
-  const [row] = await s.query<{ e: string }[]>(
-    'SELECT CAST(MAX(epoch) AS CHAR) AS e FROM mysql.ndb_apply_status',
-  );
-  return row!.e;
 }
 
 const shop = (s: MariadbServer): Promise<Record<string, TableFingerprint>> =>
@@ -200,36 +165,23 @@ function input(
 
 before(async () => {
   base = await mkdtemp(join(tmpdir(), 'ndb-failover-'));
-  const common = ['--gtid-strict-mode=OFF', '--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0'];
-  // MariaDB does not know the ddl_exist_errors shorthand (it silently leaves OFF): list the codes.
-  const skipDdl = `--slave-skip-errors=${DDL_EXIST_ERRORS.join(',')}`;
-  // Replicas fail on DDL-exists errors as MySQL's do (MariaDB's default IDEMPOTENT mode would hide them).
-  const replica = ['--slave-ddl-exec-mode=STRICT'];
   const start = (name: string, serverId: number, extra: string[] = []) =>
-    startMariadbServer({ baseDir: join(base, name), serverId, extraArgs: [...common, ...extra] });
+    startMariadbServer({ baseDir: join(base, name), serverId, extraArgs: [...NDB_SERVER_ARGS, ...extra] });
   [M, M2, R1, R2, R3] = await Promise.all([
     start('m', 1),
     start('m-prime', 2),
-    start('r1', 11, replica),
-    start('r2', 12, [...replica, skipDdl]),
-    start('r3', 13, [...replica, skipDdl]),
+    start('r1', 11, STRICT_REPLICA_ARGS),
+    start('r2', 12, [...STRICT_REPLICA_ARGS, SKIP_DDL_ARG]),
+    start('r3', 13, [...STRICT_REPLICA_ARGS, SKIP_DDL_ARG]),
   ]);
   worker = await startWorker(uniqueQueue('ndb-failover'));
   ({ client, close: closeClient } = await testClient());
 
   ndb = new NdbSource(M, 1000);
   await ndb.init();
-  for (const s of [M, M2, R1, R2, R3]) {
-    await s.query(`SET SESSION sql_log_bin = 0; ${NDB_TABLES_SQL}`);
-    await s.query(
-      "SET SESSION sql_log_bin = 0; CREATE USER 'repl'@'%' IDENTIFIED BY ?; GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%'",
-      [REPL_PW],
-    );
-  }
-  // The statements above leave pooled sessions with sql_log_bin = 0: start afresh.
-  for (const s of [M, M2, R1, R2, R3]) await s.endPool();
-  await replicate(M2, '', M);
-  for (const r of [R1, R2, R3]) await replicate(r, 'primary', M);
+  await prepareNdbServers([M, M2, R1, R2, R3], REPL_PW);
+  await replicate(M2, '', M, REPL_PW);
+  for (const r of [R1, R2, R3]) await replicate(r, 'primary', M, REPL_PW);
 
   await M.query(`
     CREATE DATABASE shop;

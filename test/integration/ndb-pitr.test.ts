@@ -1,9 +1,10 @@
 // ndbPointInTimeRecovery on a real MariaDB "SQL node" that keeps NDB's bookkeeping (see
-// test/support/ndb-world.ts); the NDB programs (ndb_mgm, ndbd/ndbmtd, ndb_restore) are stand-ins in
-// test/fixtures/bin that back up and restore that server's data for real.
+// scripts/lib/worlds/ndb-model.ts); the NDB programs (ndb_mgm, ndbd/ndbmtd, ndb_restore) are stand-ins
+// in test/fixtures/bin that back up and restore that server's data for real.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { execa } from 'execa';
@@ -16,8 +17,8 @@ import { type MariadbServer } from '../../scripts/lib/mariadb-server';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { secondBoundary } from '../../scripts/lib/scenario';
 import { saveHistory } from '../../scripts/lib/history';
-import type { NdbSource } from '../support/ndb-world';
-import { startNdbPitrWorld, writeShopEpochs } from '../support/ndb-pitr-world';
+import type { NdbSource } from '../../scripts/lib/worlds/ndb-model';
+import { startNdbPitrWorld, writeShopEpochs } from '../../scripts/lib/worlds/ndb-pitr';
 import { useStandIns } from '../support/percona-scenario';
 import { historiesDir } from '../support/histories';
 import {
@@ -75,7 +76,7 @@ const standInState = async () =>
   };
 
 before(async () => {
-  ({ base, server, ndb, stateFile } = await startNdbPitrWorld('ndb-pitr-'));
+  ({ base, server, ndb, stateFile } = await startNdbPitrWorld(await mkdtemp(join(tmpdir(), 'ndb-pitr-'))));
 
   await writeEpochs(12, 1);
   // The nightly backup (taken by the operator's schedule, before the accident).

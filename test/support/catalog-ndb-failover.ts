@@ -10,21 +10,21 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { DDL_EXIST_ERRORS } from '../../activities/ndb/replica-inspect';
 import { SqlPools } from '../../activities/mysql/sql';
 import { fingerprintTables } from '../../activities/mysql/verify';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';
 import type { CatalogWorld } from './catalog-case';
-import { indexReplicatedEpochs, NDB_TABLES_SQL, NdbSource, type EpochRecord } from './ndb-world';
-
-type Row = Record<string, string | number | null>;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-async function masterStatus(s: MariadbServer): Promise<{ File: string; Position: number }> {
-  const [row] = await s.query<{ File: string; Position: number }[]>('SHOW MASTER STATUS');
-  return row!;
-}
+import { indexReplicatedEpochs, NdbSource, type EpochRecord } from '../../scripts/lib/worlds/ndb-model';
+import {
+  caughtUp,
+  NDB_SERVER_ARGS,
+  prepareNdbServers,
+  replicate,
+  SKIP_DDL_ARG,
+  STRICT_REPLICA_ARGS,
+  type Row,
+} from '../../scripts/lib/worlds/ndb-replication';
 
 export class NdbFailoverCatalogWorld implements CatalogWorld {
   /** The replication password, known to the worker by reference only (env NDB_CATALOG_REPL_PW). */
@@ -44,68 +44,40 @@ export class NdbFailoverCatalogWorld implements CatalogWorld {
   static async build(): Promise<NdbFailoverCatalogWorld> {
     const w = new NdbFailoverCatalogWorld(await mkdtemp(join(tmpdir(), 'catalog-ndb-failover-')));
     process.env.NDB_CATALOG_REPL_PW = w.replPassword;
-    const common = ['--gtid-strict-mode=OFF', '--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0'];
-    const strict = ['--slave-ddl-exec-mode=STRICT'];
-    const skipDdl = `--slave-skip-errors=${DDL_EXIST_ERRORS.join(',')}`;
     const start = (name: string, serverId: number, extra: string[] = []) =>
-      startMariadbServer({ baseDir: join(w.base, name), serverId, extraArgs: [...common, ...extra] });
+      startMariadbServer({
+        baseDir: join(w.base, name),
+        serverId,
+        extraArgs: [...NDB_SERVER_ARGS, ...extra],
+      });
     [w.M, w.M2, w.R1, w.R2] = await Promise.all([
       start('m', 1),
       start('m-prime', 2),
-      start('r1', 11, strict),
-      start('r2', 12, [...strict, skipDdl]),
+      start('r1', 11, STRICT_REPLICA_ARGS),
+      start('r2', 12, [...STRICT_REPLICA_ARGS, SKIP_DDL_ARG]),
     ]);
     const all = [w.M, w.M2, w.R1, w.R2];
     w.ndb = new NdbSource(w.M, 1000);
     await w.ndb.init();
-    for (const s of all) {
-      await s.query(`SET SESSION sql_log_bin = 0; ${NDB_TABLES_SQL}`);
-      await s.query(
-        "SET SESSION sql_log_bin = 0; CREATE USER 'repl'@'%' IDENTIFIED BY ?; GRANT REPLICATION SLAVE ON *.* TO 'repl'@'%'",
-        [w.replPassword],
-      );
-    }
-    for (const s of all) await s.endPool(); // pooled sessions were left with sql_log_bin = 0
-    await w.replicate(w.M2, '', w.M);
-    for (const r of [w.R1, w.R2]) await w.replicate(r, 'primary', w.M);
+    await prepareNdbServers(all, w.replPassword);
+    await replicate(w.M2, '', w.M, w.replPassword);
+    for (const r of [w.R1, w.R2]) await replicate(r, 'primary', w.M, w.replPassword);
     await w.M.query(`
       CREATE DATABASE shop;
       CREATE TABLE shop.orders (id INT PRIMARY KEY, amount INT NOT NULL) ENGINE=InnoDB;`);
     await w.writeEpochs(2, 3, 0);
     w.lastBeforeFailure = w.ndb.epochs.at(-1)!;
-    for (const r of [w.R1, w.R2, w.M2]) await w.caughtUp(r, r === w.M2 ? '' : 'primary');
+    for (const r of [w.R1, w.R2, w.M2]) await caughtUp(r, r === w.M2 ? '' : 'primary', w.M);
     for (const r of [w.R1, w.R2]) await r.query("STOP SLAVE 'primary'"); // the primary channel fails
     await w.M2.query('FLUSH BINARY LOGS');
     const applied = w.ndb.epochs.length;
     await w.writeEpochs(2, 3, 100);
     w.firstAfterFailure = w.ndb.epochs[applied]!;
-    await w.caughtUp(w.M2, '');
+    await caughtUp(w.M2, '', w.M);
     await indexReplicatedEpochs(w.M2, w.ndb.epochs);
     await w.M2.endPool();
     w.baseline = await w.snapshot();
     return w;
-  }
-
-  private async replicate(replica: MariadbServer, channel: string, from: MariadbServer): Promise<void> {
-    const at = await masterStatus(from);
-    const ch = channel ? ` '${channel}'` : '';
-    await replica.query(
-      `CHANGE MASTER${ch} TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ?, MASTER_USER = 'repl', MASTER_PASSWORD = ?,
-         MASTER_LOG_FILE = ?, MASTER_LOG_POS = ?, MASTER_USE_GTID = no; START SLAVE${ch}`,
-      [from.port, this.replPassword, at.File, at.Position],
-    );
-  }
-
-  private async caughtUp(replica: MariadbServer, channel: string): Promise<void> {
-    const want = await masterStatus(this.M);
-    for (let i = 0; i < 300; i++) {
-      const [st] = await replica.query<Row[]>(`SHOW SLAVE '${channel}' STATUS`);
-      if (st?.Relay_Master_Log_File === want.File && Number(st.Exec_Master_Log_Pos) >= Number(want.Position))
-        return;
-      if (st?.Last_SQL_Error) throw new Error(`replication failed: ${st.Last_SQL_Error}`);
-      await sleep(100);
-    }
-    throw new Error(`channel '${channel}' of ${replica.datadir} did not catch up`);
   }
 
   private async writeEpochs(gcis: number, micros: number, seed: number): Promise<void> {

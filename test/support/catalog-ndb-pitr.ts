@@ -1,8 +1,9 @@
 // The NDB point-in-time-recovery world of the bad-input catalog: a real MariaDB "SQL node" that keeps
-// NDB's bookkeeping (ndb-world.ts), two data nodes and a management server played by the stand-ins,
-// one nightly backup, epochs before and after it over two binlog files, an archive with a dump of
-// mysql.ndb_binlog_index made by the runbook's own step 2, and two index rows damaged the way a
-// hostile or broken injector would write them (a quote and a statement in File, a newline in next_file).
+// NDB's bookkeeping (scripts/lib/worlds/ndb-model.ts), two data nodes and a management server played
+// by the stand-ins, one nightly backup, epochs before and after it over two binlog files, an archive
+// with a dump of mysql.ndb_binlog_index made by the runbook's own step 2, and two index rows damaged
+// the way a hostile or broken injector would write them (a quote and a statement in File, a newline in
+// next_file).
 // Nothing changed = the SQL node up with the same tables, ndb_apply_status and ndb_binlog_index, no
 // data node cleared (stand-in state), no ledger beside the data nodes or in the SQL node.
 import assert from 'node:assert/strict';
@@ -17,7 +18,7 @@ import { fingerprintTables } from '../../activities/mysql/verify';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';
 import type { CatalogWorld } from './catalog-case';
-import { NdbSource, type EpochRecord } from './ndb-world';
+import { NdbSource, type EpochRecord } from '../../scripts/lib/worlds/ndb-model';
 
 /** The parts of the SQL node and the stand-in cluster that a refused run must leave as they were. */
 interface NdbSnapshot {

@@ -1,11 +1,10 @@
-// The NDB PITR test world shared by the integration, contract and fault suites: one real MariaDB
-// "SQL node" holding the shop tables, the NDB model on it (test/support/ndb-world.ts), and the
+// The NDB PITR world shared by the integration, contract and fault suites and the ndb-pitr demo: one
+// real MariaDB "SQL node" holding the shop tables, the NDB model on it (ndb-model.ts), and the
 // stand-ins' state file (two data nodes, a backup directory) that NDB_STANDIN_STATE points at.
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';
-import { NdbSource } from './ndb-world';
+import { startMariadbServer, type MariadbServer } from '../mariadb-server';
+import { NdbSource } from './ndb-model';
 
 export interface NdbPitrWorld {
   base: string;
@@ -14,8 +13,8 @@ export interface NdbPitrWorld {
   stateFile: string;
 }
 
-export async function startNdbPitrWorld(prefix: string): Promise<NdbPitrWorld> {
-  const base = await mkdtemp(join(tmpdir(), prefix));
+/** Builds the world in `base` (an existing, empty directory) and points NDB_STANDIN_STATE at it. */
+export async function startNdbPitrWorld(base: string): Promise<NdbPitrWorld> {
   const server = await startMariadbServer({
     baseDir: join(base, 'sql-node'),
     serverId: 1,

@@ -1,5 +1,5 @@
-// The NDB Cluster bookkeeping, modelled on real MariaDB servers for the NDB runbook tests (NDB itself
-// cannot be installed here). Each "cluster" is a MariaDB server whose NDB data lives in `ndbSchemas`
+// The NDB Cluster bookkeeping, modelled on real MariaDB servers for the NDB runbook tests and demos (NDB
+// itself cannot be installed here). Each "cluster" is a MariaDB server whose NDB data lives in `ndbSchemas`
 // (plus mysql.ndb_apply_status). Like NDB's binlog injector, every epoch is one transaction that also
 // upserts mysql.ndb_apply_status (so it replicates), and gets a mysql.ndb_binlog_index row (not
 // binlogged) with its File/Position and next_file/next_position in that server's own binlog.
@@ -10,8 +10,8 @@
 // as an error; with `binlogFormat: 'STATEMENT'` the epoch is logged as its statements, whose upsert
 // has the same effect on replay (the PITR worlds; the failover worlds replicate rows as before).
 import { join } from 'node:path';
-import { scanBinlog } from '../../activities/archive/binlog-scan';
-import type { MariadbServer } from '../../scripts/lib/mariadb-server';
+import { scanBinlog } from '../../../activities/archive/binlog-scan';
+import type { MariadbServer } from '../mariadb-server';
 
 export const NDB_TABLES_SQL = `
   CREATE TABLE IF NOT EXISTS mysql.ndb_apply_status (
