@@ -13,6 +13,7 @@ import { addPlanAndStartCommands, addRollbackAndCancelCommands } from './cli/sta
 import { addHistoryCommand, addStatusCommand } from './cli/status';
 import { addBackupsCommand } from './cli/backups';
 import { addReportCommand } from './cli/report';
+import { missingSearchAttributes } from '../workers/namespace-check';
 
 export { nextAction } from './cli/status';
 
@@ -72,8 +73,7 @@ export function buildCli(): Command {
     .action(async () => {
       const { connection, namespace } = await connect(g());
       try {
-        const have = await connection.operatorService.listSearchAttributes({ namespace });
-        const missing = SEARCH_ATTRIBUTES.filter((n) => !(n in (have.customAttributes ?? {})));
+        const missing = await missingSearchAttributes(connection.operatorService, namespace);
         if (missing.length)
           await connection.operatorService.addSearchAttributes({
             namespace,

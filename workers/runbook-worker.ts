@@ -18,6 +18,7 @@ import { TASK_QUEUE } from '../workflows/routing';
 import { guardedByCatalog } from '../activities/trust/catalog-guard';
 import { approvalJournal } from '../activities/trust/approval-journal';
 import { failure } from '../workflows/failures';
+import { requireSearchAttributes } from './namespace-check';
 
 export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
 
@@ -55,10 +56,13 @@ export interface RunbookWorkerOptions {
 export async function createRunbookWorker(
   o: RunbookWorkerOptions,
 ): Promise<{ worker: Worker; deps: ActivityDeps }> {
+  const namespace = o.namespace ?? 'default';
+  // A namespace without the search attributes would take every run and hang it: refuse to poll it.
+  await requireSearchAttributes(o.connection.operatorService, namespace);
   const deps = o.deps ?? { sql: new SqlPools() };
   const worker = await Worker.create({
     connection: o.connection,
-    namespace: o.namespace ?? 'default',
+    namespace,
     taskQueue: o.taskQueue ?? TASK_QUEUE,
     workflowBundle: await workflowBundle(o.dataConverter?.failureConverterPath),
     // Each activity first checks what it would touch against this worker's fleet catalog.

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { RUNBOOKS, runbookOf } from '../../workflows/runbooks';
 import { requestShapeIssues } from '../../workflows/requests';
 import { dataConverterFromEnv } from '../../workers/codec';
+import { NamespaceNotReady, requireSearchAttributes } from '../../workers/namespace-check';
 
 export class CliError extends Error {
   constructor(
@@ -46,6 +47,19 @@ export async function connect(
     };
   } catch (err) {
     throw new CliError((err as Error).message, 3);
+  }
+}
+
+/**
+ * Before anything starts a run: the namespace has the runbooks' search attributes (else the run would
+ * hang at its first step). Exit 2, nothing started, the missing names and `setup-namespace` named.
+ */
+export async function requireReadyNamespace(connection: Connection, namespace: string): Promise<void> {
+  try {
+    await requireSearchAttributes(connection.operatorService, namespace);
+  } catch (err) {
+    if (err instanceof NamespaceNotReady) throw new CliError(err.message, 2);
+    throw err;
   }
 }
 

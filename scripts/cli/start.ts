@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { userInfo } from 'node:os';
 import { requestShapeIssues } from '../../workflows/requests';
 import { requestDigest, signStart } from '../../workflows/approval-signature';
-import { CliError, connect, loadInput, type GlobalOptions } from './connect';
+import { CliError, connect, loadInput, requireReadyNamespace, type GlobalOptions } from './connect';
 import { failureMessage, printResult } from './status';
 import { readSecretKey } from './approve';
 
@@ -21,8 +21,9 @@ export function addPlanAndStartCommands(program: Command, g: () => GlobalOptions
     .option('--id <workflowId>', 'workflow id')
     .action(async (kind: string, o: { input: string; id?: string }) => {
       const input = await loadInput(kind, o.input);
-      const { client, connection } = await connect(g());
+      const { client, connection, namespace } = await connect(g());
       try {
+        await requireReadyNamespace(connection, namespace);
         const handle = await client.workflow.start(kind, {
           taskQueue: g().taskQueue,
           workflowId: o.id ?? newId(kind, '-plan'),
@@ -71,6 +72,7 @@ export function addPlanAndStartCommands(program: Command, g: () => GlobalOptions
         }
         const { client, connection, namespace } = await connect(g());
         try {
+          await requireReadyNamespace(connection, namespace);
           const handle = await client.workflow.start(kind, {
             taskQueue: g().taskQueue,
             workflowId,
@@ -97,7 +99,7 @@ export function addRollbackAndCancelCommands(program: Command, g: () => GlobalOp
     .option('--no-require-approval', 'move production without waiting for approvals')
     .option('--wait', 'wait for the result and print it')
     .action(async (id: string, o: { id?: string; requireApproval: boolean; wait?: boolean }) => {
-      const { client, connection } = await connect(g());
+      const { client, connection, namespace } = await connect(g());
       try {
         const run = client.workflow.getHandle(id);
         const d = await run.describe().catch((err: unknown) => {
@@ -128,6 +130,7 @@ export function addRollbackAndCancelCommands(program: Command, g: () => GlobalOp
         };
         const issues = requestShapeIssues('perconaRollback', request);
         if (issues.length) throw new CliError(`cannot roll back ${id}: ${issues.join('; ')}`, 2);
+        await requireReadyNamespace(connection, namespace);
         const handle = await client.workflow.start('perconaRollback', {
           taskQueue: g().taskQueue,
           workflowId: o.id ?? `${id}-rollback`,

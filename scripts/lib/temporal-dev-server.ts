@@ -1,5 +1,5 @@
 // Starts the real `temporal server start-dev` (server + SQLite + Web UI) on free ports, with the
-// runbooks' search attributes registered and workflow Updates enabled.
+// runbooks' search attributes registered (unless told not to) and workflow Updates enabled.
 import { execa, type ResultPromise } from 'execa';
 import { Connection } from '@temporalio/client';
 import { SEARCH_ATTRIBUTES } from '../../workflows/kit';
@@ -19,9 +19,16 @@ export async function temporalVersion(): Promise<string> {
   return stdout.trim();
 }
 
-export async function startDevServer(
-  opts: { dbFilename?: string; headless?: boolean; port?: number; uiPort?: number } = {},
-): Promise<DevServer> {
+export interface DevServerOptions {
+  dbFilename?: string;
+  headless?: boolean;
+  port?: number;
+  uiPort?: number;
+  /** false: the namespace starts without the runbooks' search attributes (tests of the refusal). */
+  searchAttributes?: boolean;
+}
+
+export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
   const uiPort = opts.uiPort ?? (await freePort());
   const args = [
@@ -35,7 +42,9 @@ export async function startDevServer(
     '--log-level=warn',
     ...(opts.dbFilename ? [`--db-filename=${opts.dbFilename}`] : []),
     ...(opts.headless ? ['--headless'] : []),
-    ...SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`]),
+    ...(opts.searchAttributes === false
+      ? []
+      : SEARCH_ATTRIBUTES.flatMap((name) => ['--search-attribute', `${name}=Keyword`])),
     '--dynamic-config-value',
     'frontend.enableUpdateWorkflowExecution=true',
     '--dynamic-config-value',
