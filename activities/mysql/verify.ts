@@ -53,6 +53,34 @@ export function compareFingerprints(
   return diffs;
 }
 
+/** Tables named in the evidence; the rest are counted ("… N more table(s)"). */
+export const EVIDENCE_TABLES = 10;
+
+/**
+ * The verify step's evidence: the totals, then each table's rows and checksum as observed (with the
+ * expected figures beside them when the input gives them), the first EVIDENCE_TABLES tables by name.
+ */
+export function fingerprintEvidence(
+  tables: Record<string, TableFingerprint>,
+  expected?: Record<string, TableFingerprint>,
+  limit = EVIDENCE_TABLES,
+): string[] {
+  const names = Object.keys(tables).sort();
+  const total = names.reduce((n, t) => n + tables[t]!.rows, 0);
+  const lines = [`${names.length} table(s), ${total} row(s) fingerprinted`];
+  for (const name of names.slice(0, limit)) {
+    const got = tables[name]!;
+    const want = expected?.[name];
+    lines.push(
+      want
+        ? `${name}: ${got.rows} rows (expected ${want.rows}), checksum ${got.checksum} (expected ${want.checksum})`
+        : `${name}: ${got.rows} rows, checksum ${got.checksum}`,
+    );
+  }
+  if (names.length > limit) lines.push(`… ${names.length - limit} more table(s)`);
+  return lines;
+}
+
 export async function verifyRestore(
   sql: SqlPools,
   e: Endpoint,
@@ -62,8 +90,7 @@ export async function verifyRestore(
   const tables = await keepAlive({ doing: 'fingerprinting the restored tables' }, () =>
     fingerprintTables(sql, e, verify.schemas),
   );
-  const total = Object.values(tables).reduce((n, t) => n + t.rows, 0);
-  const evidence = [`${Object.keys(tables).length} table(s), ${total} row(s) fingerprinted`];
+  const evidence = fingerprintEvidence(tables, verify.expected);
   if (verify.expected) {
     const diffs = compareFingerprints(tables, verify.expected);
     if (diffs.length)
