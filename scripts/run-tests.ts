@@ -1,5 +1,6 @@
 // `npm test`: one real Temporal dev server for the whole run (test files connect to it through
-// TEMPORAL_ADDRESS), then node's test runner over the test files, two at a time (2 cores).
+// TEMPORAL_ADDRESS), then node's test runner over the test files, two at a time (2 cores); each file's
+// time is printed as it ends.
 // Usage: tsx scripts/run-tests.ts [unit|integration|replay|faults|<file>…]
 import { execa } from 'execa';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
@@ -57,6 +58,10 @@ async function main(): Promise<number> {
         'tsx',
         '--test',
         '--test-reporter=spec',
+        '--test-reporter-destination=stdout',
+        // One line per file with its time, as each file ends (scripts/lib/file-times-reporter.mjs).
+        '--test-reporter=./scripts/lib/file-times-reporter.mjs',
+        '--test-reporter-destination=stdout',
         `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
         ...files.map((f) => relative(projectRoot, f)),
       ],

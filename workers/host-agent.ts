@@ -8,6 +8,7 @@ import { Runtime } from '@temporalio/worker';
 import { catalogDir, loadCatalog } from '../activities/trust/fleet-catalog';
 import { dataConverterFromEnv } from './codec';
 import { runMain, serveUntilStopped } from './serve';
+import { workerLogger } from './refusal-logger';
 import { createHostAgentWorker } from './agent-worker';
 import { hostAgentSettings } from './worker-config';
 import { connectWorker, loadTemporalTarget } from './temporal-connection';
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   const dataConverter = dataConverterFromEnv();
   // A catalog with any invalid entry stops the worker here, naming each problem.
   const catalog = await loadCatalog();
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  Runtime.install({ logger: workerLogger(), shutdownSignals: ['SIGINT', 'SIGTERM'] });
   const connection = await connectWorker(target);
   const { worker, deps, taskQueue } = await createHostAgentWorker({
     connection,

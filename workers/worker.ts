@@ -9,6 +9,7 @@ import { Runtime } from '@temporalio/worker';
 import { catalogDir, loadCatalog } from '../activities/trust/fleet-catalog';
 import { dataConverterFromEnv } from './codec';
 import { runMain, serveUntilStopped } from './serve';
+import { workerLogger } from './refusal-logger';
 import { createRunbookWorker } from './runbook-worker';
 import { controllerSettings } from './worker-config';
 import { connectWorker, loadTemporalTarget } from './temporal-connection';
@@ -20,7 +21,7 @@ async function main(): Promise<void> {
   const dataConverter = dataConverterFromEnv(); // a malformed key stops the worker here, before it polls
   // A catalog with any invalid entry stops the worker here, naming each problem.
   const catalog = await loadCatalog();
-  Runtime.install({ shutdownSignals: ['SIGINT', 'SIGTERM'] });
+  Runtime.install({ logger: workerLogger(), shutdownSignals: ['SIGINT', 'SIGTERM'] });
   const connection = await connectWorker(target);
   const { worker, deps } = await createRunbookWorker({
     connection,

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
 import { createRunbookWorker } from '../../workers/runbook-worker';
+import { RefusalLogger } from '../../workers/refusal-logger';
 import type { ActivityDeps } from '../../activities';
 import './fleet'; // this test process's own catalog directory, before any worker starts
 
@@ -11,7 +12,8 @@ let installed = false;
 function quietRuntime(): void {
   if (installed) return;
   installed = true;
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // Refusals the tests provoke on purpose log one line at INFO (not shown); real trouble still prints.
+  Runtime.install({ logger: new RefusalLogger(new DefaultLogger('WARN'), 'INFO') });
 }
 
 export function temporalAddress(): string {
