@@ -13,7 +13,7 @@ import { approveUpdate, progressQuery } from '../../workflows/kit';
 import type { TungstenResult } from '../../workflows/tungsten-external-restore';
 import { Ledger } from '../../activities/runtime/ledger';
 import { useStandIns } from '../support/percona-scenario';
-import { tungstenScenario, type TungstenScenario } from '../support/tungsten-scenario';
+import { tungstenScenario, type TungstenScenario } from '../../scripts/lib/worlds/tungsten';
 import {
   startWorker,
   temporalAddress,

@@ -6,25 +6,17 @@
 // long-running server of the restored mysqld, as the real one is.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@temporalio/client';
-import { execa } from 'execa';
 import { Ledger } from '../../activities/runtime/ledger';
 import { isAlive } from '../../activities/runtime/processes';
 import { SqlPools } from '../../activities/mysql/sql';
-import { killProcessesUnder, removeTestDir } from '../../scripts/lib/cleanup';
+import { killProcessesUnder } from '../../scripts/lib/cleanup';
 import { saveHistory } from '../../scripts/lib/history';
-import {
-  createShop,
-  fingerprint,
-  gtidPos,
-  runWorkload,
-  startSource,
-  takeBackup,
-  type Source,
-} from '../../scripts/lib/scenario';
+import { fingerprint, runWorkload, secondBoundary } from '../../scripts/lib/scenario';
+import { rfc, VitessWorld, type ShardState } from '../../scripts/lib/worlds/vitess';
 import type { TableFingerprint } from '../../workflows/schemas';
 import type { VitessResult } from '../../workflows/vitess-snapshot-restore';
 import { historiesDir } from '../support/histories';
@@ -42,125 +34,24 @@ useStandIns();
 
 const TYPE = 'vitessSnapshotRestore';
 const KS = 'commerce';
-const VTCTLD = 'localhost:15999';
 const BINLOG_PW = `binlog-pw-${process.pid}-x9`;
-const TOPO = { implementation: 'etcd2', globalServerAddress: 'localhost:2379', globalRoot: '/vitess/global' };
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const rfc = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
-interface Shard {
-  name: string;
-  source: Source;
-  /** Backup directory names, by role. */
-  backups: Record<string, string>;
-}
-
-let base: string;
-let backupRoot: string;
-let tabletsRoot: string;
+let world: VitessWorld;
 let topoFile: string;
-let shards: Shard[];
+let tabletsRoot: string;
 /** T0 before every backup; T1 and T2 between workloads; T3 after the last write. */
 const at: Record<'t0' | 't1' | 't2' | 't3', string> = { t0: '', t1: '', t2: '', t3: '' };
 /** Each shard's tables and GTID position at T1 and T2, read from its source. */
-const truth: Record<'t1' | 't2', { tables: Record<string, TableFingerprint>; gtid: string }[]> = {
-  t1: [],
-  t2: [],
-};
+const truth: Record<'t1' | 't2', ShardState[]> = { t1: [], t2: [] };
 let worker: RunningWorker;
 let client: Client;
 let closeClient: () => Promise<void>;
 let uid = 300;
 
-/** Waits into the next whole second and returns it: events before have earlier times, events after later ones. */
-async function cut(): Promise<string> {
-  const now = Date.now();
-  const next = Math.floor(now / 1000) * 1000 + 1000;
-  await sleep(next - now + 30);
-  return rfc(next);
-}
-
-async function capture(): Promise<{ tables: Record<string, TableFingerprint>; gtid: string }[]> {
-  return Promise.all(
-    shards.map(async (s) => ({
-      tables: await fingerprint(s.source.sql, s.source.endpoint),
-      gtid: await gtidPos(s.source.server),
-    })),
-  );
-}
-
-function vtctlclient(...args: string[]) {
-  return execa('vtctlclient', ['-server', VTCTLD, ...args]);
-}
-
-/** A real mariadb-backup of the shard, with the MANIFEST Vitess writes, in `<root>/<ks>/<shard>/<time>.<alias>/`. */
-async function vitessBackup(
-  s: Shard,
-  role: string,
-  opts: { prepare: boolean } = { prepare: true },
-): Promise<void> {
-  let start = Date.now();
-  const alias = `zone1-${String(101 + shards.indexOf(s)).padStart(10, '0')}`;
-  const nameAt = (ms: number) =>
-    `${rfc(ms)
-      .replace(/[-:Z]/g, '')
-      .replace('T', '.')
-      .replace(/^(\d{4})(\d{2})(\d{2})/, '$1-$2-$3')}.${alias}`;
-  while (Object.values(s.backups).includes(nameAt(start))) {
-    await sleep(200); // Vitess names backups to the second
-    start = Date.now();
-  }
-  const name = nameAt(start);
-  const dir = join(backupRoot, KS, s.name, name);
-  if (opts.prepare) await takeBackup(s.source.server, dir);
-  else {
-    await mkdir(dir, { recursive: true });
-    await execa('mariadb-backup', [
-      '--no-defaults',
-      '--backup',
-      `--target-dir=${dir}`,
-      `--socket=${s.source.server.socket}`,
-      '--user=root',
-    ]);
-  }
-  const [, , gtid = ''] = (await readFile(join(dir, 'xtrabackup_binlog_info'), 'utf8')).trim().split(/\s+/);
-  const manifest = {
-    BackupMethod: 'mariadb-backup',
-    Position: `MariaDB/${gtid}`,
-    BackupTime: rfc(start),
-    FinishedTime: rfc(Date.now()),
-    TabletAlias: alias,
-    Keyspace: KS,
-    Shard: s.name,
-    MySQLVersion: '10.11',
-  };
-  await writeFile(join(dir, 'MANIFEST'), JSON.stringify(manifest, null, 2));
-  s.backups[role] = name;
-}
-
 function input(snapshotKeyspace: string, snapshotTime: string, over: Record<string, unknown> = {}) {
-  return {
-    vtctld: { server: VTCTLD, topo: TOPO },
-    baseKeyspace: KS,
-    snapshotKeyspace,
-    snapshotTime,
-    backup: { fileBackupStorageRoot: backupRoot },
-    tablets: { root: tabletsRoot },
-    dbName: 'shop',
-    heartbeatTimeout: '10s',
-    shards: shards.map((s) => ({
-      name: s.name,
-      tabletUid: uid++,
-      binlogSource: {
-        host: '127.0.0.1',
-        tls: { mode: 'disabled' }, // loopback: the test servers have no certificate
-        port: s.source.server.port,
-        user: 'vt_repl',
-        password: { env: 'VITESS_TEST_BINLOG_PW' },
-      },
-    })),
-    ...over,
-  };
+  const first = uid;
+  uid += world.shards.length;
+  return world.input(snapshotKeyspace, snapshotTime, first, over);
 }
 
 interface Topo {
@@ -201,51 +92,37 @@ const BASE_VSCHEMA = {
 };
 
 before(async () => {
-  base = await mkdtemp(join(tmpdir(), 'vitess-'));
-  backupRoot = join(base, 'backups');
-  tabletsRoot = join(base, 'vt');
-  topoFile = join(base, 'topo.json');
-  process.env.VITESS_STANDIN_STATE = topoFile;
-  process.env.VITESS_TEST_BINLOG_PW = BINLOG_PW;
-  await mkdir(backupRoot, { recursive: true });
-  shards = await Promise.all(
-    ['-80', '80-'].map(async (name, i) => {
-      const source = await startSource(join(base, `source${i + 1}`), { serverId: i + 1 });
-      await createShop(source.server);
-      await source.server.query(
-        "SET SESSION sql_log_bin = 0; CREATE USER 'vt_repl'@'127.0.0.1' IDENTIFIED BY ?; GRANT REPLICATION SLAVE ON *.* TO 'vt_repl'@'127.0.0.1'; SET SESSION sql_log_bin = 1",
-        [BINLOG_PW],
-      );
-      return { name, source, backups: {} };
-    }),
-  );
-  await vtctlclient('CreateKeyspace', KS);
-  await vtctlclient('ApplyVSchema', `-vschema=${JSON.stringify(BASE_VSCHEMA)}`, KS);
-  const each = (f: (s: Shard, i: number) => Promise<unknown>) => Promise.all(shards.map(f));
+  world = await VitessWorld.build({
+    base: await mkdtemp(join(tmpdir(), 'vitess-')),
+    keyspace: KS,
+    shards: ['-80', '80-'],
+    binlogPassword: BINLOG_PW,
+    binlogPasswordEnv: 'VITESS_TEST_BINLOG_PW',
+    vschema: BASE_VSCHEMA,
+  });
+  ({ topoFile, tabletsRoot } = world);
+  const shards = world.shards;
+  const each = world.each.bind(world);
 
-  at.t0 = await cut();
+  at.t0 = await secondBoundary();
   await each((s, i) => runWorkload(s.source.server, 10 + i, 300));
-  await each((s) => vitessBackup(s, 'first'));
+  await each((s) => world.backup(s, 'first'));
   await each((s, i) => runWorkload(s.source.server, 20 + i, 300));
   await each((s) => s.source.server.query('FLUSH BINARY LOGS'));
-  await vitessBackup(shards[0]!, 'second'); // -80: a newer backup before T1
-  await vitessBackup(shards[1]!, 'unprepared', { prepare: false }); // 80-: newer, but not prepared
+  await world.backup(shards[0]!, 'second'); // -80: a newer backup before T1
+  await world.backup(shards[1]!, 'unprepared', { prepare: false }); // 80-: newer, but not prepared
   await each((s, i) => runWorkload(s.source.server, 30 + i, 300));
-  at.t1 = await cut();
-  truth.t1 = await capture();
+  at.t1 = await secondBoundary();
+  truth.t1 = await world.capture();
   await each((s, i) => runWorkload(s.source.server, 40 + i, 300));
   await each((s) => s.source.server.query('FLUSH BINARY LOGS'));
-  await vitessBackup(shards[0]!, 'third'); // -80: after T1, before T2
+  await world.backup(shards[0]!, 'third'); // -80: after T1, before T2
   await each((s, i) => runWorkload(s.source.server, 50 + i, 300));
-  at.t2 = await cut();
-  truth.t2 = await capture();
+  at.t2 = await secondBoundary();
+  truth.t2 = await world.capture();
   await each((s, i) => runWorkload(s.source.server, 60 + i, 300));
-  at.t3 = await cut();
-  await each(async (s) => {
-    await s.source.archiver.waitCaughtUp();
-    await s.source.archiver.sync();
-    await s.source.archiver.stop();
-  });
+  at.t3 = await secondBoundary();
+  await world.stopArchivers();
   // The snapshots differ from each other and from the end state, so a wrong cut cannot pass.
   assert.notDeepEqual(truth.t1[0]!.tables, truth.t2[0]!.tables);
   worker = await startWorker(uniqueQueue('vitess'));
@@ -255,18 +132,14 @@ before(async () => {
 after(async () => {
   await worker?.stop();
   await closeClient?.();
-  for (const s of shards ?? []) {
-    await s.source.sql.closeAll();
-    await s.source.server.stop().catch(() => {});
-  }
-  if (base) await removeTestDir(base); // also the restored mysqlds
+  await world?.cleanup(); // the sources, and the restored mysqlds and vttablets under its directory
 });
 
 describe('end to end', () => {
   test('restores both shards into the SNAPSHOT keyspace at the snapshot time: checksums equal each source at that time', async () => {
     const id = `vitess-e2e-${Date.now()}`;
     const req = input('restore1', at.t1);
-    const pidsBefore = await Promise.all(shards.map((s) => s.source.server.pid()));
+    const pidsBefore = await Promise.all(world.shards.map((s) => s.source.server.pid()));
     const r = await runWorkflow<VitessResult>(client, TYPE, worker.taskQueue, req, id);
 
     assert.deepEqual(
@@ -289,14 +162,14 @@ describe('end to end', () => {
     // Backups: the newest that finished before T1 — not the later one (-80), not the unprepared one (80-).
     assert.deepEqual(
       r.plan.map((p) => p.backup.name),
-      [shards[0]!.backups.second, shards[1]!.backups.first],
+      [world.shards[0]!.backups.second, world.shards[1]!.backups.first],
     );
     const choice = r.steps.find((s) => s.name === 'choose-backups')!.evidence.join('\n');
     assert.match(
       choice,
-      new RegExp(`${shards[0]!.backups.third}: finished at .* not before the snapshot time`),
+      new RegExp(`${world.shards[0]!.backups.third}: finished at .* not before the snapshot time`),
     );
-    assert.match(choice, new RegExp(`${shards[1]!.backups.unprepared}: .*is not prepared`));
+    assert.match(choice, new RegExp(`${world.shards[1]!.backups.unprepared}: .*is not prepared`));
     assert.deepEqual(
       r.steps.map((s) => [s.name, s.status]),
       [
@@ -333,7 +206,7 @@ describe('end to end', () => {
       const tablet = t.tablets[s.tablet]!;
       assert.deepEqual(
         [tablet.tablet.keyspace, tablet.tablet.shard, tablet.tablet.type],
-        ['restore1', shards[i]!.name, 'REPLICA'],
+        ['restore1', world.shards[i]!.name, 'REPLICA'],
       );
       assert.equal(tablet.standin.db_socket, s.endpoint.socket);
       assert.equal(tablet.standin.pid, s.vttablet?.pid);
@@ -352,7 +225,7 @@ describe('end to end', () => {
       /"CreateKeyspace","-keyspace_type=SNAPSHOT","-base_keyspace=commerce","-snapshot_time=[^"]+","restore1"/,
     );
     // The sources were only read.
-    assert.deepEqual(await Promise.all(shards.map((s) => s.source.server.pid())), pidsBefore);
+    assert.deepEqual(await Promise.all(world.shards.map((s) => s.source.server.pid())), pidsBefore);
     await recordHistory(id, 'vitess-snapshot-restore');
     await recordHistory('vitessShardRestore:restore1/-80', 'vitess-shard-restore');
 
@@ -409,7 +282,8 @@ describe('plan mode', () => {
     assert.deepEqual(r.destructiveSteps, ['create-snapshot-keyspace', 'restore-shards']);
     assert.equal(r.shards, undefined);
     assert.equal(await readFile(topoFile, 'utf8'), before);
-    for (const s of shards) assert.equal(await exists(join(tabletsRoot, 'planned', s.name, 'data')), false);
+    for (const s of world.shards)
+      assert.equal(await exists(join(tabletsRoot, 'planned', s.name, 'data')), false);
   });
 });
 
@@ -423,7 +297,7 @@ describe('several recoveries at once', () => {
       ...b0,
       shards: b0.shards.map((s, i) => ({
         ...s,
-        binlogSource: { ...s.binlogSource, archive: { kind: 'fs', dir: shards[i]!.source.archiveDir } },
+        binlogSource: { ...s.binlogSource, archive: { kind: 'fs', dir: world.shards[i]!.source.archiveDir } },
       })),
     };
     const [ra, rb] = await Promise.all([
@@ -444,7 +318,7 @@ describe('several recoveries at once', () => {
       truth.t2.map((t) => t.gtid),
     );
     // B's snapshot time is after -80's third backup: it starts from there.
-    assert.equal(rb.plan[0]!.backup.name, shards[0]!.backups.third);
+    assert.equal(rb.plan[0]!.backup.name, world.shards[0]!.backups.third);
     assert.match(
       rb.steps.find((s) => s.name === 'find-snapshot-gtids')!.evidence.join('\n'),
       /found in the archive /,

@@ -1,5 +1,5 @@
-// The Tungsten world of the bad-input catalog: the dataservice of tungsten-scenario.ts (a real Primary
-// and Replica, a real backup of the Primary, the stand-in replicator with its THL). Nothing changed =
+// The Tungsten world of the bad-input catalog: the dataservice of scripts/lib/worlds/tungsten.ts (a real
+// Primary and Replica, a real backup of the Primary, the stand-in replicator with its THL). Nothing changed =
 // the replicator still ONLINE with its THL, no offline/online/purge/dsctl set ever called, the Replica
 // running as the same process with the same trep_commit_seqno and tables, and no ledger beside it.
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import {
   tungstenScenario,
   type ThlEntry,
   type TungstenScenario,
-} from './tungsten-scenario';
+} from '../../scripts/lib/worlds/tungsten';
 
 const MUTATIONS = ['offline', 'online', 'purge', 'set'];
 

@@ -1,4 +1,4 @@
-// The Vitess world of the bad-input catalog, vitess-snapshot.test.ts's model made small: base keyspace
+// The Vitess world of the bad-input catalog, scripts/lib/worlds/vitess.ts made small: base keyspace
 // `commerce` with one shard `0`, a real MariaDB source (binlog server, with its own archive) over
 // three binlog files, a real prepared mariadb-backup with Vitess's MANIFEST in a file backup storage,
 // a second storage holding only an unprepared backup, an existing snapshot keyspace, and times T0
@@ -6,39 +6,20 @@
 // the stand-in. Nothing changed = the topology file byte for byte, no restored datadir, no keyspace
 // ledger, the source running as the same process at the same GTID position.
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { removeTestDir } from '../../scripts/lib/cleanup';
-import {
-  createShop,
-  gtidPos,
-  runWorkload,
-  startSource,
-  takeBackup,
-  type Source,
-} from '../../scripts/lib/scenario';
+import { gtidPos, runWorkload, secondBoundary } from '../../scripts/lib/scenario';
+import { VitessWorld, VITESS_TOPO, VTCTLD } from '../../scripts/lib/worlds/vitess';
 import { keyspaceLedgerDir, shardDir } from '../../workflows/schemas-vitess';
 import type { CatalogWorld } from './catalog-case';
 
 const KS = 'commerce';
-const VTCTLD = 'localhost:15999';
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const rfc = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 const exists = (p: string) =>
   stat(p).then(
     () => true,
     () => false,
   );
-
-/** Waits into the next whole second and returns it: earlier events have earlier times. */
-async function cut(): Promise<string> {
-  const now = Date.now();
-  const next = Math.floor(now / 1000) * 1000 + 1000;
-  await sleep(next - now + 30);
-  return rfc(next);
-}
 
 export class VitessCatalogWorld implements CatalogWorld {
   /** The binlog server user's password, known to the worker by reference (env VITESS_CATALOG_BINLOG_PW). */
@@ -48,7 +29,7 @@ export class VitessCatalogWorld implements CatalogWorld {
   readonly tabletsRoot: string;
   readonly topoFile: string;
   readonly existingKeyspace = 'existing_snapshot';
-  source!: Source;
+  world!: VitessWorld;
   at = { t0: '', t1: '', t2: '' };
   private uid = 500;
   private baseline!: { topo: string; pid: number | null; gtid: string };
@@ -60,41 +41,42 @@ export class VitessCatalogWorld implements CatalogWorld {
     this.topoFile = join(base, 'topo.json');
   }
 
+  get source() {
+    return this.world.shards[0]!.source;
+  }
+
   static async build(): Promise<VitessCatalogWorld> {
     const w = new VitessCatalogWorld(await mkdtemp(join(tmpdir(), 'catalog-vitess-')));
-    process.env.VITESS_STANDIN_STATE = w.topoFile;
-    process.env.VITESS_CATALOG_BINLOG_PW = w.binlogPassword;
-    w.source = await startSource(join(w.base, 'source'), { serverId: 1 });
-    const s = w.source.server;
-    await createShop(s);
-    await s.query(
-      "SET SESSION sql_log_bin = 0; CREATE USER 'vt_repl'@'127.0.0.1' IDENTIFIED BY ?; GRANT REPLICATION SLAVE ON *.* TO 'vt_repl'@'127.0.0.1'; SET SESSION sql_log_bin = 1",
-      [w.binlogPassword],
-    );
-    await w.vtctl('CreateKeyspace', KS);
-    await w.vtctl('ApplyVSchema', `-vschema=${JSON.stringify({ sharded: false, tables: {} })}`, KS);
-    w.at.t0 = await cut();
+    w.world = await VitessWorld.build({
+      base: w.base,
+      keyspace: KS,
+      shards: ['0'],
+      binlogPassword: w.binlogPassword,
+      binlogPasswordEnv: 'VITESS_CATALOG_BINLOG_PW',
+      vschema: { sharded: false, tables: {} },
+    });
+    const shard = w.world.shards[0]!;
+    const s = shard.source.server;
+    w.at.t0 = await secondBoundary();
     await runWorkload(s, 1, 200);
-    await w.backup(w.backupRoot, true);
-    await w.backup(w.unpreparedRoot, false);
+    await w.world.backup(shard, 'prepared');
+    await w.world.backup(shard, 'unprepared', { prepare: false, root: w.unpreparedRoot });
     for (const seed of [2, 3]) {
       await runWorkload(s, seed, 200);
       await s.query('FLUSH BINARY LOGS');
     }
     await runWorkload(s, 4, 200);
-    w.at.t1 = await cut();
+    w.at.t1 = await secondBoundary();
     await runWorkload(s, 5, 50);
-    w.at.t2 = await cut();
-    await w.vtctl(
+    w.at.t2 = await secondBoundary();
+    await w.world.vtctl(
       'CreateKeyspace',
       '-keyspace_type=SNAPSHOT',
       `-base_keyspace=${KS}`,
       `-snapshot_time=${w.at.t1}`,
       w.existingKeyspace,
     );
-    await w.source.archiver.waitCaughtUp();
-    await w.source.archiver.sync();
-    await w.source.archiver.stop();
+    await w.world.stopArchivers();
     w.baseline = {
       topo: await readFile(w.topoFile, 'utf8'),
       pid: await s.pid(),
@@ -103,57 +85,11 @@ export class VitessCatalogWorld implements CatalogWorld {
     return w;
   }
 
-  vtctl(...args: string[]) {
-    return execa('vtctlclient', ['-server', VTCTLD, ...args]);
-  }
-
-  /** A real mariadb-backup of the shard with the MANIFEST Vitess writes, in `<root>/commerce/0/<time>.<alias>/`. */
-  private async backup(root: string, prepare: boolean): Promise<void> {
-    const alias = 'zone1-0000000101';
-    const start = Date.now();
-    const name = `${rfc(start)
-      .replace(/[-:Z]/g, '')
-      .replace('T', '.')
-      .replace(/^(\d{4})(\d{2})(\d{2})/, '$1-$2-$3')}.${alias}`;
-    const dir = join(root, KS, '0', name);
-    const s = this.source.server;
-    if (prepare) await takeBackup(s, dir);
-    else {
-      await mkdir(dir, { recursive: true });
-      await execa('mariadb-backup', [
-        '--no-defaults',
-        '--backup',
-        `--target-dir=${dir}`,
-        `--socket=${s.socket}`,
-        '--user=root',
-      ]);
-    }
-    const [, , gtid = ''] = (await readFile(join(dir, 'xtrabackup_binlog_info'), 'utf8')).trim().split(/\s+/);
-    const manifest = {
-      BackupMethod: 'mariadb-backup',
-      Position: `MariaDB/${gtid}`,
-      BackupTime: rfc(start),
-      FinishedTime: rfc(Date.now()),
-      TabletAlias: alias,
-      Keyspace: KS,
-      Shard: '0',
-      MySQLVersion: '10.11',
-    };
-    await writeFile(join(dir, 'MANIFEST'), JSON.stringify(manifest, null, 2));
-  }
-
   /** A request restoring shard 0 of commerce into `snapshotKeyspace` at `snapshotTime` (T1 by default). */
   input(snapshotKeyspace: string, over: Record<string, unknown> = {}, shard: Record<string, unknown> = {}) {
     const s = this.source.server;
     return {
-      vtctld: {
-        server: VTCTLD,
-        topo: {
-          implementation: 'etcd2',
-          globalServerAddress: 'localhost:2379',
-          globalRoot: '/vitess/global',
-        },
-      },
+      vtctld: { server: VTCTLD, topo: VITESS_TOPO },
       baseKeyspace: KS,
       snapshotKeyspace,
       snapshotTime: this.at.t1,
@@ -207,8 +143,6 @@ export class VitessCatalogWorld implements CatalogWorld {
   }
 
   async cleanup(): Promise<void> {
-    await this.source?.sql.closeAll();
-    await this.source?.server.stop().catch(() => {});
-    await removeTestDir(this.base);
+    await this.world?.cleanup();
   }
 }

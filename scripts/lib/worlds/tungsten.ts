@@ -1,21 +1,21 @@
-// A Tungsten dataservice for tungstenExternalRestore's tests, on two real MariaDB servers: a Primary
+// A Tungsten dataservice for tungstenExternalRestore's tests and demo, on two real MariaDB servers: a Primary
 // and a Replica. trepctl/thl/dsctl are stand-ins (test/fixtures/bin, state in $TUNGSTEN_STANDIN_STATE);
 // this file plays the Primary's replicator: its "extractor" turns the Primary's real binlog into THL
 // entries (seqno N = the N-th transaction, event id = file + end offset) and, now and then, records
 // its position in the Primary's own tungsten_<svc>.trep_commit_seqno — so a backup of the Primary
 // carries a trep_commit_seqno that lags behind the backup's binlog position, as the procedure warns.
 import { execa } from 'execa';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scanBinlog } from '../../activities/archive/binlog-scan';
-import { formatEventId } from '../../activities/tungsten/tungsten-output';
-import { SqlPools } from '../../activities/mysql/sql';
-import { removeTestDir } from '../../scripts/lib/cleanup';
-import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariadb-server';
-import { createShop, fingerprint, runWorkload, takeBackup } from '../../scripts/lib/scenario';
-import type { Endpoint, TableFingerprint } from '../../workflows/schemas';
-import { fixturesBin } from './percona-scenario';
+import { scanBinlog } from '../../../activities/archive/binlog-scan';
+import { formatEventId } from '../../../activities/tungsten/tungsten-output';
+import { SqlPools } from '../../../activities/mysql/sql';
+import type { Endpoint, TableFingerprint } from '../../../workflows/schemas';
+import { removeTestDir } from '../cleanup';
+import { startMariadbServer, type MariadbServer } from '../mariadb-server';
+import { createShop, fingerprint, runWorkload, takeBackup } from '../scenario';
+import { fixturesBin } from '../stand-ins';
 
 export interface ThlEntry {
   seqno: number;
@@ -182,10 +182,15 @@ export class TungstenWorld {
     return fingerprint(this.sql, { socket: server.socket, user: 'root' });
   }
 
-  async cleanup(): Promise<void> {
+  /** Stops both servers; the directory stays (the demo keeps it to look at). */
+  async stop(): Promise<void> {
     await this.sql.closeAll();
     await this.primary.stop().catch(() => {});
     await this.replica.stop().catch(() => {});
+  }
+
+  async cleanup(): Promise<void> {
+    await this.stop();
     await removeTestDir(this.base);
   }
 }
@@ -203,13 +208,18 @@ export interface TungstenScenario {
   truth: Record<string, TableFingerprint>;
 }
 
+/** The accident: rows lost on the Replica only (outside the binlog, so nothing replicates it). */
+export const REPLICA_ACCIDENT = 'DELETE FROM shop.orders WHERE id % 5 = 0';
+
 /**
  * Primary and Replica in sync through the (stand-in) replicator, a backup of the Primary whose
  * trep_commit_seqno lags its binlog position and whose seqno carries a later epoch, more work on the
  * Primary after the backup, and then an accident on the Replica (rows lost) that calls for a restore.
+ * It lives in `base` (default: a new directory under the system's temp dir).
  */
-export async function tungstenScenario(): Promise<TungstenScenario> {
-  const base = await mkdtemp(join(tmpdir(), 'tungsten-'));
+export async function tungstenScenario(o: { base?: string } = {}): Promise<TungstenScenario> {
+  const base = o.base ?? (await mkdtemp(join(tmpdir(), 'tungsten-')));
+  await mkdir(base, { recursive: true });
   const fast = ['--innodb-flush-log-at-trx-commit=2', '--sync-binlog=0'];
   const [primary, replica] = await Promise.all([
     startMariadbServer({ baseDir: join(base, 'primary'), serverId: 1, extraArgs: fast }),
@@ -265,9 +275,7 @@ export async function tungstenScenario(): Promise<TungstenScenario> {
     // The Replica replicates everything, then loses rows (an accident only on the Replica).
     await world.trepctl('online');
     await world.waitApplied(newest.seqno);
-    await replica.query(
-      'SET SESSION sql_log_bin = 0; DELETE FROM shop.orders WHERE id % 5 = 0; SET SESSION sql_log_bin = 1;',
-    );
+    await replica.query(`SET SESSION sql_log_bin = 0; ${REPLICA_ACCIDENT}; SET SESSION sql_log_bin = 1;`);
     const truth = await world.fingerprint(primary);
     return { world, backupDir, backupPosition, atBackup, committedBeforeBackup, newest, truth };
   } catch (err) {
