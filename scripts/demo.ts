@@ -12,9 +12,13 @@ import { startDevServer } from './lib/temporal-dev-server';
 import { projectRoot } from './lib/tools';
 import { closeSession, openSession, say, type DemoSession } from './demo/session';
 import { perconaDemo } from './demo/percona';
+import { tungstenDemo } from './demo/tungsten';
+import { vitessDemo } from './demo/vitess';
 
 const DEMOS: Record<string, { workflowType: string; run: (s: DemoSession) => Promise<boolean> }> = {
   percona: { workflowType: 'perconaPointInTimeRecovery', run: perconaDemo },
+  tungsten: { workflowType: 'tungstenExternalRestore', run: tungstenDemo },
+  vitess: { workflowType: 'vitessSnapshotRestore', run: vitessDemo },
 };
 
 function usage(): string {

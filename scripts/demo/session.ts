@@ -81,17 +81,18 @@ export async function closeSession(r: Running): Promise<void> {
 }
 
 /**
- * Prints the before/after table: each table's fingerprint just before the accident next to each
- * recovered copy's. Returns true only when every cell matches.
+ * Prints the before/after table: each table's fingerprint just before the accident (or wherever the
+ * truth was read: `truthLabel`) next to each recovered copy's. Returns true only when every cell matches.
  */
 export function printComparison(
   truth: Record<string, TableFingerprint>,
   recovered: { label: string; tables: Record<string, TableFingerprint> }[],
+  truthLabel = 'just before accident',
 ): boolean {
   let ok = true;
   const fmt = (f?: TableFingerprint) => (f ? `${f.rows} rows / ${f.checksum}` : 'missing').padEnd(24);
   console.log(
-    `\n${'table'.padEnd(20)} ${'just before accident'.padEnd(24)} ${recovered.map((r) => `recovered ${r.label}`.padEnd(24)).join(' ')} match`,
+    `\n${'table'.padEnd(20)} ${truthLabel.padEnd(24)} ${recovered.map((r) => `recovered ${r.label}`.padEnd(24)).join(' ')} match`,
   );
   for (const [table, want] of Object.entries(truth)) {
     const cells = recovered.map((r) => r.tables[table]);
@@ -107,7 +108,7 @@ export function printComparison(
       }
   console.log(
     ok
-      ? '\nAll checksums match the data just before the accident.'
+      ? `\nAll checksums match the data ${truthLabel === 'just before accident' ? 'just before the accident' : truthLabel}.`
       : '\nMISMATCH: the recovery did not reproduce the data.',
   );
   return ok;
