@@ -1,8 +1,9 @@
 // The workers' log: an activity or workflow that stops on a catalogued, non-retryable failure
 // (workflows/failures.ts: a refusal — bad input, a guard that said no, a check that failed) is logged
-// as one line, "refused: <activity> <Type>: <message>", at the level asked for, without the stack.
-// Everything else — retryable failures, uncatalogued errors, workflow-task failures — goes through
-// unchanged, stack included.
+// as one line, "refused: <activity> <Type>: <message>", at the level asked for, without the stack; so
+// is a workflow's own failure, which its client receives whole ("workflow failed: <type> <message>").
+// Everything else — retryable activity failures, uncatalogued errors, workflow-task failures (bugs,
+// nondeterminism) — goes through unchanged, stack included.
 import { DefaultLogger, type LogLevel, type LogMetadata, type Logger } from '@temporalio/worker';
 import { isFailureType } from '../workflows/failures';
 
@@ -33,6 +34,22 @@ export class RefusalLogger implements Logger {
 
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
     const refusal = FAILED.has(message) ? refusalOf(meta?.error) : null;
+    if (
+      !refusal &&
+      message === 'Workflow failed' &&
+      meta?.error instanceof Error &&
+      !('type' in meta.error)
+    ) {
+      // Workflows run in worker threads: their failure reaches this logger as a structured-clone copy
+      // that lost its type. The client that awaits the run gets the whole failure; this is one line.
+      const first = meta.error.message.split('\n')[0];
+      const run = meta.workflowId ? { workflowId: meta.workflowId } : undefined;
+      return this.inner.log(
+        this.refusalLevel,
+        `workflow failed: ${String(meta.workflowType ?? '')} ${first}`,
+        run,
+      );
+    }
     if (!refusal) return this.inner.log(level, message, meta);
     const what = meta?.activityType ?? meta?.workflowType;
     this.inner.log(

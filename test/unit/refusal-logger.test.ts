@@ -65,3 +65,23 @@ test('real errors still print in full: retryable, uncatalogued, and other messag
   );
   assert.equal(refusalOf(new TypeError('x')), null);
 });
+
+test("a workflow's failure copied out of its worker thread (its type lost) is one line at the refusal level", () => {
+  const { entries, logger } = capture('INFO');
+  const copied = new Error("invalid request: startedBy: the signature is not bob's\nmore");
+  new RefusalLogger(logger, 'INFO').warn('Workflow failed', {
+    error: copied,
+    workflowType: 'perconaPointInTimeRecovery',
+    workflowId: 'w1',
+  });
+  assert.deepEqual(
+    entries.map((e) => [e.level, e.message, e.meta]),
+    [
+      [
+        'INFO',
+        "workflow failed: perconaPointInTimeRecovery invalid request: startedBy: the signature is not bob's",
+        { workflowId: 'w1' },
+      ],
+    ],
+  );
+});
