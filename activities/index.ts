@@ -27,6 +27,7 @@ import { SqlPools } from './mysql/sql';
 import { tungstenActivities } from './tungsten/tungsten';
 import { verifyRestore } from './mysql/verify';
 import { vitessActivities } from './vitess/vitess';
+import { saveRunReport, type SaveReportRequest } from './report/save-report';
 
 export interface ActivityDeps {
   sql: SqlPools;
@@ -64,6 +65,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
     putPreviousDatadirBack: (req: { recoveryId: string; datadir: string }) => putPreviousDatadirBack(req),
     verifyClusterBack: (req: { recoveryId: string; datadir: string; cluster: Cluster }) =>
       verifyClusterBack(sql, req),
+    saveRunReport: (req: SaveReportRequest) => saveRunReport(req),
     ...ndbPitrActivities(sql),
     ...ndbFailoverActivities(sql),
     ...tungstenActivities(sql),
@@ -105,6 +107,8 @@ export const ACTIVITY_PLACEMENT = {
   setRestoredDatadirAside: 'host',
   putPreviousDatadirBack: 'host',
   verifyClusterBack: 'host', // the cluster's GTID state, then the ledger beside the datadir
+  // Every runbook as it ends
+  saveRunReport: 'host', // the report beside the ledger of the run's datadir (or the state directory)
   // NDB PITR
   takeNdbBackup: 'host', // ndb_mgm
   backupBinlogIndex: 'host', // mariadb-dump and binlog files into the archive dir

@@ -45,7 +45,11 @@ async function main([workflowsPath, out, failureConverterPath]: string[]): Promi
   const bundle = await bundleWorkflowCode({
     workflowsPath,
     // Activities carry the run's approvals to the hosts that journal them (activities/trust/approval-journal.ts).
-    workflowInterceptorModules: [fileURLToPath(new URL('../workflows/approval-header.ts', import.meta.url))],
+    workflowInterceptorModules: [
+      fileURLToPath(new URL('../workflows/approval-header.ts', import.meta.url)),
+      // Each run's recovery report is saved beside its ledger as it ends (workflows/report-at-end.ts).
+      fileURLToPath(new URL('../workflows/report-at-end.ts', import.meta.url)),
+    ],
     ...(failureConverterPath ? { failureConverterPath } : {}),
     logger: {
       log() {},

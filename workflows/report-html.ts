@@ -16,7 +16,7 @@ const CSS = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1100px;padding:0 1em;color:#1d2125}
 h1{font-size:1.5em;margin-bottom:.2em}h2{font-size:1.15em;margin-top:1.6em;border-bottom:1px solid #ddd;padding-bottom:.2em}
 table{border-collapse:collapse;width:100%;margin:.4em 0}th,td{border:1px solid #d8dde3;padding:4px 8px;text-align:left;vertical-align:top}
-th{background:#f3f5f7}td.ev{white-space:pre-wrap;word-break:break-word;font-family:ui-monospace,Menlo,monospace;font-size:12px}
+th{background:#f3f5f7}td.nw{white-space:nowrap}td.ev{white-space:pre-wrap;word-break:break-word;font-family:ui-monospace,Menlo,monospace;font-size:12px}
 .facts th{width:11em}.s-done{color:#1a7f37}.s-failed{color:#cf222e;font-weight:600}.s-skipped-by-checkpoint{color:#6e7781}
 .s-waiting-approval,.s-waiting-host,.s-running{color:#9a6700}.destructive{color:#bc4c00}
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;font-weight:600}
@@ -35,14 +35,19 @@ function list(items: string[], empty: string): string {
 const fp = (f?: { rows: number; checksum: number | null }) =>
   f ? `${f.rows} rows, checksum ${f.checksum ?? 'none'}` : '—';
 
+/** A step's time of day (UTC, to the millisecond); the whole timestamp on hover. */
+function clock(at?: string): string {
+  return at ? `<span title="${esc(at)}">${esc(at.slice(11, 23))}</span>` : '';
+}
+
 function timeline(r: RecoveryReport): string {
   const longest = Math.max(1, ...r.steps.map((s) => s.durationMs ?? 0));
   const rows = r.steps.map((s, i) => {
     const width = s.durationMs !== undefined ? Math.max(2, Math.round((s.durationMs / longest) * 120)) : 0;
     const ev = s.error ? `error: ${s.error}` : s.evidence.join('\n');
-    return `<tr><td>${i + 1}</td><td>${esc(s.name)}${s.destructive ? ' <span class="destructive" title="destructive">⚠</span>' : ''}</td><td class="s-${esc(s.status)}">${esc(s.status)}</td><td>${esc(s.startedAt)}</td><td>${esc(s.endedAt)}</td><td>${s.durationMs !== undefined ? `<span class="bar" style="width:${width}px"></span> ${esc(humanDuration(s.durationMs))}` : ''}</td><td class="ev">${esc(ev)}</td></tr>`;
+    return `<tr><td>${i + 1}</td><td class="nw">${esc(s.name)}${s.destructive ? ' <span class="destructive" title="destructive">⚠</span>' : ''}</td><td class="nw s-${esc(s.status)}">${esc(s.status)}</td><td>${clock(s.startedAt)}</td><td>${clock(s.endedAt)}</td><td>${s.durationMs !== undefined ? `<span class="bar" style="width:${width}px"></span> ${esc(humanDuration(s.durationMs))}` : ''}</td><td class="ev">${esc(ev)}</td></tr>`;
   });
-  return `<table><tr><th>#</th><th>Step</th><th>Status</th><th>Started</th><th>Ended</th><th>Duration</th><th>Evidence</th></tr>${rows.join('') || '<tr><td colspan="7"><em>no steps recorded</em></td></tr>'}</table>`;
+  return `<table><tr><th>#</th><th>Step</th><th>Status</th><th>Started (UTC)</th><th>Ended (UTC)</th><th>Duration</th><th>Evidence</th></tr>${rows.join('') || '<tr><td colspan="7"><em>no steps recorded</em></td></tr>'}</table>`;
 }
 
 function approvals(r: RecoveryReport): string {

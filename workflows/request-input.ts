@@ -18,6 +18,7 @@ import {
 import { quick } from './routing';
 import type { RunbookDeclaration } from './runbooks';
 import { failure, isFailureType } from './failures';
+import { rememberRunForReport } from './report-at-end';
 
 /**
  * A run of a declared runbook (workflows/runbooks.ts): its input resolved from the fleet catalog and
@@ -29,6 +30,7 @@ export async function openRunbook<S extends z.ZodType, N extends string>(
 ): Promise<{ input: z.output<S>; rb: Runbook<N> }> {
   const input = await catalogInput(decl.kind, decl.schema, raw, decl.steps);
   const opts = { ...(input as object), ...decl.facts(input) } as RunbookOptions;
+  rememberRunForReport({ input, cluster: opts.cluster, target: opts.target });
   return { input, rb: new Runbook(decl.kind, opts, decl.steps) };
 }
 

@@ -10,12 +10,17 @@ import { failure } from '../../workflows/failures';
 
 export type CheckpointRecord = Record<string, unknown> & { at: string };
 
+/** The directory of the ledger kept beside `datadir` (e.g. /var/lib/mysql → /var/lib/mysql.runbook-ledger). */
+export function ledgerDirBeside(datadir: string): string {
+  return join(dirname(datadir), `${basename(datadir)}.runbook-ledger`);
+}
+
 export class Ledger {
   constructor(private readonly dir: string) {}
 
   /** The ledger that lives next to `datadir` (e.g. /var/lib/mysql → /var/lib/mysql.runbook-ledger). */
   static besideDatadir(datadir: string): Ledger {
-    return new Ledger(join(dirname(datadir), `${basename(datadir)}.runbook-ledger`));
+    return new Ledger(ledgerDirBeside(datadir));
   }
 
   private file(recoveryId: string): string {
