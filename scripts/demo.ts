@@ -14,11 +14,15 @@ import { closeSession, openSession, say, type DemoSession } from './demo/session
 import { perconaDemo } from './demo/percona';
 import { tungstenDemo } from './demo/tungsten';
 import { vitessDemo } from './demo/vitess';
+import { ndbPitrDemo } from './demo/ndb-pitr';
+import { ndbFailoverDemo } from './demo/ndb-failover';
 
 const DEMOS: Record<string, { workflowType: string; run: (s: DemoSession) => Promise<boolean> }> = {
   percona: { workflowType: 'perconaPointInTimeRecovery', run: perconaDemo },
   tungsten: { workflowType: 'tungstenExternalRestore', run: tungstenDemo },
   vitess: { workflowType: 'vitessSnapshotRestore', run: vitessDemo },
+  'ndb-pitr': { workflowType: 'ndbPointInTimeRecovery', run: ndbPitrDemo },
+  'ndb-failover': { workflowType: 'ndbChannelFailover', run: ndbFailoverDemo },
 };
 
 function usage(): string {
