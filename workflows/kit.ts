@@ -255,6 +255,10 @@ export class Runbook<N extends string = string> {
     return this.gate.approvalRecord();
   }
 
+  get mode(): 'run' | 'plan' {
+    return this.opts.mode;
+  }
+
   get hostTimeout(): string {
     return this.opts.hostTimeout ?? DEFAULT_HOST_TIMEOUT;
   }

@@ -1,12 +1,18 @@
 // `runbook status` and `runbook history`: a run's steps (live with --watch, with replay progress), its
-// result or failure with the operator's next action, and its saved history.
-import { WorkflowFailedError, WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
+// result or failure with the operator's next action, and its history (a table, or saved as JSON).
+import {
+  CancelledFailure,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { FAILURES, isFailureType, type FailureType } from '../../workflows/failures';
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
 import { progressQuery, type RunbookProgress, type StepState } from '../../workflows/kit';
+import { renderHistory } from '../lib/history-view';
 import { renderBar, renderSteps, sampleFrom, type ProgressSample } from '../lib/progress-view';
 import { CliError, connect, type GlobalOptions } from './connect';
 
@@ -31,13 +37,24 @@ export function nextAction(err: unknown): string | undefined {
   return found ? FAILURES[found].next : undefined;
 }
 
-/** The steps of a run: from the progress query while it runs, from its result once it is over. */
+/** A failure whose cause chain holds a cancellation: a runbook that reports what its cancel left fails with one. */
+function endedByCancellation(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 10; e = e.cause, depth++)
+    if (e instanceof CancelledFailure) return true;
+  return false;
+}
+
+/**
+ * The steps of a run: from the progress query while it runs, from its result once it is over.
+ * `status` is the execution status from describe(), except that a run that failed on its own
+ * cancellation reads CANCELLED: the steps table then shows a step it stopped waiting in as cancelled.
+ */
 async function progressOf(
   handle: WorkflowHandle,
-): Promise<{ progress: RunbookProgress | null; status: string; failure?: string }> {
+): Promise<{ progress: RunbookProgress | null; status: string; shown: string; failure?: string }> {
   const d = await handle.describe();
   const status = d.status.name;
-  if (status === 'RUNNING') return { progress: await handle.query(progressQuery), status };
+  if (status === 'RUNNING') return { progress: await handle.query(progressQuery), status, shown: status };
   try {
     const result = (await handle.result()) as {
       steps?: StepState[];
@@ -53,10 +70,11 @@ async function progressOf(
           steps: result.steps,
         }
       : null;
-    return { progress, status };
+    return { progress, status, shown: status };
   } catch (err) {
     const progress = await handle.query(progressQuery).catch(() => null);
-    return { progress, status, failure: await failureMessage(err) };
+    const shown = status === 'FAILED' && endedByCancellation(err) ? 'CANCELLED' : status;
+    return { progress, status, shown, failure: await failureMessage(err) };
   }
 }
 
@@ -83,10 +101,10 @@ export async function printResult(handle: WorkflowHandle): Promise<void> {
 async function status(handle: WorkflowHandle, watch: boolean, intervalMs: number): Promise<number> {
   let first: ProgressSample | null = null;
   for (;;) {
-    const { progress, status: st, failure } = await progressOf(handle);
+    const { progress, status: st, shown, failure } = await progressOf(handle);
     const lines = [
       progress
-        ? renderSteps(progress, Date.now(), process.stdout.columns || 120)
+        ? renderSteps(progress, Date.now(), process.stdout.columns || 120, shown)
         : `${handle.workflowId}: ${st}`,
     ];
     for (const details of st === 'RUNNING' ? await heartbeats(handle) : []) {
@@ -96,7 +114,9 @@ async function status(handle: WorkflowHandle, watch: boolean, intervalMs: number
         lines.push(renderBar(sample, first));
       } else if (details) lines.push(`  ${JSON.stringify(details)}`);
     }
-    lines.push(`status: ${st}${failure ? ` — ${failure}` : ''}`);
+    lines.push(
+      `status: ${shown}${shown !== st ? ` (closed as ${st})` : ''}${failure ? ` — ${failure}` : ''}`,
+    );
     if (watch && process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
     process.stdout.write(`${lines.join('\n')}\n${watch && !process.stdout.isTTY ? '\n' : ''}`);
     if (!watch || st !== 'RUNNING')
@@ -128,14 +148,27 @@ export function addStatusCommand(program: Command, g: () => GlobalOptions): void
 export function addHistoryCommand(program: Command, g: () => GlobalOptions): void {
   program
     .command('history <workflowId>')
-    .description('save the run history (JSON that the replay suite reads)')
-    .requiredOption('--out <file>', 'where to write it')
-    .action(async (id: string, o: { out: string }) => {
+    .description(
+      "the run's events as a table; --out saves the history (JSON that the replay suite reads), --json prints it",
+    )
+    .option('--out <file>', 'save the history as JSON to this file')
+    .option('--json', 'print the history as JSON instead of the table')
+    .option('--all', 'the table also shows workflow-task events')
+    .action(async (id: string, o: { out?: string; json?: boolean; all?: boolean }) => {
       const { client, connection } = await connect(g());
       try {
-        const history = await client.workflow.getHandle(id).fetchHistory();
-        await writeFile(o.out, `${historyToJSON(history)}\n`);
-        console.log(`saved ${history.events?.length ?? 0} events of ${id} to ${o.out}`);
+        const history = await client.workflow
+          .getHandle(id)
+          .fetchHistory()
+          .catch((err: unknown) => {
+            if (err instanceof WorkflowNotFoundError) throw new CliError(`no run with workflow id ${id}`, 2);
+            throw err;
+          });
+        if (o.out) {
+          await writeFile(o.out, `${historyToJSON(history)}\n`);
+          console.log(`saved ${history.events?.length ?? 0} events of ${id} to ${o.out}`);
+        } else if (o.json) console.log(historyToJSON(history));
+        else console.log(renderHistory(history, { width: process.stdout.columns || 120, all: !!o.all }));
       } finally {
         await connection.close();
       }

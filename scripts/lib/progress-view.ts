@@ -1,6 +1,7 @@
 // What `runbook status` shows: the steps table, and while a step streams data (a replay), a progress
 // bar with rate and ETA computed from two heartbeat samples. Pure functions: tested without a server.
 import type { RunbookProgress, StepState } from '../../workflows/kit';
+import { wrapText } from './text-table';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -20,7 +21,10 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
-const MARK: Record<StepState['status'], string> = {
+/** A step as shown: its own status, or how the run ended when it ended with the step unfinished. */
+export type ShownStatus = StepState['status'] | 'cancelled' | 'terminated' | 'timed-out';
+
+const MARK: Record<ShownStatus, string> = {
   pending: '·',
   running: '▶',
   'waiting-approval': '⏸',
@@ -28,7 +32,37 @@ const MARK: Record<StepState['status'], string> = {
   done: '✔',
   'skipped-by-checkpoint': '↷',
   failed: '✖',
+  cancelled: '⊘',
+  terminated: '⊘',
+  'timed-out': '⊘',
 };
+
+/** Run (execution) statuses that end a run without its steps ending: the step's last state is stale. */
+const ENDED_BY: Record<string, ShownStatus> = {
+  CANCELLED: 'cancelled',
+  TERMINATED: 'terminated',
+  TIMED_OUT: 'timed-out',
+};
+const UNFINISHED: ReadonlySet<StepState['status']> = new Set(['running', 'waiting-approval', 'waiting-host']);
+
+/**
+ * What a step shows once the run's execution status is known: a run cancelled, terminated or timed
+ * out while a step ran or waited shows that step as cancelled (…), with what it was doing.
+ */
+export function shownStep(s: StepState, runStatus?: string): { status: ShownStatus; evidence: string[] } {
+  const ended = runStatus ? ENDED_BY[runStatus] : undefined;
+  if (ended && UNFINISHED.has(s.status)) {
+    const doing =
+      s.status === 'waiting-approval'
+        ? 'waiting for approval'
+        : s.waitingOn
+          ? `waiting for ${s.waitingOn}`
+          : 'running';
+    return { status: ended, evidence: [`run ${ended} while ${doing}`, ...s.evidence] };
+  }
+  const evidence = s.error ? [s.error] : s.waitingOn ? [`waiting for ${s.waitingOn}`] : s.evidence;
+  return { status: s.status, evidence };
+}
 
 function stepDuration(s: StepState, now: number): string {
   if (!s.startedAt) return '';
@@ -36,14 +70,26 @@ function stepDuration(s: StepState, now: number): string {
   return formatDuration(end - Date.parse(s.startedAt));
 }
 
-export function renderSteps(p: RunbookProgress, now = Date.now(), width = 120): string {
+/**
+ * The steps table. Evidence is never cut: each item starts a line and wraps at `width` under the
+ * evidence column (or, in a pane too narrow for that column, on indented lines below the step).
+ * `runStatus` is the run's execution status (describe()): it overrides a stale step state.
+ */
+export function renderSteps(p: RunbookProgress, now = Date.now(), width = 120, runStatus?: string): string {
   const nameWidth = Math.max(...p.steps.map((s) => s.name.length), 4);
-  const lines = [`${p.kind} ${p.recoveryId}${p.mode === 'plan' ? ' (plan)' : ''}`];
+  const ended = runStatus ? ENDED_BY[runStatus] : undefined;
+  const lines = [
+    `${p.kind} ${p.recoveryId}${p.mode === 'plan' ? ' (plan)' : ''}${ended ? ` — ${ended}` : ''}`,
+  ];
   for (const s of p.steps) {
-    const evidence = s.error ?? (s.waitingOn ? `waiting for ${s.waitingOn}` : s.evidence.join('; '));
-    const head = `${MARK[s.status]} ${s.name.padEnd(nameWidth)} ${s.status.padEnd(21)} ${stepDuration(s, now).padStart(6)}${s.destructive ? ' ⚠' : '  '} `;
-    const room = Math.max(10, width - head.length);
-    lines.push(`${head}${evidence.length > room ? `${evidence.slice(0, room - 1)}…` : evidence}`);
+    const shown = shownStep(s, runStatus);
+    const head = `${MARK[shown.status]} ${s.name.padEnd(nameWidth)} ${shown.status.padEnd(21)} ${stepDuration(s, now).padStart(6)}${s.destructive ? ' ⚠' : '  '} `;
+    const room = width - head.length;
+    const indent = room >= 24 ? head.length : 4;
+    const wrapped = shown.evidence.flatMap((e) => wrapText(e, width - indent));
+    if (room >= 24) lines.push(`${head}${wrapped[0] ?? ''}`.trimEnd());
+    else lines.push(head.trimEnd(), ...(wrapped[0] ? [`${' '.repeat(indent)}${wrapped[0]}`] : []));
+    for (const more of wrapped.slice(1)) lines.push(`${' '.repeat(indent)}${more}`);
   }
   return lines.join('\n');
 }

@@ -279,7 +279,7 @@ describe('runbook CLI', () => {
     assert.match(again.stderr, /is a perconaRollback run: rollback undoes perconaPointInTimeRecovery runs/);
   });
 
-  test('cancel ends a run waiting for approval', async () => {
+  test("cancel ends a run waiting for approval; status then shows it cancelled, not 'waiting-approval'", async () => {
     const id = `cli-cancel-${Date.now()}`;
     await runbook(
       'start',
@@ -289,10 +289,24 @@ describe('runbook CLI', () => {
       '--id',
       id,
     );
+    let before = await runbook('status', id);
+    for (let i = 0; i < 50 && !/waiting-approval/.test(before.stdout); i++)
+      before = await runbook('status', id);
+    assert.match(before.stdout, /⏸ pause-cluster\s+waiting-approval/);
     const c = await runbook('cancel', id);
     assert.equal(c.exitCode, 0, c.stderr);
     const s = await runbook('status', id, '--watch', '--interval', '200');
-    assert.match(s.stdout, /status: (CANCELLED|FAILED)/);
+    assert.match(s.stdout, /status: CANCELLED/);
+    assert.match(s.stdout, /⊘ pause-cluster\s+cancelled\s.*run cancelled while waiting for approval/);
+    assert.doesNotMatch(s.stdout, /waiting-approval/);
+    assert.match(s.stdout, /✔ locate-binlogs\s+done/, 'steps that finished keep their status');
+
+    const h = await runbook('history', id);
+    assert.equal(h.exitCode, 0, h.stderr);
+    assert.match(h.stdout, /WorkflowExecutionCancelRequested/);
+    assert.match(h.stdout, /UpsertWorkflowSearchAttributes +RunbookStep=pause-cluster:awaiting-approval/);
+    // The Percona runbook reports what a cancel left, so the run closes as failed on its cancellation.
+    assert.match(h.stdout, /WorkflowExecution(Canceled|Failed +Workflow cancelled)/);
   });
 });
 

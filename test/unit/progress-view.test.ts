@@ -7,6 +7,8 @@ import {
   renderSteps,
   sampleFrom,
 } from '../../scripts/lib/progress-view';
+import { wrapText } from '../../scripts/lib/text-table';
+import type { RunbookProgress } from '../../workflows/kit';
 
 describe('progress view', () => {
   test('bytes and durations read like a person writes them', () => {
@@ -77,5 +79,64 @@ describe('progress view', () => {
     assert.match(lines[1]!, /^↷ restore-backup +skipped-by-checkpoint +2s ⚠ restored earlier$/);
     assert.match(lines[2]!, /^✖ replay-binlogs +failed .* ERROR 1032$/);
     assert.match(lines[3]!, /^· verify +pending/);
+  });
+
+  const gated: RunbookProgress = {
+    kind: 'perconaPointInTimeRecovery',
+    recoveryId: 'r2',
+    mode: 'run',
+    currentStep: 'pause-cluster',
+    steps: [
+      {
+        name: 'verify',
+        destructive: false,
+        status: 'done',
+        evidence: [
+          '2 table(s), 1000 row(s) fingerprinted',
+          'shop.orders: 600 rows (expected 600), checksum 3141592653 (expected 3141592653)',
+          'shop.items: 400 rows (expected 400), checksum 2718281828 (expected 2718281828)',
+        ],
+      },
+      { name: 'pause-cluster', destructive: true, status: 'waiting-approval', evidence: [] },
+    ],
+  };
+
+  test('evidence wraps at the pane width instead of being cut: every word is there, no line is wider', () => {
+    for (const width of [80, 30]) {
+      const text = renderSteps(gated, 0, width);
+      // In a pane narrower than the step columns, the evidence goes on indented lines of its own.
+      for (const line of text.split('\n').filter((l) => width > 40 || l.startsWith(' ')))
+        assert.ok(line.length <= width, `${width}: ${JSON.stringify(line)}`);
+      const words = (t: string) => t.split(/\s+/).filter(Boolean);
+      const shown = words(text).join(' ');
+      for (const e of gated.steps[0]!.evidence)
+        assert.ok(shown.includes(words(e).join(' ')), `${width}: ${e}`);
+      assert.doesNotMatch(text, /…/);
+    }
+    const lines = renderSteps(gated, 0, 80).split('\n');
+    assert.match(lines[1]!, /^✔ verify +done +2 table\(s\), 1000 row\(s\)$/);
+    const column = lines[1]!.indexOf('2 table(s)');
+    assert.equal(
+      lines[2]!.indexOf('fingerprinted'),
+      column,
+      'continuations line up under the evidence column',
+    );
+  });
+
+  test("a run cancelled while a step waited for approval shows the step cancelled, not 'waiting-approval'", () => {
+    const text = renderSteps(gated, 0, 120, 'CANCELLED');
+    assert.match(text.split('\n')[0]!, /r2 — cancelled$/);
+    assert.match(text, /⊘ pause-cluster +cancelled +⚠ run cancelled while waiting for approval/);
+    assert.doesNotMatch(text, /waiting-approval/);
+    assert.match(text, /✔ verify +done/, 'a finished step keeps its status');
+    assert.match(renderSteps(gated, 0, 120, 'RUNNING'), /⏸ pause-cluster +waiting-approval/);
+    assert.match(renderSteps(gated, 0, 120, 'TERMINATED'), /⊘ pause-cluster +terminated/);
+  });
+
+  test('wrapText keeps every character, breaks at spaces, and splits only a word longer than a line', () => {
+    assert.deepEqual(wrapText('aaa bbb ccc', 7), ['aaa bbb', 'ccc']);
+    assert.deepEqual(wrapText('abcdefghij', 4), ['abcd', 'efgh', 'ij']);
+    assert.deepEqual(wrapText('', 10), ['']);
+    assert.deepEqual(wrapText('short', 80), ['short']);
   });
 });
