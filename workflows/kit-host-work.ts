@@ -2,6 +2,7 @@
 // until an agent takes them (hostWorkStarted), and failed with HostUnavailable when none does (onHost).
 import { ActivityFailure, defineSignal, TimeoutFailure, upsertSearchAttributes } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import { failure } from './failures';
 import type { StepState } from './kit';
 import { RunbookStepKey } from './search-attributes';
@@ -26,10 +27,17 @@ export interface HostWorkStarted {
 export const hostWorkStartedSignal = defineSignal<[HostWorkStarted]>('hostWorkStarted');
 
 export const DEFAULT_HOST_TIMEOUT = '10m';
+/**
+ * How long a plan waits at most for a host's agent (hostTimeout when shorter): a plan's host work is a
+ * few reads that an agent polling its queue takes at once, so a plan naming a host with no agent
+ * says so within seconds instead of waiting out hostTimeout.
+ */
+export const PLAN_HOST_TIMEOUT = '10s';
 
 /** What onHost needs of this execution's runbook: how long to wait for an agent, where to show the wait. */
 interface HostWorkTracker {
   readonly hostTimeout: string;
+  readonly mode: 'run' | 'plan';
   trackHostWork(w: Pick<HostWork, 'host' | 'queue' | 'activity'>): () => void;
 }
 /** Set by the kit as the runbook opens (module state is per execution in the workflow sandbox). */
@@ -95,7 +103,10 @@ export async function onHost<T>(
   w: { host: string; queue: string; activity: string },
   call: (scheduleToStartTimeout: string) => Promise<T>,
 ): Promise<T> {
-  const timeout = tracker?.hostTimeout ?? DEFAULT_HOST_TIMEOUT;
+  const configured = tracker?.hostTimeout ?? DEFAULT_HOST_TIMEOUT;
+  const planning = tracker?.mode === 'plan';
+  const timeout =
+    planning && msToNumber(PLAN_HOST_TIMEOUT) < msToNumber(configured) ? PLAN_HOST_TIMEOUT : configured;
   const forget = tracker?.trackHostWork(w) ?? (() => {});
   try {
     return await call(timeout);
@@ -104,13 +115,21 @@ export async function onHost<T>(
       err instanceof ActivityFailure &&
       err.cause instanceof TimeoutFailure &&
       err.cause.timeoutType === TimeoutType.SCHEDULE_TO_START
-    )
+    ) {
+      if (planning)
+        throw failure(
+          'HostUnavailable',
+          `host ${w.host} has no agent polling task queue ${w.queue}: nothing took ${w.activity} within ${timeout}. ` +
+            `Start the host agent on ${w.host} (RUNBOOK_HOST=${w.host} npm run agent, see docs/operations.md) ` +
+            'and plan again; the plan touched nothing',
+        );
       throw failure(
         'HostUnavailable',
         `host ${w.host} did not take ${w.activity} within ${timeout}: no agent polls its task queue ${w.queue}. ` +
           `Start the host agent on ${w.host} (RUNBOOK_HOST=${w.host} npm run agent) and start the recovery again ` +
           'with the same recoveryId; nothing of this step ran elsewhere',
       );
+    }
     throw err;
   } finally {
     forget();
