@@ -81,8 +81,9 @@ class ReportAtEnd implements WorkflowInboundCallsInterceptor {
     try {
       result = await next(input);
     } catch (err) {
-      // A run that ended because its host has no agent: no agent will take its report either.
-      if (!hasFailureType(err, 'HostUnavailable'))
+      // A run that ended because its host has no agent (or names no host on a controller that runs no
+      // host work): no agent would take its report either.
+      if (!hasFailureType(err, 'HostUnavailable') && !hasFailureType(err, 'HostNotNamed'))
         await this.save(isCancellation(err) ? 'CANCELLED' : 'FAILED', undefined, errorMessage(err));
       throw err;
     }
