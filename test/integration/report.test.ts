@@ -25,6 +25,8 @@ import {
   type RunningWorker,
 } from '../support/temporal';
 import { catalogRequest } from '../support/fleet';
+import { saveHistory } from '../../scripts/lib/history';
+import { historiesDir } from '../support/histories';
 
 useStandIns();
 
@@ -127,6 +129,9 @@ describe('recovery report', () => {
     });
     const r = (await handle.result()) as PerconaResult;
     assert.deepEqual(r.tables, acc.truth);
+    // With RECORD_HISTORIES=1: a history that took the run-report patch's path, for the replay suite.
+    if (process.env.RECORD_HISTORIES === '1')
+      await saveHistory(temporalAddress(), doneId, join(historiesDir, 'percona-pitr-report.json'));
 
     const saved = join(ledgerDirBeside(datadir), `${doneId}.report.md`);
     const md = await readFile(saved, 'utf8');
