@@ -27,7 +27,7 @@ export const FAILURES = {
   },
   HostUnavailable: {
     retry: false,
-    next: 'Start the host agent of the named host, then start again with the same recoveryId.',
+    next: 'Start the host agent of the named host, then plan again, or start the run again with the same recoveryId.',
   },
   SecretUnavailable: {
     retry: false,

@@ -200,5 +200,6 @@ test("runbook plan on the Tungsten page's request says, in its own output, that 
       `host db2 has no agent polling task queue ${worker.taskQueue}\\.host\\.db2.*RUNBOOK_HOST=db2 npm run agent`,
     ),
   );
+  assert.match(r.stderr, /next: Start the host agent of the named host, then plan again/);
   assert.ok(seconds < 20, `answered after ${seconds.toFixed(1)} s`);
 });
