@@ -43,9 +43,9 @@ function clock(at?: string): string {
 function timeline(r: RecoveryReport): string {
   const longest = Math.max(1, ...r.steps.map((s) => s.durationMs ?? 0));
   const rows = r.steps.map((s, i) => {
-    const width = s.durationMs !== undefined ? Math.max(2, Math.round((s.durationMs / longest) * 120)) : 0;
+    const width = s.durationMs !== undefined ? Math.max(2, Math.round((s.durationMs / longest) * 80)) : 0;
     const ev = s.error ? `error: ${s.error}` : s.evidence.join('\n');
-    return `<tr><td>${i + 1}</td><td class="nw">${esc(s.name)}${s.destructive ? ' <span class="destructive" title="destructive">⚠</span>' : ''}</td><td class="nw s-${esc(s.status)}">${esc(s.status)}</td><td>${clock(s.startedAt)}</td><td>${clock(s.endedAt)}</td><td>${s.durationMs !== undefined ? `<span class="bar" style="width:${width}px"></span> ${esc(humanDuration(s.durationMs))}` : ''}</td><td class="ev">${esc(ev)}</td></tr>`;
+    return `<tr><td>${i + 1}</td><td class="nw">${esc(s.name)}${s.destructive ? ' <span class="destructive" title="destructive">⚠</span>' : ''}</td><td class="nw s-${esc(s.status)}">${esc(s.status)}</td><td>${clock(s.startedAt)}</td><td>${clock(s.endedAt)}</td><td class="nw">${s.durationMs !== undefined ? `<span class="bar" style="width:${width}px"></span> ${esc(humanDuration(s.durationMs))}` : ''}</td><td class="ev">${esc(ev)}</td></tr>`;
   });
   return `<table><tr><th>#</th><th>Step</th><th>Status</th><th>Started (UTC)</th><th>Ended (UTC)</th><th>Duration</th><th>Evidence</th></tr>${rows.join('') || '<tr><td colspan="7"><em>no steps recorded</em></td></tr>'}</table>`;
 }
