@@ -44,9 +44,11 @@ async function main([workflowsPath, out, failureConverterPath]: string[]): Promi
     throw new Error('usage: workflow-bundle-child.ts WORKFLOWS_PATH OUT_JSON [FAILURE_CONVERTER]');
   const bundle = await bundleWorkflowCode({
     workflowsPath,
-    // Activities carry the run's approvals to the hosts that journal them (activities/trust/approval-journal.ts).
+    // Activities carry the run's approvals to the hosts that journal them (activities/trust/approval-journal.ts);
+    // the Web UI shows each activity's step and the run's outcome (workflows/run-metadata.ts).
     workflowInterceptorModules: [
       fileURLToPath(new URL('../workflows/approval-header.ts', import.meta.url)),
+      fileURLToPath(new URL('../workflows/run-metadata.ts', import.meta.url)),
       // Each run's recovery report is saved beside its ledger as it ends (workflows/report-at-end.ts).
       fileURLToPath(new URL('../workflows/report-at-end.ts', import.meta.url)),
     ],

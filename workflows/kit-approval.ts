@@ -151,6 +151,15 @@ export class ApprovalGate {
     });
   }
 
+  /** The catalog's approvers who may still approve `step` (not its starter, not who already did); [] unsigned. */
+  mayStillApprove(step: string): string[] {
+    if (!this.policy) return [];
+    const given = new Set((this.approvals.get(step) ?? []).map((a) => a.approver));
+    return this.policy.approvers
+      .map((x) => x.name)
+      .filter((n) => !given.has(n) && (this.policy!.starterMayApprove || n !== this.policy!.starter));
+  }
+
   /** Approvals a destructive step needs before it runs. */
   approvalsNeeded(): number {
     return (this.policy?.quorum ?? 1) + (this.starterUnproven ? 1 : 0);

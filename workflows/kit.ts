@@ -7,6 +7,7 @@ import {
   defineQuery,
   defineUpdate,
   patched,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -25,6 +26,7 @@ import {
   type HostWork,
 } from './kit-host-work';
 import { ClusterKey, RecoveryTargetKey, RunbookKindKey, RunbookStepKey } from './search-attributes';
+import { renderRunDetails, type RunOutcome } from './run-details';
 
 // Approval handling (kit-approval.ts) and host-work tracking (kit-host-work.ts) live beside the kit;
 // everything stays importable from './kit'.
@@ -163,6 +165,8 @@ export class Runbook<N extends string = string> {
   /** Approvals given and the policy in force (its field initializer calls patched('unproven-starter')). */
   private readonly gate = new ApprovalGate();
   private readonly changed: string[] = [];
+  /** How the run ended (workflows/run-metadata.ts), shown under its step table. */
+  private outcome: RunOutcome | undefined;
 
   constructor(
     readonly kind: string,
@@ -196,17 +200,45 @@ export class Runbook<N extends string = string> {
           s.evidence.push(this.gate.describeApproval(a));
         }
         log.info('step approved', { step: a.step, approver: a.approver, signed: !!a.signature });
+        this.showDetails();
         return { accepted: a.step };
       },
       { validator: (a) => this.gate.validateApproval(a, this.steps) },
     );
-    setHandler(hostWorkStartedSignal, (w) => hostWorkStarted(this.steps, w));
+    setHandler(hostWorkStartedSignal, (w) => {
+      hostWorkStarted(this.steps, w);
+      this.showDetails();
+    });
     upsertSearchAttributes([
       { key: RunbookKindKey, value: kind },
       { key: ClusterKey, value: opts.cluster },
       { key: RecoveryTargetKey, value: opts.target },
       { key: RunbookStepKey, value: opts.mode === 'plan' ? 'plan' : (specs[0]?.name ?? '') },
     ]);
+    this.showDetails();
+  }
+
+  /**
+   * The run's Current details in the Web UI (markdown: the step table, a pending approval and how to
+   * give it, the outcome). Not a command: setting it changes nothing a replay checks.
+   */
+  private showDetails(): void {
+    setCurrentDetails(
+      renderRunDetails({
+        workflowId: workflowInfo().workflowId,
+        progress: this.progress(),
+        cluster: this.opts.cluster,
+        target: this.opts.target,
+        approvers: (step) => this.gate.mayStillApprove(step),
+        ...(this.outcome ? { outcome: this.outcome } : {}),
+      }),
+    );
+  }
+
+  /** The run has ended (completed, planned, failed or cancelled): its details say so. */
+  ended(outcome: RunOutcome): void {
+    this.outcome = outcome;
+    this.showDetails();
   }
 
   progress(): RunbookProgress {
@@ -223,6 +255,7 @@ export class Runbook<N extends string = string> {
   /** Records a change to the world the run has made (shown in progress and in a failure message). */
   noteChange(sentence: string): void {
     this.changed.push(sentence);
+    this.showDetails();
   }
 
   /** Everything the run has changed so far. */
@@ -267,7 +300,12 @@ export class Runbook<N extends string = string> {
   trackHostWork(w: Pick<HostWork, 'host' | 'queue' | 'activity'>): () => void {
     const s = this.current ? this.find(this.current) : undefined;
     if (!s) return () => {};
-    return trackStepHostWork(s, w);
+    const forget = trackStepHostWork(s, w);
+    this.showDetails();
+    return () => {
+      forget();
+      this.showDetails();
+    };
   }
 
   /** Runs one named step: records status, times and evidence; wraps errors with the step's name. */
@@ -278,6 +316,7 @@ export class Runbook<N extends string = string> {
     s.status = 'running';
     s.startedAt = new Date().toISOString();
     upsertSearchAttributes([{ key: RunbookStepKey, value: name }]);
+    this.showDetails();
     try {
       const out = await work();
       s.status = out?.skipped ? 'skipped-by-checkpoint' : 'done';
@@ -297,6 +336,7 @@ export class Runbook<N extends string = string> {
     } finally {
       s.endedAt = new Date().toISOString();
       this.current = null;
+      this.showDetails();
     }
   }
 
@@ -327,6 +367,7 @@ export class Runbook<N extends string = string> {
       s.status = 'waiting-approval';
       this.current = name;
       upsertSearchAttributes([{ key: RunbookStepKey, value: `${name}:awaiting-approval` }]);
+      this.showDetails();
       const approved = await condition(enough, this.opts.approvalTimeout as never);
       if (!approved) {
         s.status = 'failed';
@@ -336,6 +377,7 @@ export class Runbook<N extends string = string> {
         // The run no longer waits: lists and the Web UI say so (runs recorded before this replay without it).
         if (patched('approval-timeout-visible'))
           upsertSearchAttributes([{ key: RunbookStepKey, value: `${name}:not-approved` }]);
+        this.showDetails();
         throw failure(
           'ApprovalTimeout',
           `${name}: not approved within ${this.opts.approvalTimeout}; the run stopped before this step and nothing of it was done`,
@@ -351,5 +393,6 @@ export class Runbook<N extends string = string> {
     if (!s) return;
     s.status = 'skipped-by-checkpoint';
     s.evidence.push(why);
+    this.showDetails();
   }
 }

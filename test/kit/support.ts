@@ -31,6 +31,7 @@ import type { KitActivities, KitActivityName, KitCall, KitInput } from './fixtur
 
 const fixturePath = fileURLToPath(new URL('./fixtures/kit-workflows.ts', import.meta.url));
 const approvalHeaderPath = fileURLToPath(new URL('../../workflows/approval-header.ts', import.meta.url));
+const runMetadataPath = fileURLToPath(new URL('../../workflows/run-metadata.ts', import.meta.url));
 
 /** One activity the workers were handed: which, for which run, on which queue, with which approvals. */
 export interface MockCall {
@@ -87,7 +88,7 @@ export async function startKitHarness(): Promise<KitHarness> {
   const taskQueue = `kit-${randomUUID().slice(0, 8)}`;
   const bundle: WorkflowBundle = await bundleWorkflowCode({
     workflowsPath: fixturePath,
-    workflowInterceptorModules: [approvalHeaderPath],
+    workflowInterceptorModules: [approvalHeaderPath, runMetadataPath],
     logger: quiet,
   });
   const mocks = new Map<string, Mocks>();
