@@ -9,7 +9,9 @@ import { requestDigest, signStart } from '../../workflows/approval-signature';
 import { CliError, connect, loadInput, requireReadyNamespace, type GlobalOptions } from './connect';
 import { failureMessage, printResult } from './status';
 import { readSecretKey } from './approve';
+import { runMetadata } from '../lib/run-summary';
 
+const userName = () => process.env.USER ?? userInfo().username;
 const newId = (kind: string, suffix = '') =>
   `${kind}${suffix}-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`;
 
@@ -21,13 +23,20 @@ export function addPlanAndStartCommands(program: Command, g: () => GlobalOptions
     .option('--id <workflowId>', 'workflow id')
     .action(async (kind: string, o: { input: string; id?: string }) => {
       const input = await loadInput(kind, o.input);
+      const workflowId = o.id ?? newId(kind, '-plan');
       const { client, connection, namespace } = await connect(g());
       try {
         await requireReadyNamespace(connection, namespace);
         const handle = await client.workflow.start(kind, {
           taskQueue: g().taskQueue,
-          workflowId: o.id ?? newId(kind, '-plan'),
+          workflowId,
           args: [{ ...input, mode: 'plan' }],
+          ...runMetadata({
+            kind,
+            workflowId,
+            request: { ...input, mode: 'plan' },
+            startedBy: 'runbook plan',
+          }),
         });
         const result = await handle.result().catch(async (err) => {
           throw new CliError(`plan refused: ${await failureMessage(err)}`, 1);
@@ -44,6 +53,7 @@ export function addPlanAndStartCommands(program: Command, g: () => GlobalOptions
     .requiredOption('--input <file>', 'input JSON')
     .option('--id <workflowId>', 'workflow id (default: <kind>-<time>)')
     .option('--wait', 'wait for the result and print it')
+    .option('--incident <id>', 'the incident it answers (shown in the Web UI, e.g. INC-42)')
     .option(
       '--key <file>',
       'sign the start with your approval key: proves who started it (the starter may not approve)',
@@ -56,7 +66,14 @@ export function addPlanAndStartCommands(program: Command, g: () => GlobalOptions
     .action(
       async (
         kind: string,
-        o: { input: string; id?: string; wait?: boolean; key?: string; approver: string },
+        o: {
+          input: string;
+          id?: string;
+          wait?: boolean;
+          incident?: string;
+          key?: string;
+          approver: string;
+        },
       ) => {
         const input = await loadInput(kind, o.input);
         const workflowId = o.id ?? newId(kind);
@@ -77,6 +94,13 @@ export function addPlanAndStartCommands(program: Command, g: () => GlobalOptions
             taskQueue: g().taskQueue,
             workflowId,
             args: [input],
+            ...runMetadata({
+              kind,
+              workflowId,
+              request: input,
+              ...(o.incident ? { incident: { id: o.incident } } : {}),
+              startedBy: o.key ? `runbook CLI (${o.approver}, signed)` : `runbook CLI (${userName()})`,
+            }),
           });
           console.log(
             `started ${kind} ${handle.workflowId} (namespace ${namespace}, task queue ${g().taskQueue})`,
@@ -131,10 +155,17 @@ export function addRollbackAndCancelCommands(program: Command, g: () => GlobalOp
         const issues = requestShapeIssues('perconaRollback', request);
         if (issues.length) throw new CliError(`cannot roll back ${id}: ${issues.join('; ')}`, 2);
         await requireReadyNamespace(connection, namespace);
+        const rollbackId = o.id ?? `${id}-rollback`;
         const handle = await client.workflow.start('perconaRollback', {
           taskQueue: g().taskQueue,
-          workflowId: o.id ?? `${id}-rollback`,
+          workflowId: rollbackId,
           args: [request],
+          ...runMetadata({
+            kind: 'perconaRollback',
+            workflowId: rollbackId,
+            request,
+            startedBy: `runbook rollback (${userName()})`,
+          }),
         });
         console.log(
           `started perconaRollback ${handle.workflowId} for ${id}` +

@@ -17,6 +17,7 @@ import {
 } from '../lib/scenario';
 import { freePort } from '../../activities/mysql/ports';
 import { printComparison, type DemoSession } from './session';
+import { runMetadata } from '../lib/run-summary';
 
 export async function perconaDemo(s: DemoSession): Promise<boolean> {
   const { base, say } = s;
@@ -94,17 +95,22 @@ export async function perconaDemo(s: DemoSession): Promise<boolean> {
       say(
         `starting perconaPointInTimeRecovery ${run.label}: ${JSON.stringify(run.target)} — ${s.runUrl(id)}`,
       );
+      const request = {
+        cluster: 'demo-source',
+        target: run.target,
+        verify: { schemas: ['shop'], expected: truth },
+        ...(run.restoreTo ? { restoreTo: run.restoreTo } : {}),
+      };
       const handle = await s.client.workflow.start('perconaPointInTimeRecovery', {
         taskQueue: s.taskQueue,
         workflowId: id,
-        args: [
-          {
-            cluster: 'demo-source',
-            target: run.target,
-            verify: { schemas: ['shop'], expected: truth },
-            ...(run.restoreTo ? { restoreTo: run.restoreTo } : {}),
-          },
-        ],
+        args: [request],
+        ...runMetadata({
+          kind: 'perconaPointInTimeRecovery',
+          workflowId: id,
+          request,
+          startedBy: `npm run demo (${run.label})`,
+        }),
       });
       const r = (await handle.result()) as PerconaResult;
       for (const step of r.steps)

@@ -11,6 +11,7 @@ import {
 import { ClusterKey, RecoveryTargetKey, RunbookKindKey, RunbookStepKey } from '../../workflows/kit';
 import type { RunbookFacts, RunbookKind } from '../lib/webhook-request';
 import type { LogFields, Reply } from './reply';
+import { runMetadata } from '../lib/run-summary';
 
 /** A run this process started counts as busy for its cluster until visibility has surely caught up. */
 const RECENT_START_MS = 60_000;
@@ -153,6 +154,17 @@ export function runStarter({ client, taskQueue, timeoutMs, runUrl }: RunStarterO
               { key: RecoveryTargetKey, value: target },
               { key: RunbookStepKey, value: 'queued' },
             ],
+            // What the Web UI shows of the run before a worker takes it (scripts/lib/run-summary.ts).
+            ...runMetadata({
+              kind: kind.type,
+              workflowId,
+              request: req.request,
+              incident: {
+                id: req.incidentId,
+                ...(req.incidentTitle ? { title: req.incidentTitle } : {}),
+              },
+              startedBy: `incident webhook (key ${req.keyId})`,
+            }),
             memo: {
               trigger: 'webhook',
               webhookKey: req.keyId,

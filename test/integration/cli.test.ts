@@ -173,9 +173,31 @@ describe('runbook CLI', () => {
   test('start, status, approve, status --watch, history: a gated run from start to end; its history replays', async () => {
     const id = `cli-run-${Date.now()}`;
     const file = await inputFile({ requireApproval: true });
-    const started = await runbook('start', 'perconaPointInTimeRecovery', '--input', file, '--id', id);
+    const started = await runbook(
+      'start',
+      'perconaPointInTimeRecovery',
+      '--input',
+      file,
+      '--id',
+      id,
+      '--incident',
+      'INC-1',
+    );
     assert.equal(started.exitCode, 0, started.stderr);
     assert.match(started.stdout, new RegExp(`started perconaPointInTimeRecovery ${id}`));
+    // The Web UI's one-line summary of the run, set at start (scripts/lib/run-summary.ts).
+    const connection = await Connection.connect({ address: temporalAddress() });
+    try {
+      const d = await new Client({ connection }).workflow.getHandle(id).describe();
+      assert.match(
+        String(await d.staticSummary()),
+        new RegExp(
+          `^perconaPointInTimeRecovery · cluster \\S+ · to GTID ${acc.dropGtid} \\(exclusive\\) · INC-1$`,
+        ),
+      );
+    } finally {
+      await connection.close();
+    }
 
     let status = await runbook('status', id);
     for (let i = 0; i < 50 && !/waiting-approval/.test(status.stdout); i++)

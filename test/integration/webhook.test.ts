@@ -196,6 +196,16 @@ describe('starting a runbook', () => {
         incidentId: incident,
         incidentTitle: 'orders table dropped',
       });
+      // The Web UI's summary and details of the run, set at start (scripts/lib/run-summary.ts).
+      assert.equal(await d.staticSummary(), `${KIND} · cluster ${cluster} · to GTID 0-1-4004 · ${incident}`);
+      assert.match(
+        String(await d.staticDetails()),
+        new RegExp(`\\*\\*Incident\\*\\* ${incident} — orders table dropped`),
+      );
+      assert.match(
+        String(await d.staticDetails()),
+        /\*\*Started by\*\* incident webhook \(key pagerduty-a\)/,
+      );
       // The workflow gets the request (the catalog's part is merged on the workers), approval on.
       assert.deepEqual(await startInput(workflowId), {
         cluster,
