@@ -15,7 +15,13 @@
 import type { PerconaPlan } from '../activities/percona/percona';
 import type { ReplayResult } from '../activities/replay/replay';
 import type { ReplayProof } from '../activities/replay/replay-proof';
-import { ApplicationFailure, CancellationScope, patched, workflowInfo } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  isCancellation,
+  patched,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { PERCONA_PITR } from './runbooks';
 import { Runbook, type RunbookResult } from './kit';
 import { openRunbook } from './request-input';
@@ -225,6 +231,18 @@ function refusedBeforeAnyChange(err: unknown): boolean {
   return false;
 }
 
+/** The catalogued type a failure of the run keeps: its cause's, `Cancelled` for a cancellation. */
+function failureTypeOf(cause: Error): string {
+  if (isCancellation(cause)) return 'Cancelled';
+  return cause instanceof ApplicationFailure ? (cause.type ?? 'StepFailed') : 'StepFailed';
+}
+
+/** The pause step's activity never ran: cancelled while it waited for approval (or before it). */
+function pauseNeverStarted(rb: Runbook): boolean {
+  const status = rb.progress().steps.find((s) => s.name === 'pause-cluster')?.status;
+  return status === 'pending' || status === 'waiting-approval';
+}
+
 /** Workflow patch: the pause step records the cluster's GTID state beside the datadir (for rollback). */
 const BEFORE_RUN_PATCH = 'record-before-run';
 /** Workflow patch: stopping the temporary mysqld also removes the run's staging and runtime files. */
@@ -239,14 +257,19 @@ async function failingWithState<T>(rb: Runbook, input: PerconaPitrInput, work: (
     return await work();
   } catch (err) {
     const pauseFailed = err instanceof ApplicationFailure && /^pause-cluster:/.test(err.message);
-    const nothingChanged = pauseFailed && !rb.changes().length && refusedBeforeAnyChange(err);
+    const nothingChanged =
+      !rb.changes().length &&
+      ((pauseFailed && refusedBeforeAnyChange(err)) || (isCancellation(err) && pauseNeverStarted(rb)));
     if (pauseFailed && !rb.changes().length && !nothingChanged)
       rb.noteChange(`cluster ${input.cluster.name}: its pause failed part way, so it may be stopped`);
     const ns = newServerOf(input);
     const restore = ns ?? input.restore;
     const host = quickOn(restore.host);
-    const seen = await CancellationScope.withTimeout(60_000, () =>
-      host.recoveryState({ recoveryId: rb.recoveryId, datadir: restore.datadir }),
+    // Asked even when the run was cancelled: the cancelled scope would cancel the question at once.
+    const seen = await CancellationScope.nonCancellable(() =>
+      CancellationScope.withTimeout(60_000, () =>
+        host.recoveryState({ recoveryId: rb.recoveryId, datadir: restore.datadir }),
+      ),
     ).then(
       (s) => s.lines,
       () => [`the restore host did not say what it holds: its state is unknown`],
@@ -257,7 +280,7 @@ async function failingWithState<T>(rb: Runbook, input: PerconaPitrInput, work: (
     if (ns)
       throw ApplicationFailure.create({
         message: `${cause.message}\nState now: ${state.join('; ') || 'nothing was changed'}.\n${newServerFailureTail(ns, workflowInfo().workflowId, rb.recoveryId)}`,
-        type: cause instanceof ApplicationFailure ? (cause.type ?? 'StepFailed') : 'StepFailed',
+        type: failureTypeOf(cause),
         nonRetryable: true,
         details: [{ changed: state }],
         cause,
@@ -265,7 +288,7 @@ async function failingWithState<T>(rb: Runbook, input: PerconaPitrInput, work: (
     if (nothingChanged)
       throw ApplicationFailure.create({
         message: `${cause.message}\nNothing was changed: the run stopped before pausing the cluster. Restore host: ${seen.join('; ')}.`,
-        type: cause instanceof ApplicationFailure ? (cause.type ?? 'StepFailed') : 'StepFailed',
+        type: failureTypeOf(cause),
         nonRetryable: true,
         details: [{ changed: [] }],
         cause,
@@ -275,7 +298,7 @@ async function failingWithState<T>(rb: Runbook, input: PerconaPitrInput, work: (
         `${cause.message}\nState now: ${state.join('; ')}.\n` +
         `To put production back as it was before this run: runbook rollback ${workflowInfo().workflowId} ` +
         `(or start perconaRollback with recoveryId ${rb.recoveryId}, the same cluster and restore); it is approval-gated`,
-      type: cause instanceof ApplicationFailure ? (cause.type ?? 'StepFailed') : 'StepFailed',
+      type: failureTypeOf(cause),
       nonRetryable: true,
       details: [{ changed: state }],
       cause,

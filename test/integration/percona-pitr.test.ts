@@ -294,6 +294,37 @@ describe('plan mode and approval', () => {
     assert.equal(await readFile(kubectlState, 'utf8'), before, 'the cluster resource is untouched');
     assert.equal(await stat(input.restore.datadir).catch(() => null), null);
   });
+  test('a run cancelled while its pause waits for approval says nothing was changed, read from the restore host', async () => {
+    const input = k8sInput({ type: 'gtid', gtid: acc.dropGtid, exclusive: true }, { requireApproval: true });
+    const before = await readFile(kubectlState, 'utf8');
+    const handle = await client.workflow.start(TYPE, {
+      taskQueue: worker.taskQueue,
+      workflowId: `approval-cancel-${Date.now()}`,
+      args: [await catalogRequest(TYPE, input)],
+    });
+    let p = await handle.query(progressQuery);
+    for (
+      let i = 0;
+      i < 100 && p.steps.find((s) => s.name === 'pause-cluster')?.status !== 'waiting-approval';
+      i++
+    ) {
+      await acc.sleep(100);
+      p = await handle.query(progressQuery);
+    }
+    await handle.cancel();
+    const err = await handle.result().then(
+      () => assert.fail('a cancelled run succeeded'),
+      (e: unknown) => e as Error,
+    );
+    const message = rootCauseChain(err);
+    assert.match(message, /cancel/i);
+    assert.equal((err.cause as { type?: string } | undefined)?.type, 'Cancelled');
+    // The restore host is asked what it holds even though the run's scope is cancelled.
+    assert.doesNotMatch(message, /did not say what it holds|may be stopped|To put production back/);
+    assert.match(message, /Nothing was changed/);
+    assert.equal(await readFile(kubectlState, 'utf8'), before, 'the cluster resource is untouched');
+    assert.equal(await stat(input.restore.datadir).catch(() => null), null);
+  });
 });
 
 /** Every message along a failure's cause chain, outermost first. */
