@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { mkdtemp, readdir, readFile, readlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { removeTestDir } from '../../scripts/lib/cleanup';
@@ -32,6 +33,15 @@ async function processesUnder(d: string): Promise<string[]> {
   return left;
 }
 
+/** Listens on `port` (null when something else already does). */
+function occupy(port: number): Promise<Server | null> {
+  return new Promise((ok) => {
+    const server = createServer();
+    server.once('error', () => ok(null));
+    server.listen(port, '127.0.0.1', () => ok(server));
+  });
+}
+
 async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms: number): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await ok())) {
@@ -42,6 +52,9 @@ async function waitFor(what: string, ok: () => boolean | Promise<boolean>, ms: n
 
 test('npm run dev: the printed commands plan, start, approve every gate and complete; Ctrl-C leaves nothing running', async () => {
   dir = await mkdtemp(join(tmpdir(), 'devenv-'));
+  // Temporal's default ports taken (here, or already by something else): the dev server picks free ones.
+  const squatters = await Promise.all([7233, 8233].map(occupy));
+  after(() => squatters.forEach((s) => s?.close()));
   const proc = execa(
     process.execPath,
     ['--import', 'tsx', join(projectRoot, 'scripts/dev.ts'), '--dir', dir],
@@ -64,6 +77,10 @@ test('npm run dev: the printed commands plan, start, approve every gate and comp
   const address = /^export TEMPORAL_ADDRESS=(\S+)$/m.exec(printed.join('\n'))?.[1];
   assert.ok(address, `the address is printed:\n${output}`);
   assert.match(output, /Web UI http:\/\/127\.0\.0\.1:\d+/);
+  assert.ok(
+    !/:(7233|8233)\b/.test(`${address} ${/Web UI (\S+)/.exec(output)?.[1]}`),
+    'free ports, not the busy defaults',
+  );
   const workerPid = Number(/runbook worker polling .* pid (\d+)/.exec(output)?.[1]);
   assert.ok(workerPid > 0, 'the production worker started');
 
