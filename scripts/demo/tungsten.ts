@@ -9,11 +9,13 @@
 import { join } from 'node:path';
 import type { TungstenResult } from '../../workflows/tungsten-external-restore';
 import type { TableFingerprint } from '../../workflows/schemas';
-import { fixturesBin, useStandIns } from '../lib/stand-ins';
+import { fixturesBin } from '../lib/stand-ins';
+import { runMetadata } from '../lib/run-summary';
 import { mariadbVersion } from '../lib/mariadb-server';
 import { REPLICA_ACCIDENT, tungstenScenario } from '../lib/worlds/tungsten';
 import { startHostAgent, type HostAgent } from './host-agent';
 import { printComparison, type DemoSession } from './session';
+import { printSteps, withStandIns } from './stand-in-env';
 
 const describe = (t: Record<string, TableFingerprint>) =>
   Object.entries(t)
@@ -21,8 +23,11 @@ const describe = (t: Record<string, TableFingerprint>) =>
     .join(', ');
 
 export async function tungstenDemo(s: DemoSession): Promise<boolean> {
+  return withStandIns(() => demo(s));
+}
+
+async function demo(s: DemoSession): Promise<boolean> {
   const { base, say } = s;
-  useStandIns();
   say(
     `REAL: MariaDB (${await mariadbVersion()}) Primary and Replica, mariadb-backup, the Primary's binlogs. ` +
       `STAND-INS for Tungsten Replicator (cannot be installed here): trepctl, thl, dsctl from ${fixturesBin}, ` +
@@ -97,20 +102,19 @@ async function run(
   const id = `demo-tungsten-${Date.now()}`;
   const started = Date.now();
   say(`starting tungstenExternalRestore of the Replica db2 from ${sc.backupDir} — ${s.runUrl(id)}`);
+  const request = {
+    cluster: 'demo-tungsten',
+    onlineTimeout: '2m',
+    verify: { schemas: ['shop'], expected: truth },
+  };
   const handle = await s.client.workflow.start('tungstenExternalRestore', {
     taskQueue: s.taskQueue,
     workflowId: id,
-    args: [
-      {
-        cluster: 'demo-tungsten',
-        onlineTimeout: '2m',
-        verify: { schemas: ['shop'], expected: truth },
-      },
-    ],
+    args: [request],
+    ...runMetadata({ kind: 'tungstenExternalRestore', workflowId: id, request, startedBy: 'npm run demo' }),
   });
   const r = (await handle.result()) as TungstenResult;
-  for (const step of r.steps)
-    say(`  ${step.name.padEnd(20)} ${step.status.padEnd(22)} ${step.evidence.join('; ')}`);
+  printSteps(say, r.steps);
   say(`recovery finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   const [before] = r.commitSeqno?.before ?? [];
   const [after] = r.commitSeqno?.after ?? [];

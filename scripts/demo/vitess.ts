@@ -11,9 +11,11 @@ import type { VitessResult } from '../../workflows/vitess-snapshot-restore';
 import { SqlPools } from '../../activities/mysql/sql';
 import { mariadbVersion } from '../lib/mariadb-server';
 import { fingerprint, runWorkload, secondBoundary } from '../lib/scenario';
-import { fixturesBin, useStandIns } from '../lib/stand-ins';
+import { fixturesBin } from '../lib/stand-ins';
+import { runMetadata } from '../lib/run-summary';
 import { VitessWorld, type ShardState } from '../lib/worlds/vitess';
 import { printComparison, type DemoSession } from './session';
+import { printSteps, withStandIns } from './stand-in-env';
 
 const KEYSPACE = 'commerce';
 const SNAPSHOT = 'commerce_before';
@@ -33,8 +35,11 @@ const describe = (t: Record<string, TableFingerprint>) =>
     .join(', ') || 'no tables';
 
 export async function vitessDemo(s: DemoSession): Promise<boolean> {
+  return withStandIns(() => demo(s));
+}
+
+async function demo(s: DemoSession): Promise<boolean> {
   const { base, say } = s;
-  useStandIns();
   say(
     `REAL: MariaDB (${await mariadbVersion()}) one primary per shard with binlogs, mariadb-backup, the restored mysqlds. ` +
       `STAND-INS for Vitess (cannot be installed here): vtctlclient, vttablet from ${fixturesBin}, following ` +
@@ -92,20 +97,23 @@ async function run(s: DemoSession, world: VitessWorld): Promise<boolean> {
   const id = `demo-vitess-${Date.now()}`;
   const started = Date.now();
   say(`starting vitessSnapshotRestore of ${KEYSPACE} into ${SNAPSHOT} at ${snapshotTime} — ${s.runUrl(id)}`);
+  const request = {
+    cluster: 'demo-vitess',
+    snapshotKeyspace: SNAPSHOT,
+    snapshotTime,
+    pitrGtidLookupTimeout: '20s',
+  };
   const handle = await s.client.workflow.start('vitessSnapshotRestore', {
     taskQueue: s.taskQueue,
     workflowId: id,
-    args: [
-      { cluster: 'demo-vitess', snapshotKeyspace: SNAPSHOT, snapshotTime, pitrGtidLookupTimeout: '20s' },
-    ],
+    args: [request],
+    ...runMetadata({ kind: 'vitessSnapshotRestore', workflowId: id, request, startedBy: 'npm run demo' }),
   });
   const r = (await handle.result()) as VitessResult;
-  for (const step of r.steps)
-    say(`  ${step.name.padEnd(26)} ${step.status.padEnd(22)} ${step.evidence.join('; ')}`);
+  printSteps(say, r.steps);
   for (const shard of r.shards ?? []) {
     say(`  shard ${shard.shard} (tablet ${shard.tablet}, mysqld ${shard.endpoint.socket}):`);
-    for (const step of shard.steps)
-      say(`    ${step.name.padEnd(24)} ${step.status.padEnd(22)} ${step.evidence.join('; ')}`);
+    printSteps((m) => say(`  ${m}`), shard.steps);
   }
   say(`recovery finished in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
