@@ -121,6 +121,11 @@ function outcomeLines(o: RunOutcome): string[] {
   return [OUTCOME_HEAD[o.status], ...(o.message ? ['', cell(o.message, 600)] : [])];
 }
 
+/** The outcome alone: the details of a run that ended before its runbook opened (e.g. invalid input). */
+export function renderOutcome(o: RunOutcome): string {
+  return outcomeLines(o).join('\n');
+}
+
 /** `restoreBackup` → `restore backup`. */
 function words(activityType: string): string {
   return activityType.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();

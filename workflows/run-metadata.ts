@@ -4,6 +4,7 @@
 // end with its outcome. User metadata is not part of the replay check: saved histories replay.
 import {
   isCancellation,
+  setCurrentDetails,
   type ActivityInput,
   type TimerInput,
   type Next,
@@ -13,7 +14,7 @@ import {
   type WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
 import { activeRunbook } from './kit';
-import { activitySummary } from './run-details';
+import { activitySummary, renderOutcome, type RunOutcome } from './run-details';
 
 class ActivitySummaries implements WorkflowOutboundCallsInterceptor {
   scheduleActivity(input: ActivityInput, next: Next<WorkflowOutboundCallsInterceptor, 'scheduleActivity'>) {
@@ -34,7 +35,7 @@ class ActivitySummaries implements WorkflowOutboundCallsInterceptor {
   }
 }
 
-class RunOutcome implements WorkflowInboundCallsInterceptor {
+class Outcome implements WorkflowInboundCallsInterceptor {
   async execute(input: WorkflowExecuteInput, next: Next<WorkflowInboundCallsInterceptor, 'execute'>) {
     try {
       const result = await next(input);
@@ -42,17 +43,19 @@ class RunOutcome implements WorkflowInboundCallsInterceptor {
       activeRunbook()?.ended({ status: mode === 'plan' ? 'planned' : 'completed' });
       return result;
     } catch (err) {
-      activeRunbook()?.ended(
-        isCancellation(err)
-          ? { status: 'cancelled' }
-          : { status: 'failed', message: err instanceof Error ? err.message : String(err) },
-      );
+      const outcome: RunOutcome = isCancellation(err)
+        ? { status: 'cancelled' }
+        : { status: 'failed', message: err instanceof Error ? err.message : String(err) };
+      // A run that ended before its runbook opened (invalid input, an unknown cluster) says why.
+      const rb = activeRunbook();
+      if (rb) rb.ended(outcome);
+      else setCurrentDetails(renderOutcome(outcome));
       throw err;
     }
   }
 }
 
 export const interceptors: WorkflowInterceptorsFactory = () => ({
-  inbound: [new RunOutcome()],
+  inbound: [new Outcome()],
   outbound: [new ActivitySummaries()],
 });

@@ -142,6 +142,19 @@ test('the Web UI finds a finished runbook run by its search attributes and shows
     .first()
     .waitFor({ state: 'visible', timeout: 30_000 });
   await page.screenshot({ path: join(outDir, 'webui-run.png') });
+  // Its Current details say why, though the runbook never opened (workflows/run-metadata.ts).
+  await page.goto(
+    `${uiUrl()}/namespaces/default/workflows/${encodeURIComponent(workflowId)}/${runId}/user-metadata`,
+  );
+  await page
+    .frameLocator('#user-metadata-current-details')
+    .getByText(/not a MariaDB GTID/)
+    .first()
+    .waitFor({ state: 'visible', timeout: 30_000 });
+  await page
+    .frameLocator('#user-metadata-current-details')
+    .getByText('✘ Failed')
+    .waitFor({ state: 'visible', timeout: 10_000 });
   console.log(`# browser: launched, list and run page checked in ${(performance.now() - t0).toFixed(0)} ms`);
 });
 

@@ -5,6 +5,7 @@ import type { RunbookProgress, StepState } from '../../workflows/kit';
 import {
   activitySummary,
   approvalCommands,
+  renderOutcome,
   renderRunDetails,
   renderStepTable,
   shortEvidence,
@@ -118,6 +119,12 @@ describe('run details', () => {
     assert.match(md, /\| 3 \| `pause-cluster` ⚠ \| ✘ failed \| error: not approved within 2s \|/);
     assert.match(md, /### ✘ Failed\n\npause-cluster: not approved within 2s$/);
     assert.doesNotMatch(md, /Waiting for approval/);
+    // A run that ended before its runbook opened has only its outcome to show.
+    assert.equal(
+      renderOutcome({ status: 'failed', message: 'invalid input: target.gtid: not a | GTID' }),
+      '### ✘ Failed\n\ninvalid input: target.gtid: not a \\| GTID',
+    );
+    assert.equal(renderOutcome({ status: 'cancelled' }), '### ✘ Cancelled');
   });
 
   test('text from outside cannot break the table or the code block', () => {
