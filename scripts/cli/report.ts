@@ -7,18 +7,13 @@ import { optionalTsToMs } from '@temporalio/common/lib/time';
 import type { Command } from 'commander';
 import { stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import {
-  ClusterKey,
-  progressQuery,
-  RecoveryTargetKey,
-  type RunbookProgress,
-  type StepState,
-} from '../../workflows/kit';
+import { ClusterKey, RecoveryTargetKey } from '../../workflows/kit';
 import { buildReport, type ReportSource } from '../../workflows/report-model';
 import { renderMarkdown } from '../../workflows/report-markdown';
 import { renderHtml } from '../../workflows/report-html';
 import type { TableFingerprint } from '../../workflows/schemas';
 import { failureMessage } from './status';
+import { readRunProgress } from '../lib/run-progress';
 import { CliError, connect, type GlobalOptions } from './connect';
 
 type Decode = <T>(p: unknown) => Promise<T | null | undefined>;
@@ -61,7 +56,8 @@ async function fromHistory(
 export async function reportSource(handle: WorkflowHandle): Promise<ReportSource> {
   const converter = handle.client.options.loadedDataConverter;
   const decode: Decode = (p) => decodeOptionalSinglePayload(converter, p as never);
-  const d = await handle.describe();
+  const read = await readRunProgress(handle);
+  const d = read.description;
   const sa = d.typedSearchAttributes;
   const base = {
     workflowId: d.workflowId,
@@ -75,27 +71,8 @@ export async function reportSource(handle: WorkflowHandle): Promise<ReportSource
     ...(await fromHistory(handle, decode)),
   };
   // A closed run's query replays it on a worker: without one, the report has no steps (it says so).
-  const query = () => handle.query(progressQuery).catch(() => null);
-  if (d.status.name === 'RUNNING') return { ...base, progress: await query() };
-  try {
-    const result = (await handle.result()) as {
-      steps?: StepState[];
-      recoveryId?: string;
-      mode?: 'run' | 'plan';
-    };
-    const progress: RunbookProgress | null = result?.steps
-      ? {
-          kind: d.type,
-          recoveryId: result.recoveryId ?? d.workflowId,
-          mode: result.mode ?? 'run',
-          currentStep: null,
-          steps: result.steps,
-        }
-      : null;
-    return { ...base, progress, result };
-  } catch (err) {
-    return { ...base, progress: await query(), failure: await failureMessage(err) };
-  }
+  if ('error' in read) return { ...base, progress: read.progress, failure: await failureMessage(read.error) };
+  return { ...base, progress: read.progress, ...(read.result !== undefined ? { result: read.result } : {}) };
 }
 
 /** A file name made of the workflow id: any character that could leave the directory becomes `_`. */

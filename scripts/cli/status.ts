@@ -11,8 +11,9 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { FAILURES, isFailureType, type FailureType } from '../../workflows/failures';
 import type { Command } from 'commander';
 import { writeFile } from 'node:fs/promises';
-import { progressQuery, type RunbookProgress, type StepState } from '../../workflows/kit';
+import { type RunbookProgress } from '../../workflows/kit';
 import { renderHistory } from '../lib/history-view';
+import { readRunProgress } from '../lib/run-progress';
 import { renderBar, renderSteps, sampleFrom, type ProgressSample } from '../lib/progress-view';
 import { CliError, connect, type GlobalOptions } from './connect';
 
@@ -52,30 +53,11 @@ function endedByCancellation(err: unknown): boolean {
 async function progressOf(
   handle: WorkflowHandle,
 ): Promise<{ progress: RunbookProgress | null; status: string; shown: string; failure?: string }> {
-  const d = await handle.describe();
-  const status = d.status.name;
-  if (status === 'RUNNING') return { progress: await handle.query(progressQuery), status, shown: status };
-  try {
-    const result = (await handle.result()) as {
-      steps?: StepState[];
-      recoveryId?: string;
-      mode?: 'run' | 'plan';
-    };
-    const progress = result?.steps
-      ? {
-          kind: d.type,
-          recoveryId: result.recoveryId ?? d.workflowId,
-          mode: result.mode ?? 'run',
-          currentStep: null,
-          steps: result.steps,
-        }
-      : null;
-    return { progress, status, shown: status };
-  } catch (err) {
-    const progress = await handle.query(progressQuery).catch(() => null);
-    const shown = status === 'FAILED' && endedByCancellation(err) ? 'CANCELLED' : status;
-    return { progress, status, shown, failure: await failureMessage(err) };
-  }
+  const read = await readRunProgress(handle);
+  const status = read.description.status.name;
+  if (!('error' in read)) return { progress: read.progress, status, shown: status };
+  const shown = status === 'FAILED' && endedByCancellation(read.error) ? 'CANCELLED' : status;
+  return { progress: read.progress, status, shown, failure: await failureMessage(read.error) };
 }
 
 /** Heartbeat details of the activities running now (replay progress and the like). */
