@@ -1,6 +1,7 @@
 // The recovery report as Markdown (workflows/report-model.ts). Text from the run (evidence, reasons,
 // errors) is escaped so it stays text: no HTML, no table break, no heading, whatever a viewer does.
-import { figureMatches, humanDuration, type RecoveryReport } from './report-model';
+import { STEP_MARK } from './run-details';
+import { figureMatches, humanDuration, reportFacts, signedText, type RecoveryReport } from './report-model';
 
 /** Markdown-inert text: HTML and Markdown punctuation escaped, one line. */
 export function mdText(s: string): string {
@@ -11,16 +12,6 @@ export function mdText(s: string): string {
     .replace(/([\\`*_[\]|#~])/g, '\\$1')
     .replace(/\r?\n/g, ' ⏎ ');
 }
-
-const MARK: Record<string, string> = {
-  pending: '·',
-  running: '▶',
-  'waiting-approval': '⏸',
-  'waiting-host': '⧗',
-  done: '✔',
-  'skipped-by-checkpoint': '↷',
-  failed: '✖',
-};
 
 const fp = (f?: { rows: number; checksum: number | null }) =>
   f ? `${f.rows} rows, checksum ${f.checksum ?? 'none'}` : '—';
@@ -37,19 +28,8 @@ export function renderMarkdown(r: RecoveryReport): string {
   line();
   line(`| | |`);
   line(`|---|---|`);
-  const facts: [string, string | undefined][] = [
-    ['Status', r.status],
-    ['Outcome', r.outcome],
-    ['Runbook', r.kind],
-    ['Cluster', r.cluster],
-    ['Target', r.target],
-    ['Mode', r.mode],
-    ['Workflow', `${r.workflowId}${r.runId ? ` (run ${r.runId})` : ''}`],
-    ['Started', r.startedAt],
-    ['Ended', r.endedAt],
-    ['Report written', r.generatedAt],
-  ];
-  for (const [k, v] of facts) if (v) line(`| ${k} | ${mdText(v)} |`);
+  const facts: [string, string][] = [['Status', r.status], ...reportFacts(r)];
+  for (const [k, v] of facts) line(`| ${k} | ${mdText(v)} |`);
   line();
   line('## Plan');
   line();
@@ -61,7 +41,7 @@ export function renderMarkdown(r: RecoveryReport): string {
   r.steps.forEach((s, i) => {
     const ev = s.error ? `**error:** ${mdText(s.error)}` : s.evidence.map(mdText).join('<br>');
     line(
-      `| ${i + 1} | ${mdText(s.name)}${s.destructive ? ' ⚠' : ''} | ${MARK[s.status] ?? ''} ${s.status} | ${s.startedAt ?? ''} | ${s.endedAt ?? ''} | ${s.durationMs !== undefined ? humanDuration(s.durationMs) : ''} | ${ev} |`,
+      `| ${i + 1} | ${mdText(s.name)}${s.destructive ? ' ⚠' : ''} | ${STEP_MARK[s.status]} ${s.status} | ${s.startedAt ?? ''} | ${s.endedAt ?? ''} | ${s.durationMs !== undefined ? humanDuration(s.durationMs) : ''} | ${ev} |`,
     );
   });
   if (!r.steps.length) line('| | _no steps recorded_ | | | | | |');
@@ -74,7 +54,7 @@ export function renderMarkdown(r: RecoveryReport): string {
     line('|---|---|---|---|---|---|');
     for (const a of r.approvals)
       line(
-        `| ${mdText(a.step)} | ${mdText(a.approver)} | ${a.at ?? 'unknown'} | ${a.signed ? 'yes (Ed25519, verified by the run)' : 'no'} | ${a.expiresAt ?? ''} | ${mdText(a.reason)} |`,
+        `| ${mdText(a.step)} | ${mdText(a.approver)} | ${a.at ?? 'unknown'} | ${mdText(signedText(a))} | ${a.expiresAt ?? ''} | ${mdText(a.reason)} |`,
       );
   }
   line();

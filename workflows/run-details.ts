@@ -25,14 +25,25 @@ export interface RunOutcome {
 /** The longest evidence line a table cell shows (the whole of it is in `progress` and the report). */
 export const EVIDENCE_CELL_CHARS = 140;
 
+/** One mark a step status, the same in the Web UI, the CLI and the report. */
+export const STEP_MARK: Record<StepStatus, string> = {
+  pending: '·',
+  running: '▶',
+  'waiting-approval': '⏸',
+  'waiting-host': '⧗',
+  done: '✔',
+  'skipped-by-checkpoint': '↷',
+  failed: '✖',
+};
+
 const STATUS_LABEL: Record<StepStatus, string> = {
   pending: 'pending',
-  running: '▶ running',
-  'waiting-approval': '‖ waiting for approval',
-  'waiting-host': '‖ waiting for a host agent',
-  done: '✔ done',
-  'skipped-by-checkpoint': '↷ skipped',
-  failed: '✘ failed',
+  running: `${STEP_MARK.running} running`,
+  'waiting-approval': `${STEP_MARK['waiting-approval']} waiting for approval`,
+  'waiting-host': `${STEP_MARK['waiting-host']} waiting for a host agent`,
+  done: `${STEP_MARK.done} done`,
+  'skipped-by-checkpoint': `${STEP_MARK['skipped-by-checkpoint']} skipped`,
+  failed: `${STEP_MARK.failed} failed`,
 };
 
 /** Text safe inside a markdown table cell: one line, pipes escaped, markup characters inert. */
@@ -88,7 +99,7 @@ function pendingApproval(d: RunDetails, s: StepState): string[] {
   const who = d.approvers?.(s.name);
   const given = (s.approvals ?? []).map((a) => a.approver);
   return [
-    `### ‖ Waiting for approval: \`${s.name}\``,
+    `### ${STEP_MARK['waiting-approval']} Waiting for approval: \`${s.name}\``,
     '',
     `\`${s.name}\` changes the cluster and waits for **${still} more ${signed ? 'signed ' : ''}approval${still === 1 ? '' : 's'}**` +
       ` (${s.approvalsNeeded ?? 1} needed${given.length ? `; given by ${given.map((g) => cell(g, 60)).join(', ')}` : ''}).` +
@@ -113,8 +124,8 @@ function fenced(lines: string[]): string[] {
 const OUTCOME_HEAD: Record<RunOutcome['status'], string> = {
   completed: '### ✔ Completed',
   planned: '### Plan ready (nothing was changed)',
-  failed: '### ✘ Failed',
-  cancelled: '### ✘ Cancelled',
+  failed: `### ${STEP_MARK.failed} Failed`,
+  cancelled: `### ${STEP_MARK.failed} Cancelled`,
 };
 
 function outcomeLines(o: RunOutcome): string[] {

@@ -2,6 +2,7 @@
 // bar with rate and ETA computed from two heartbeat samples. Pure functions: tested without a server.
 import type { RunbookProgress, StepState } from '../../workflows/kit';
 import { wrapText } from './text-table';
+import { STEP_MARK } from '../../workflows/run-details';
 
 export function formatBytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
@@ -25,13 +26,7 @@ export function formatDuration(ms: number): string {
 export type ShownStatus = StepState['status'] | 'cancelled' | 'terminated' | 'timed-out';
 
 const MARK: Record<ShownStatus, string> = {
-  pending: '·',
-  running: '▶',
-  'waiting-approval': '⏸',
-  'waiting-host': '⧗',
-  done: '✔',
-  'skipped-by-checkpoint': '↷',
-  failed: '✖',
+  ...STEP_MARK,
   cancelled: '⊘',
   terminated: '⊘',
   'timed-out': '⊘',

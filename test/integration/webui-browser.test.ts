@@ -8,14 +8,14 @@
 // test-output/webui-run-details.png and test-output/webui-run-timeline.png.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { access, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { decodeOptionalSinglePayload } from '@temporalio/common/lib/internal-non-workflow';
 import { ed25519 } from '@noble/curves/ed25519.js';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { launchChromium, type HeadlessChromium } from '../support/chromium';
 import { ClusterKey, progressQuery, RunbookKindKey, RunbookStepKey } from '../../workflows/kit';
 import { projectRoot } from '../../scripts/lib/tools';
 import { runMetadata } from '../../scripts/lib/run-summary';
@@ -25,15 +25,13 @@ import { recordAccident, standInCluster, useStandIns, type Accident } from '../s
 
 useStandIns();
 
-const CHROMIUM = '/usr/bin/chromium';
 const TYPE = 'perconaPointInTimeRecovery';
 const outDir = join(projectRoot, 'test-output');
 
 let client: Client;
 let closeClient: () => Promise<void>;
 let worker: RunningWorker;
-let browser: BrowserContext | undefined;
-let profileDir = '';
+let browser: HeadlessChromium | undefined;
 let acc: Accident | undefined;
 
 function uiUrl(): string {
@@ -43,12 +41,8 @@ function uiUrl(): string {
 }
 
 before(async () => {
-  await access(CHROMIUM).catch(() => {
-    throw new Error(`${CHROMIUM} is missing: run scripts/bootstrap.sh (it installs Debian's chromium)`);
-  });
   ({ client, close: closeClient } = await testClient());
   worker = await startWorker(uniqueQueue('webui'));
-  profileDir = await mkdtemp(join(tmpdir(), 'webui-chromium-'));
 });
 
 after(async () => {
@@ -56,27 +50,12 @@ after(async () => {
   await worker?.stop();
   await closeClient?.();
   await acc?.cleanup();
-  if (profileDir) await rm(profileDir, { recursive: true, force: true });
 });
 
 /** Headless Chromium (one for the file), its first page. */
 async function openBrowser(): Promise<Page> {
-  browser ??= await chromium.launchPersistentContext(profileDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-    viewport: { width: 1400, height: 800 },
-  });
-  return browser.pages()[0] ?? (await browser.newPage());
+  browser ??= await launchChromium({ width: 1400, height: 800 });
+  return browser.page;
 }
 
 /** Polls until visibility lists the run under the query (it is eventually consistent). */
@@ -153,7 +132,7 @@ test('the Web UI finds a finished runbook run by its search attributes and shows
     .waitFor({ state: 'visible', timeout: 30_000 });
   await page
     .frameLocator('#user-metadata-current-details')
-    .getByText('✘ Failed')
+    .getByText('✖ Failed')
     .waitFor({ state: 'visible', timeout: 10_000 });
   console.log(`# browser: launched, list and run page checked in ${(performance.now() - t0).toFixed(0)} ms`);
 });

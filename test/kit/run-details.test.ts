@@ -42,8 +42,8 @@ test('the details follow the approval gate, then end with the outcome; each acti
   const waiting = await currentDetails(run.handle);
   assert.match(waiting, /^\*\*kitRunbook\*\* · cluster \*\*kit-cluster\*\* · target `kit-target`/);
   assert.match(waiting, /\| 1 \| `inspect` \| ✔ done \|/);
-  assert.match(waiting, /\| 2 \| `pause` ⚠ \| ‖ waiting for approval \|/);
-  assert.match(waiting, /### ‖ Waiting for approval: `pause`/);
+  assert.match(waiting, /\| 2 \| `pause` ⚠ \| ⏸ waiting for approval \|/);
+  assert.match(waiting, /### ⏸ Waiting for approval: `pause`/);
   assert.match(waiting, /waits for \*\*1 more approval\*\* \(1 needed\)/);
   assert.ok(
     waiting.includes(
@@ -57,7 +57,7 @@ test('the details follow the approval gate, then end with the outcome; each acti
   await waitForStep(run.handle, 'restore', (s) => s.status === 'waiting-approval', 'waiting for approval');
   const next = await currentDetails(run.handle);
   assert.match(next, /\| 2 \| `pause` ⚠ \| ✔ done \| pause done \(pause\) \(\+1 more\) \|/);
-  assert.match(next, /### ‖ Waiting for approval: `restore`/);
+  assert.match(next, /### ⏸ Waiting for approval: `restore`/);
   assert.doesNotMatch(next, /Waiting for approval: `pause`/);
 
   await run.handle.executeUpdate(approveUpdate, {
@@ -87,8 +87,8 @@ test('a failed step ends the details with the failure; a plan ends them saying n
   );
   await failureOf(failed.handle);
   const f = await currentDetails(failed.handle);
-  assert.match(f, /\| 3 \| `restore` ⚠ \| ✘ failed \| error: copy-back stopped: disk full \|/);
-  assert.match(f, /### ✘ Failed\n\nrestore: copy-back stopped: disk full$/);
+  assert.match(f, /\| 3 \| `restore` ⚠ \| ✖ failed \| error: copy-back stopped: disk full \|/);
+  assert.match(f, /### ✖ Failed\n\nrestore: copy-back stopped: disk full$/);
 
   const plan = await kit.start({ mode: 'plan' });
   await plan.handle.result();

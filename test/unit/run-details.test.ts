@@ -58,7 +58,7 @@ describe('run details', () => {
       '| 1 | `locate-binlogs` | ✔ done | replay mysql-bin.000002 … mysql-bin.000004 to 0-1-4004 (+1 more) |',
     );
     assert.equal(table[3], '| 2 | `fetch-backup` | ↷ skipped | the backup is a local directory |');
-    assert.equal(table[4], '| 3 | `pause-cluster` ⚠ | ‖ waiting for approval |  |');
+    assert.equal(table[4], '| 3 | `pause-cluster` ⚠ | ⏸ waiting for approval |  |');
     assert.equal(table[5], '| 4 | `restore-backup` ⚠ | pending |  |');
     assert.equal(table.length, 6);
   });
@@ -75,7 +75,7 @@ describe('run details', () => {
       md,
       /^\*\*perconaPointInTimeRecovery\*\* · cluster \*\*shop\*\* · target `gtid:0-1-4005:exclusive` · recovery pitr-shop-INC-42\n/,
     );
-    assert.match(md, /### ‖ Waiting for approval: `pause-cluster`/);
+    assert.match(md, /### ⏸ Waiting for approval: `pause-cluster`/);
     assert.match(
       md,
       /waits for \*\*1 more signed approval\*\* \(2 needed; given by bob\)\. May approve: carol\./,
@@ -116,15 +116,15 @@ describe('run details', () => {
       target: 'latest',
       outcome: { status: 'failed', message: 'pause-cluster: not approved within 2s' },
     });
-    assert.match(md, /\| 3 \| `pause-cluster` ⚠ \| ✘ failed \| error: not approved within 2s \|/);
-    assert.match(md, /### ✘ Failed\n\npause-cluster: not approved within 2s$/);
+    assert.match(md, /\| 3 \| `pause-cluster` ⚠ \| ✖ failed \| error: not approved within 2s \|/);
+    assert.match(md, /### ✖ Failed\n\npause-cluster: not approved within 2s$/);
     assert.doesNotMatch(md, /Waiting for approval/);
     // A run that ended before its runbook opened has only its outcome to show.
     assert.equal(
       renderOutcome({ status: 'failed', message: 'invalid input: target.gtid: not a | GTID' }),
-      '### ✘ Failed\n\ninvalid input: target.gtid: not a \\| GTID',
+      '### ✖ Failed\n\ninvalid input: target.gtid: not a \\| GTID',
     );
-    assert.equal(renderOutcome({ status: 'cancelled' }), '### ✘ Cancelled');
+    assert.equal(renderOutcome({ status: 'cancelled' }), '### ✖ Cancelled');
   });
 
   test('text from outside cannot break the table or the code block', () => {
