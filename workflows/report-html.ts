@@ -1,7 +1,7 @@
 // The recovery report as one self-contained HTML page (workflows/report-model.ts): inline CSS, no
 // script, no external asset, and a Content-Security-Policy that forbids both; every text from the run
 // (evidence may hold anything a server or a file said) is escaped, so it is shown, never run.
-import { figureMatches, humanDuration, type RecoveryReport } from './report-model';
+import { figureMatches, humanDuration, reportFacts, signedText, type RecoveryReport } from './report-model';
 
 export function esc(s: string | number | undefined | null): string {
   return String(s ?? '')
@@ -54,7 +54,7 @@ function approvals(r: RecoveryReport): string {
   if (!r.approvals.length) return '<p><em>none: no destructive step was approved in this run</em></p>';
   const rows = r.approvals.map(
     (a) =>
-      `<tr><td>${esc(a.step)}</td><td>${esc(a.approver)}</td><td>${esc(a.at ?? 'unknown')}</td><td>${a.signed ? 'yes (Ed25519, verified by the run)' : 'no'}</td><td>${esc(a.expiresAt)}</td><td class="ev">${esc(a.reason)}</td></tr>`,
+      `<tr><td>${esc(a.step)}</td><td>${esc(a.approver)}</td><td>${esc(a.at ?? 'unknown')}</td><td>${esc(signedText(a))}</td><td>${esc(a.expiresAt)}</td><td class="ev">${esc(a.reason)}</td></tr>`,
   );
   return `<table><tr><th>Step</th><th>Approver</th><th>Accepted at</th><th>Signed</th><th>Valid until</th><th>Reason</th></tr>${rows.join('')}</table>`;
 }
@@ -85,19 +85,7 @@ function figures(r: RecoveryReport): string {
 }
 
 export function renderHtml(r: RecoveryReport): string {
-  const facts: [string, string | undefined][] = [
-    ['Outcome', r.outcome],
-    ['Runbook', r.kind],
-    ['Cluster', r.cluster],
-    ['Target', r.target],
-    ['Mode', r.mode],
-    ['Workflow', `${r.workflowId}${r.runId ? ` (run ${r.runId})` : ''}`],
-    ['Started', r.startedAt],
-    ['Ended', r.endedAt],
-    ['Report written', r.generatedAt],
-  ];
-  const factRows = facts
-    .filter(([, v]) => v)
+  const factRows = reportFacts(r)
     .map(([k, v]) => `<tr><th>${esc(k)}</th><td class="ev">${esc(v)}</td></tr>`)
     .join('');
   return `<!doctype html>

@@ -24,6 +24,8 @@ export interface ReportApproval {
   at?: string;
   reason: string;
   signed: boolean;
+  /** What a signature covers besides run, step and reason: the digest of what the step waited on. */
+  digest?: string;
   expiresAt?: string;
 }
 
@@ -112,6 +114,7 @@ function approvalsOf(steps: StepState[], times: ReportSource['approvalTimes'] = 
         ...(at ? { at } : {}),
         reason: a.reason,
         signed: !!a.signature,
+        ...(a.signature && s.approvalDigest ? { digest: s.approvalDigest } : {}),
         ...(a.expiresAt ? { expiresAt: a.expiresAt } : {}),
       };
     }),
@@ -204,4 +207,26 @@ export function humanDuration(ms: number): string {
 export function figureMatches(f: ReportFigure): boolean | undefined {
   if (!f.expected || !f.observed) return undefined;
   return f.expected.rows === f.observed.rows && f.expected.checksum === f.observed.checksum;
+}
+
+/** The report's header facts (label, value), in order; absent values are left out. */
+export function reportFacts(r: RecoveryReport): [string, string][] {
+  const facts: [string, string | undefined][] = [
+    ['Outcome', r.outcome],
+    ['Runbook', r.kind],
+    ['Cluster', r.cluster],
+    ['Target', r.target],
+    ['Mode', r.mode],
+    ['Workflow', `${r.workflowId}${r.runId ? ` (run ${r.runId})` : ''}`],
+    ['Started', r.startedAt],
+    ['Ended', r.endedAt],
+    ['Report written', r.generatedAt],
+  ];
+  return facts.filter((f): f is [string, string] => !!f[1]);
+}
+
+/** What an approval's Signed cell says: no, or what the verified signature covered. */
+export function signedText(a: ReportApproval): string {
+  if (!a.signed) return 'no';
+  return `yes: Ed25519 over run, step, reason${a.digest ? ` and digest ${a.digest.slice(0, 16)}…` : ''}, verified by the run`;
 }

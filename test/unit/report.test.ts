@@ -111,6 +111,30 @@ describe('recovery report', () => {
     assert.match(md, /^- proof: 682 of 682 transactions/m);
   });
 
+  test('a signed approval says what its signature covered: the digest of what the step waited on', () => {
+    const p = progress();
+    p.steps[1] = {
+      ...p.steps[1]!,
+      approvalDigest: 'c0ffee00112233445566778899aabbccddeeff',
+      approvals: [
+        {
+          step: 'restore-backup',
+          approver: 'bob',
+          reason: 'INC-42',
+          signature: 'c2lnbmF0dXJl',
+          expiresAt: '2026-12-07T10:30:00.000Z',
+        },
+      ],
+    };
+    const r = buildReport(source({ progress: p }), '2026-12-07T11:00:00.000Z');
+    assert.equal(r.approvals[0]?.digest, 'c0ffee00112233445566778899aabbccddeeff');
+    assert.match(
+      renderMarkdown(r),
+      /\| bob \| .* \| yes: Ed25519 over run, step, reason and digest c0ffee0011223344…, verified by the run \| 2026-12-07T10:30:00\.000Z \|/,
+    );
+    assert.match(renderHtml(r), /yes: Ed25519 over run, step, reason and digest c0ffee0011223344…/);
+  });
+
   test('a failed run says why, and shows the failed step and what it changed', () => {
     const p = progress();
     p.steps[2] = { ...p.steps[2]!, status: 'failed', error: 'row counts differ', evidence: [] };
