@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { Client, WorkflowHandle } from '@temporalio/client';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../support/chromium';
 import { approveUpdate, progressQuery } from '../../workflows/kit';
 import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
 import { buildReport } from '../../workflows/report-model';
@@ -31,7 +31,6 @@ import { historiesDir } from '../support/histories';
 useStandIns();
 
 const TYPE = 'perconaPointInTimeRecovery';
-const CHROMIUM = '/usr/bin/chromium';
 const outDir = join(projectRoot, 'test-output');
 let acc: Accident;
 let worker: RunningWorker;
@@ -173,21 +172,9 @@ describe('recovery report', () => {
         ),
       );
 
-    const profile = await mkdtemp(join(tmpdir(), 'report-chromium-'));
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-      ],
-      viewport: { width: 1300, height: 900 },
-    });
+    const browser = await launchChromium({ width: 1300, height: 900 });
     try {
-      const page = browser.pages()[0] ?? (await browser.newPage());
+      const page = browser.page;
       const requests: string[] = [];
       page.on('request', (req) => requests.push(req.url()));
       await page.goto(`file://${htmlPath}`);
@@ -214,7 +201,6 @@ describe('recovery report', () => {
       assert.equal(await page.evaluate(() => (globalThis as { __pwned?: number }).__pwned), undefined);
     } finally {
       await browser.close();
-      await rm(profile, { recursive: true, force: true });
     }
   });
 
