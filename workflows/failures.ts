@@ -134,6 +134,14 @@ export const FAILURES = {
     retry: false,
     next: 'The new server started on the proved datadir is not what was proved (the message says how): it is left running for inspection; stop it, look at its error log, and start a new recovery with a new recoveryId.',
   },
+  TableNotRestorable: {
+    retry: false,
+    next: 'The table named in the message is not in the restored backup, has no primary key to match rows by, or its name is not usable: choose another table (or copy "dump"), then start again; nothing was copied into production.',
+  },
+  RestoredTableExists: {
+    retry: false,
+    next: 'Production already has a table by the name the restored copy would take, and this run did not create it: drop or rename it yourself (the runbook never touches it), or start again with another recoveryId.',
+  },
   DatadirInUse: {
     retry: false,
     next: 'Stop what uses the datadir (pause the cluster), or move the directory named in the message; then start again.',
