@@ -28,6 +28,7 @@ import { tungstenActivities } from './tungsten/tungsten';
 import { verifyRestore } from './mysql/verify';
 import { vitessActivities } from './vitess/vitess';
 import { saveRunReport, type SaveReportRequest } from './report/save-report';
+import { recordRates } from './runtime/rates';
 
 export interface ActivityDeps {
   sql: SqlPools;
@@ -66,6 +67,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
     verifyClusterBack: (req: { recoveryId: string; datadir: string; cluster: Cluster }) =>
       verifyClusterBack(sql, req),
     saveRunReport: (req: SaveReportRequest) => saveRunReport(req),
+    recordRates: (req: Parameters<typeof recordRates>[0]) => recordRates(req),
     ...ndbPitrActivities(sql),
     ...ndbFailoverActivities(sql),
     ...tungstenActivities(sql),
@@ -109,6 +111,7 @@ export const ACTIVITY_PLACEMENT = {
   verifyClusterBack: 'host', // the cluster's GTID state, then the ledger beside the datadir
   // Every runbook as it ends
   saveRunReport: 'host', // the report beside the ledger of the run's datadir (or the state directory)
+  recordRates: 'host', // the restore host's measured rates, in its state directory (RTO estimate)
   // NDB PITR
   takeNdbBackup: 'host', // ndb_mgm
   backupBinlogIndex: 'host', // mariadb-dump and binlog files into the archive dir

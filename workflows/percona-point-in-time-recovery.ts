@@ -38,6 +38,8 @@ import {
 } from './percona-new-server';
 import { fetchChosenBackup } from './percona-fetch';
 import { proveAndVerify } from './verify-step';
+import { describeEstimate } from './rto-estimate';
+import { finishRto, perconaEstimate, perconaRtoFacts, type RtoRecord } from './rto-run';
 
 export interface PerconaResult extends RunbookResult<PerconaPlan> {
   replay?: Pick<ReplayResult, 'stateBefore' | 'stateAfter' | 'transactionsApplied' | 'forcedErrors'>;
@@ -46,6 +48,8 @@ export interface PerconaResult extends RunbookResult<PerconaPlan> {
   tables?: Record<string, TableFingerprint>;
   /** New-server mode: the server left running on the recovered data. */
   newServer?: NewServerRecord;
+  /** How long the run should take (the plan's estimate) and, once run, how long it took. */
+  rto?: RtoRecord;
 }
 
 export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaResult> {
@@ -56,6 +60,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
   const restore = ns ?? input.restore;
   const clusterHost = long(input.cluster.host, input.heartbeatTimeout);
   const targetHost = long(restore.host, input.heartbeatTimeout);
+  const rtoOpts = { newServer: !!ns, strategy: replayStrategyOf(input), host: restore.host };
   const server = {
     recoveryId,
     datadir: restore.datadir,
@@ -71,6 +76,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
     const p = await targetHost.planPerconaRecovery({ ...input, restore, newServers: undefined, recoveryId });
     const r = p.replay;
     if (input.cluster.host !== restore.host) p.cluster = await clusterHost.checkCluster(input.cluster);
+    const estimate = perconaEstimate(p, rtoOpts);
     const target = ns
       ? await targetHost.checkNewServer({
           recoveryId,
@@ -92,7 +98,9 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
         `cluster: ${p.cluster}`,
         ...(target.evidence ?? []),
         ...r.warnings,
+        describeEstimate(estimate),
       ],
+      estimate,
     };
   });
   const result = () =>
@@ -104,10 +112,12 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
       archive: plan.archive,
       stagingDir: plan.stagingDir,
       ...(plan.source ? { source: plan.source, choice: plan.choice } : {}),
+      ...(plan.sizes ? { sizes: plan.sizes } : {}),
     });
   // A new server's restore is the only destructive step, and none on a scratch server (catalog).
   const destructive = ns ? (ns.approvalFree ? [] : ['restore-backup']) : rb.destructiveSteps();
-  if (input.mode === 'plan') return { ...result(), destructiveSteps: destructive };
+  if (input.mode === 'plan')
+    return { ...result(), destructiveSteps: destructive, rto: { estimate: plan.estimate } };
 
   // From the pause on, production is changed: each change is noted (progress shows them), and a
   // failure says what the world looks like and how to put production back.
@@ -193,6 +203,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
     rb.skip('unpause-cluster', NOT_UNPAUSED);
     return { replay, verification, newServer: started.newServer };
   });
+  const rto = await finishRto(rb, plan.estimate, perconaRtoFacts(plan, rtoOpts), restore.host);
 
   return {
     ...result(),
@@ -209,6 +220,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
     ...(verification.proof ? { proof: withoutProblems(verification.proof) } : {}),
     tables: verification.tables,
     ...(newServer ? { newServer } : {}),
+    rto,
   };
 }
 

@@ -14,6 +14,8 @@ import { stateRoot } from '../runtime/state-dir';
 import { PlanError, planReplay, refuseUnsafeStrategy, type ReplayPlan } from '../replay/replay-plan';
 import type { SqlPools } from '../mysql/sql';
 import { failure } from '../../workflows/failures';
+import type { HostRates } from '../../workflows/rto-estimate';
+import { readRates } from '../runtime/rates';
 
 export interface PerconaPlan {
   backup: BackupInfo;
@@ -29,6 +31,10 @@ export interface PerconaPlan {
   source?: { catalog: BackupCatalogLocation; entry: BackupEntry };
   /** Why this backup: chosen from the catalog (and the newer ones rejected), or named. */
   choice?: string[];
+  /** What the RTO estimate needs: bytes copied back, bytes downloaded first (a stream), null if none. */
+  sizes?: { restoreBytes: number; fetchBytes: number | null };
+  /** The rates this (the restore) host measured on its earlier runs (activities/runtime/rates.ts). */
+  rates?: HostRates;
 }
 
 /** Step 1 of the procedure: find the binlogs for the target and check them for gaps, touching nothing. */
@@ -77,12 +83,13 @@ export async function planPerconaRecovery(
       }),
     );
     refuseUnsafeStrategy(replay, replayStrategyOf(input), input.force);
+    const copied = restoreBytes ?? (await dirBytes(backup.dir));
     // The old datadir stays (moved aside on its filesystem): the restore needs room beside it.
     const room = await checkRoom([
       {
         path: input.restore.datadir,
         parts: [
-          { what: 'the backup copied back', bytes: restoreBytes ?? (await dirBytes(backup.dir)) },
+          { what: 'the backup copied back', bytes: copied },
           { what: "the restored server's binlog", bytes: replay.bytes },
           { what: 'data growth, estimated as the replayed bytes', bytes: replay.bytes },
         ],
@@ -98,6 +105,11 @@ export async function planPerconaRecovery(
       stagingDir,
       room: room.evidence,
       ...(source ? { source, choice: evidence } : {}),
+      sizes: {
+        restoreBytes: copied,
+        fetchBytes: source?.entry.form === 'xbstream' ? source.entry.bytes : null,
+      },
+      rates: await readRates(input.restore.host ?? 'local'),
     };
   } catch (err) {
     if (err instanceof PlanError) throw failure(err.kind, err.message);
