@@ -18,6 +18,7 @@ import { verifyAgainstPlan } from './replay-common';
 import type { ReplayPlan } from './replay-plan';
 import type { SqlPools } from '../mysql/sql';
 import { failure } from '../../workflows/failures';
+import { classify, type FilterClass } from './replay-filter';
 
 const LISTED = 10;
 
@@ -41,6 +42,11 @@ export interface ReplayProof {
   skippedByForce: { gtid: string; error: string }[];
   /** The first differences the replay cannot account for (empty when the proof holds). */
   problems: string[];
+  /**
+   * A replay restricted to chosen tables (replay-filter.ts): `expected` counts the window's
+   * transactions that touch them; those the filter left out are counted here, the first ones named.
+   */
+  filter?: { tables: string[]; leftOut: number; gtids: string[]; partly: number };
 }
 
 export interface ProofRequest {
@@ -54,9 +60,11 @@ export interface ProofRequest {
   restored: { datadir: string; binlogBasename: string; endpoint: Endpoint };
   /** Errors force skipped, by GTID (the pipe maps each client error to its transaction). */
   forced?: { gtid: string; error: string }[];
+  /** The replay applied only these tables (`schema.table`): the proof covers that set. */
+  only?: string[];
 }
 
-type Tx = BinlogTransaction;
+type Tx = BinlogTransaction & { cls?: FilterClass };
 /** Where a GTID's sequence runs: a MariaDB domain, or a MySQL server uuid. */
 const domainOf = (gtid: string) =>
   isMariadbGtid(gtid) ? `d${parseMariadbGtid(gtid).domain}` : (gtid.split(':')[0] ?? '').toLowerCase();
@@ -98,6 +106,7 @@ class Comparison {
       notLogged: { count: 0, gtids: [] },
       skippedByForce: [],
       problems: [],
+      ...(req.only ? { filter: { tables: req.only, leftOut: 0, gtids: [], partly: 0 } } : {}),
     };
   }
 
@@ -107,9 +116,13 @@ class Comparison {
   }
 
   addArchive(t: Tx): void {
-    this.proof.expected++;
-    this.proof.first ??= t.gtid;
-    this.proof.last = t.gtid;
+    if (this.req.only) t.cls = classify(t, this.req.only);
+    // What the filter leaves out, or may, is expected only once it turns out applied.
+    if (t.cls !== 'filtered' && t.cls !== 'maybe') {
+      this.proof.expected++;
+      this.proof.first ??= t.gtid;
+      this.proof.last = t.gtid;
+    }
     this.queue(this.archive, t);
   }
 
@@ -148,7 +161,21 @@ class Comparison {
       this.problem(`${a.gtid} was applied as ${r.gtid} (renumbered: another server id)`);
       return;
     }
-    const diff = contentDiffers(a, r, this.req.rowPacking);
+    if (a.cls === 'filtered') {
+      this.problem(
+        `${a.gtid} touches none of the chosen tables (${a.tables.join(', ') || a.statement}) but was applied`,
+      );
+      return;
+    }
+    if (a.cls === 'maybe') this.proof.expected++;
+    if (a.cls === 'partly') this.proof.filter!.partly++;
+    // Partly chosen: only the chosen tables' row events were applied, so fewer, but never none.
+    const diff =
+      a.cls === 'partly'
+        ? r.rowEvents > a.rowEvents || r.rowEvents + r.queries === 0
+          ? `archive has ${a.rowEvents} row event(s) over ${a.tables.join(', ')}, restored has ${r.rowEvents}`
+          : null
+        : contentDiffers(a, r, this.req.rowPacking);
     const forcedError = this.forced.get(a.gtid);
     if (diff && forcedError) this.proof.skippedByForce.push({ gtid: a.gtid, error: forcedError });
     else if (diff) this.problem(`${a.gtid} differs from the archive: ${diff}`);
@@ -156,6 +183,12 @@ class Comparison {
   }
 
   private missing(a: Tx): void {
+    const f = this.proof.filter;
+    if (f && (a.cls === 'filtered' || a.cls === 'maybe')) {
+      f.leftOut++;
+      if (f.gtids.length < LISTED) f.gtids.push(a.gtid);
+      return;
+    }
     const forcedError = this.forced.get(a.gtid);
     if (forcedError) {
       this.proof.skippedByForce.push({ gtid: a.gtid, error: forcedError });
@@ -240,9 +273,14 @@ export async function compareWithArchive(
 /** The proof in a step's evidence: one line when it holds, the differences when it does not. */
 export function describeProof(p: ReplayProof): string[] {
   const span = p.first ? ` (${p.first} … ${p.last})` : '';
+  const f = p.filter;
   const lines = [
-    `proof: ${p.applied + p.notLogged.count} of ${p.expected} transactions of the window applied once, in order${span}, ${p.compared} equal${p.holds ? '' : ' — DOES NOT HOLD'}`,
+    `proof: ${p.applied + p.notLogged.count} of ${p.expected} transactions of the window${f ? ` touching ${f.tables.join(', ')}` : ''} applied once, in order${span}, ${p.compared} equal${p.holds ? '' : ' — DOES NOT HOLD'}`,
   ];
+  if (f)
+    lines.push(
+      `proof: ${f.leftOut} transaction(s) of other tables left out by the filter${f.gtids.length ? ` (${f.gtids.join(', ')}${f.leftOut > f.gtids.length ? ', …' : ''})` : ''}${f.partly ? `; ${f.partly} touching other tables too applied with the chosen tables' rows only` : ''}`,
+    );
   if (p.notLogged.count)
     lines.push(
       `proof: ${p.notLogged.count} statement-format transaction(s) applied without a trace in the restored binlog (no row changed there, temporary tables only, or rolled back around a non-transactional write): ${p.notLogged.gtids.join(', ')}${p.notLogged.count > p.notLogged.gtids.length ? ', …' : ''}; the table fingerprints cover them`,
@@ -277,6 +315,8 @@ export interface ProveRequest {
   server: Pick<TemporaryServerSpec, 'datadir' | 'binlogBasename'>;
   endpoint: Endpoint;
   forced?: { gtid: string; error: string }[];
+  /** A replay restricted to these tables (`schema.table`). */
+  only?: string[];
 }
 
 /** The proof of one runbook's replay: the plan's files where the replay read them, the restored binlog. */
@@ -303,5 +343,6 @@ export async function proveRestoredReplay(
     rowPacking: plan.window?.rowPacking ?? 'default',
     restored: { ...req.server, endpoint: req.endpoint },
     forced: req.forced,
+    ...(req.only ? { only: req.only } : {}),
   });
 }
