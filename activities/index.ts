@@ -28,6 +28,8 @@ import { tungstenActivities } from './tungsten/tungsten';
 import { verifyRestore } from './mysql/verify';
 import { vitessActivities } from './vitess/vitess';
 import { saveRunReport, type SaveReportRequest } from './report/save-report';
+import { findAccidentIn } from './archive/accident-activity';
+import type { FindQuery } from './archive/accident-finder';
 import { recordRates } from './runtime/rates';
 
 export interface ActivityDeps {
@@ -67,6 +69,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
     verifyClusterBack: (req: { recoveryId: string; datadir: string; cluster: Cluster }) =>
       verifyClusterBack(sql, req),
     saveRunReport: (req: SaveReportRequest) => saveRunReport(req),
+    findAccident: (archive: Archive, query: FindQuery) => findAccidentIn(archive, query),
     recordRates: (req: Parameters<typeof recordRates>[0]) => recordRates(req),
     ...ndbPitrActivities(sql),
     ...ndbFailoverActivities(sql),
@@ -111,6 +114,8 @@ export const ACTIVITY_PLACEMENT = {
   verifyClusterBack: 'host', // the cluster's GTID state, then the ledger beside the datadir
   // Every runbook as it ends
   saveRunReport: 'host', // the report beside the ledger of the run's datadir (or the state directory)
+  // Find the accident (runbook find; a plan may call it too)
+  findAccident: 'host', // reads (and stages) the archived binlogs of a window; changes nothing
   recordRates: 'host', // the restore host's measured rates, in its state directory (RTO estimate)
   // NDB PITR
   takeNdbBackup: 'host', // ndb_mgm

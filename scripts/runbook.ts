@@ -2,7 +2,8 @@
 // Exit codes: 0 done, 1 the run failed, 2 bad usage or input (nothing started), 3 Temporal unreachable.
 // The commands live in scripts/cli/ by concern: connect.ts (Temporal, request files), start.ts (plan,
 // start, rollback, cancel), status.ts (status, history, failures), approve.ts (approve, keygen),
-// backups.ts (a Percona cluster's base backups, read on this host), report.ts (a run's recovery report).
+// backups.ts (a Percona cluster's base backups, read on this host), report.ts (a run's recovery report),
+// find.ts (the transactions touching a table in the archived binlogs: find the accident).
 import { Command, CommanderError } from 'commander';
 import { SEARCH_ATTRIBUTES } from '../workflows/kit';
 import { RUNBOOKS } from '../workflows/runbooks';
@@ -13,6 +14,7 @@ import { addPlanAndStartCommands, addRollbackAndCancelCommands } from './cli/sta
 import { addHistoryCommand, addStatusCommand } from './cli/status';
 import { addBackupsCommand } from './cli/backups';
 import { addReportCommand } from './cli/report';
+import { addFindCommand } from './cli/find';
 import { missingSearchAttributes } from '../workers/namespace-check';
 
 export { nextAction } from './cli/status';
@@ -66,6 +68,7 @@ export function buildCli(): Command {
   addHistoryCommand(program, g);
   addReportCommand(program, g);
   addBackupsCommand(program);
+  addFindCommand(program);
 
   program
     .command('setup-namespace')

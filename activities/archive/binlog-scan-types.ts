@@ -1,5 +1,7 @@
 // The binlog scan's result types: one transaction as the binlog holds it, the summary of a file, and
 // the scan's options (binlog-scan.ts reads, binlog-grouper.ts fills them in).
+import type { BinlogEvent } from './binlog-events';
+
 /** One transaction as the binlog holds it: from its GTID event to the end of its commit event. */
 export interface BinlogTransaction {
   gtid: string;
@@ -60,4 +62,6 @@ export interface ScanOptions {
   name?: string;
   /** Called with the end offset of every complete event. */
   onEventEnd?: (end: number) => void;
+  /** Called with every complete event, before the transaction it belongs to is handed out. */
+  onEvent?: (e: BinlogEvent) => void;
 }

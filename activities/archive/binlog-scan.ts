@@ -32,9 +32,10 @@ export async function scanBinlogStream(
   opts: ScanOptions = {},
 ): Promise<BinlogFileSummary> {
   const grouper = new TransactionGrouper(size, onTransaction);
-  const onEventEnd = opts.onEventEnd;
+  const { onEventEnd, onEvent } = opts;
   const walker = new EventWalker((e) => {
     if (grouper.stop) return;
+    onEvent?.(e);
     grouper.onEvent(e);
     onEventEnd?.(e.pos + e.size);
   }, opts.verify ?? true);

@@ -22,6 +22,7 @@ import {
   scanBinlogStream,
   type BinlogFileSummary,
   type BinlogTransaction,
+  type ScanOptions,
 } from '../archive/binlog-scan';
 
 /** A refusal the plan makes before anything is touched: bad or unreachable target, damage, gap. */
@@ -182,6 +183,7 @@ export class WindowReader {
     source: ArchiveRead,
     onTransaction: (t: WindowTransaction) => void,
     onEventEnd?: (end: number) => void,
+    onEvent?: ScanOptions['onEvent'],
   ): Promise<BinlogFileSummary> {
     this.checkSequence(entry);
     const digests = new Digests(entry.complete ? null : entry.size);
@@ -219,7 +221,7 @@ export class WindowReader {
           }
           onTransaction(tx);
         },
-        { name: entry.name, onEventEnd },
+        { name: entry.name, onEventEnd, onEvent },
       );
     } catch (err) {
       throw this.refusal(err, entry);
