@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { SqlPools } from '../activities/mysql/sql';
 import { METHODS, measure, recordWorkload } from './lib/bench-replay';
 import { runScaleBenches } from './lib/bench-scale';
+import { runFinderBench } from './lib/bench-finder';
 import { printTable } from './lib/text-table';
 
 const GOALS = { pipe: 0.95, applier: 2 };
@@ -93,4 +94,12 @@ if (process.env.BENCH_ONLY !== 'replay')
     console.error(`bench:scale: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
   });
+// Then the accident finder's scan speed against cat and mariadb-binlog (`npm run bench:find` alone).
+if (process.env.BENCH_ONLY !== 'replay') {
+  const ok = await runFinderBench().catch((err: unknown) => {
+    console.error(`bench:find: ${err instanceof Error ? err.message : String(err)}`);
+    return false;
+  });
+  if (!ok) process.exitCode = 1;
+}
 process.exit(process.exitCode ?? 0); // leftover pool timers must not keep the run alive

@@ -82,10 +82,14 @@ const decimalBytes = (precision: number, scale: number) => {
   return Math.floor(intg / 9) * 4 + DIG2BYTES[intg % 9]! + Math.floor(scale / 9) * 4 + DIG2BYTES[scale % 9]!;
 };
 
+/** A field of `n` length bytes, then that many bytes. Plain functions, no closures: called per field. */
+function prefixed(b: Buffer, o: number, n: number): number {
+  return n + (n === 1 ? b[o]! : n === 2 ? b.readUInt16LE(o) : b.readUIntLE(o, n));
+}
+
 /** Width of one stored (non-NULL) field at `o`. */
 function fieldWidth(c: { type: number; meta: number }, b: Buffer, o: number): number {
   const { type, meta } = c;
-  const prefixed = (n: number) => n + (n === 1 ? b[o]! : n === 2 ? b.readUInt16LE(o) : b.readUIntLE(o, n));
   switch (type) {
     case T.TINY: case T.YEAR: return 1;
     case T.SHORT: return 2;
@@ -100,10 +104,10 @@ function fieldWidth(c: { type: number; meta: number }, b: Buffer, o: number): nu
     case T.TIME2: return 3 + Math.ceil(meta / 2);
     case T.NEWDECIMAL: return decimalBytes(meta >> 8, meta & 0xff);
     case T.BIT: return (meta >> 8) + ((meta & 0xff) > 0 ? 1 : 0);
-    case T.VARCHAR: case T.VAR_STRING: case T.VARCHAR_COMPRESSED: return prefixed(meta < 256 ? 1 : 2);
+    case T.VARCHAR: case T.VAR_STRING: case T.VARCHAR_COMPRESSED: return prefixed(b, o, meta < 256 ? 1 : 2);
     case T.BLOB: case T.TINY_BLOB: case T.MEDIUM_BLOB: case T.LONG_BLOB: case T.BLOB_COMPRESSED:
     case T.GEOMETRY: case T.JSON:
-      return prefixed(meta);
+      return prefixed(b, o, meta);
     case T.STRING: case T.ENUM: case T.SET: {
       const byte0 = meta >> 8;
       const byte1 = meta & 0xff;
@@ -114,7 +118,7 @@ function fieldWidth(c: { type: number; meta: number }, b: Buffer, o: number): nu
         real = byte0 | 0x30;
       }
       if (real === T.ENUM || real === T.SET) return length;
-      return prefixed(length < 256 ? 1 : 2);
+      return prefixed(b, o, length < 256 ? 1 : 2);
     }
     default:
       throw new RangeError(`column type ${type} has no known width`);
@@ -127,9 +131,8 @@ const bitSet = (b: Buffer, o: number, i: number) => (b[o + (i >> 3)]! & (1 << (i
 function skipImage(b: Buffer, o: number, present: number[], columns: TableMap['columns'] & {}): number {
   const nulls = o;
   o += Math.ceil(present.length / 8);
-  present.forEach((col, k) => {
-    if (!bitSet(b, nulls, k)) o += fieldWidth(columns[col]!, b, o);
-  });
+  for (let k = 0; k < present.length; k++)
+    if (!bitSet(b, nulls, k)) o += fieldWidth(columns[present[k]!]!, b, o);
   return o;
 }
 
