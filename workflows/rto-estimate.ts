@@ -210,8 +210,9 @@ export function compareRto(e: RtoEstimate, steps: readonly TimedStep[]): RtoComp
 }
 
 /**
- * The samples a successful run gives its host: each data step's rate, every other step's seconds.
- * Steps found done by a checkpoint (no work measured) and zero-length ones give none.
+ * The samples a successful run gives its host: each data step's rate (only when the step did its
+ * work: one found done by a checkpoint moved no data), every other step's seconds (also when it found
+ * its work done, e.g. a cluster already stopped: that is what the step takes for this cluster).
  */
 export function ratesFromRun(
   facts: Omit<RtoFacts, 'steps'>,
@@ -219,9 +220,13 @@ export function ratesFromRun(
 ): Record<RateKey, number> {
   const out: Record<RateKey, number> = {};
   for (const s of steps) {
-    if (s.status !== 'done') continue;
     const secs = stepSeconds(s);
-    if (secs === null || secs <= 0) continue;
+    if (secs === null || (s.status !== 'done' && s.status !== 'skipped-by-checkpoint')) continue;
+    if (!DATA_STEPS.has(s.name)) {
+      out[rateKeys.step(s.name)] = Math.max(secs, 0.01); // a rate is positive: 10 ms at least
+      continue;
+    }
+    if (s.status !== 'done' || secs <= 0) continue;
     if (s.name === 'restore-backup') {
       if (facts.restoreBytes > 0) out[rateKeys.copy] = facts.restoreBytes / secs;
     } else if (s.name === 'fetch-backup') {
@@ -230,7 +235,7 @@ export function ratesFromRun(
       if (facts.replayBytes > 0) out[rateKeys.replayBytes(facts.strategy)] = facts.replayBytes / secs;
       if (facts.transactions > 0)
         out[rateKeys.replayTransactions(facts.strategy)] = facts.transactions / secs;
-    } else out[rateKeys.step(s.name)] = secs;
+    }
   }
   return out;
 }

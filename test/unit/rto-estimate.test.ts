@@ -110,13 +110,16 @@ test('estimate vs actual: per step from the kit’s times, total, error in perce
   );
 });
 
-test('a run gives its host a rate per data step and seconds for every other step it did', () => {
+test('a run gives its host a rate per data step it did, and seconds for every other step it took', () => {
   const at = (s: number) => new Date(Date.UTC(2026, 0, 1) + s * 1000).toISOString();
   const samples = ratesFromRun(facts, [
     { name: 'locate-binlogs', status: 'done', startedAt: at(0), endedAt: at(2) },
     { name: 'restore-backup', status: 'done', startedAt: at(2), endedAt: at(4) },
     { name: 'replay-binlogs', status: 'done', startedAt: at(4), endedAt: at(8) },
     { name: 'verify', status: 'skipped-by-checkpoint', startedAt: at(8), endedAt: at(8.1) },
+    // A copy found done by its checkpoint moved no data: no copy rate from it.
+    { name: 'restore-backup', status: 'skipped-by-checkpoint', startedAt: at(9), endedAt: at(9.1) },
+    { name: 'pause-cluster', status: 'done', startedAt: at(10), endedAt: at(10) },
     { name: 'unpause-cluster', status: 'pending' },
   ]);
   assert.deepEqual(samples, {
@@ -124,5 +127,7 @@ test('a run gives its host a rate per data step and seconds for every other step
     copy: (17 * MiB) / 2,
     'replay.applier.bytes': (2 * MiB) / 4,
     'replay.applier.transactions': 150,
+    'step.verify': 0.1,
+    'step.pause-cluster': 0.01,
   });
 });
