@@ -14,15 +14,26 @@ import { EVENT, isRowsEvent, type BinlogEvent } from './binlog-events';
 import { queryText } from './binlog-event-fields';
 import { countRows, readTableMap, type TableMap } from './accident-rows';
 import { effectOn, parseTableName, showTable, statementEffect, type TableName } from './accident-sql';
-import { flagOf, hasKind, RowSizes, rowsOf, type Change, type FoundTransaction } from './accident-rule';
+import {
+  couldFlag,
+  flagOf,
+  hasKind,
+  RowSizes,
+  rowsOf,
+  type Change,
+  type FoundTransaction,
+} from './accident-rule';
 import { PlanError, WindowReader } from '../replay/replay-window';
 import { indexGaps, iso } from '../replay/replay-target';
 
 export type { FoundTransaction } from './accident-rule';
 
 const STATEMENT_MAX = 300;
-/** Transactions listed in full (every flagged one is listed whatever the count). */
+/** The latest transactions listed; flagged ones are listed before them, at most FLAGGED_LISTED. */
 const LISTED = 200;
+const FLAGGED_LISTED = 100;
+/** Transactions that may be flagged, kept until the window's median is known (the rest: the latest only). */
+const MAX_CANDIDATES = 20_000;
 
 export const FindKind = z.enum(['drop', 'truncate', 'delete', 'update', 'insert', 'ddl']);
 export const FindQuery = z
@@ -201,8 +212,12 @@ export async function findAccident(raw: FindQuery, deps: FindDeps): Promise<Find
   const watch = new TableWatch(table);
   const reader = new WindowReader({ file: index.files[w.s]!.name, position: 4, gtid: '' });
   const sizes = new RowSizes();
-  const kept: FoundTransaction[] = [];
+  // Memory stays bounded on a busy table: the transactions the rule may flag, and the latest others.
+  const candidates: FoundTransaction[] = [];
+  let latest: FoundTransaction[] = [];
+  const order = new Map<FoundTransaction, number>();
   let scanned = 0;
+  let tooMany = 0;
   let matching = 0;
   const files = index.files.slice(w.s, w.e + 1);
   try {
@@ -231,8 +246,13 @@ export async function findAccident(raw: FindQuery, deps: FindDeps): Promise<Find
           if (rows !== null && found.changes.some((c) => c.how === 'exact' || c.how === 'estimate'))
             sizes.add(rows);
           if (!hasKind(found, q.kind)) return;
-          matching++;
-          kept.push(found);
+          order.set(found, matching++);
+          if (couldFlag(found) && candidates.length < MAX_CANDIDATES) candidates.push(found);
+          else {
+            if (couldFlag(found)) tooMany++;
+            latest.push(found);
+            if (latest.length > 2 * LISTED) latest = latest.slice(-LISTED);
+          }
         },
         undefined,
         watch.onEvent,
@@ -248,12 +268,19 @@ export async function findAccident(raw: FindQuery, deps: FindDeps): Promise<Find
       `the archive has gaps inside the window: ${reader.gaps.join('; ')}. Narrow --from/--to to a window without them; nothing was touched`,
     );
   warnings.push(...reader.warnings);
-  for (const t of kept) {
+  if (tooMany)
+    warnings.push(
+      `${tooMany} more large DELETE/UPDATE transaction(s) after the first ${MAX_CANDIDATES} were not judged: narrow the window`,
+    );
+  for (const t of candidates) {
     const flag = flagOf(t, sizes);
     if (flag) t.flag = flag;
   }
-  const accident = kept.find((t) => t.flag) ?? null;
-  const listed = kept.length <= LISTED ? kept : kept.filter((t, i) => t.flag || i >= kept.length - LISTED);
+  const accident = candidates.find((t) => t.flag) ?? null;
+  const byOrder = (a: FoundTransaction, b: FoundTransaction) => order.get(a)! - order.get(b)!;
+  const flagged = candidates.filter((t) => t.flag).slice(0, FLAGGED_LISTED);
+  const last = [...candidates.filter((t) => !t.flag), ...latest].sort(byOrder).slice(-LISTED);
+  const listed = [...new Set([...flagged, ...last])].sort(byOrder);
   const hasGtid = accident && accident.gtid !== 'ANONYMOUS';
   return {
     table: showTable(table),

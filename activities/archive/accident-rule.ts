@@ -92,6 +92,18 @@ export class RowSizes {
   }
 }
 
+/** Whether the rule could flag `t` whatever the window's median (the finder keeps only these in full). */
+export function couldFlag(t: FoundTransaction): boolean {
+  if (t.changes.some((c) => c.destroys)) return true;
+  return (['delete', 'update'] as const).some((kind) => {
+    const rows = rowsOf(
+      { ...t, changes: t.changes.filter((c) => c.kind === kind && c.how !== 'statement') },
+      [kind],
+    );
+    return rows !== null && rows >= MIN_ROWS;
+  });
+}
+
 /** Why `t` is a likely accident under the rule above, or null. */
 export function flagOf(t: FoundTransaction, sizes: RowSizes): string | null {
   const destroys = t.changes.find((c) => c.destroys);

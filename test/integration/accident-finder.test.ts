@@ -34,6 +34,8 @@ const truth = {
   statementUpdate: '',
   statementEveryRow: '',
   statementDrop: '',
+  ledgerDelete: '',
+  ledgerLast: '',
 };
 
 type Multi = Record<string, unknown>[][];
@@ -63,6 +65,7 @@ before(async () => {
       big BIGINT NULL, js JSON NULL, tags SET('a','b','c') NULL, y YEAR NULL, d DATE NULL, t TIME(2) NULL) ENGINE=InnoDB;
     CREATE TABLE shop.customers (id INT PRIMARY KEY, name VARCHAR(300) NOT NULL, tier VARCHAR(16) NOT NULL);
     CREATE TABLE archive2.orders (id INT PRIMARY KEY);
+    CREATE TABLE shop.ledger (id INT PRIMARY KEY, v INT NOT NULL);
     CREATE TABLE \`my-db\`.\`order items\` (id INT PRIMARY KEY, v VARCHAR(10));`);
   // 40 small transactions of 50 rows: the table's usual transaction size.
   for (let k = 0; k < 40; k++) {
@@ -76,6 +79,16 @@ before(async () => {
   await server.query(
     `INSERT INTO shop.customers VALUES ${Array.from({ length: 1000 }, (_, i) => `(${i}, 'c${i}', 'gold')`).join(',')}`,
   );
+  // A busy table: a big DELETE, then 250 one-row transactions (more than the listing holds).
+  await server.query(
+    `INSERT INTO shop.ledger VALUES ${Array.from({ length: 1500 }, (_, i) => `(${i}, ${i})`).join(',')}`,
+  );
+  truth.ledgerDelete = (await gtidOf('DELETE FROM shop.ledger WHERE id >= 300')).gtid;
+  truth.ledgerLast = (
+    await gtidOf(
+      Array.from({ length: 250 }, (_, i) => `INSERT INTO shop.ledger VALUES (${5000 + i}, ${i})`).join('; '),
+    )
+  ).gtid;
   truth.smallDelete = (await gtidOf('DELETE FROM shop.orders WHERE id IN (1, 2, 3)')).gtid;
   for (let i = 10; i < 15; i++)
     await server.query(`UPDATE shop.orders SET status = 'paid' WHERE id BETWEEN ${i * 10} AND ${i * 10 + 4}`);
@@ -194,6 +207,16 @@ describe('runbook find: the accident in real binlogs', () => {
     assert.equal(drop.accident?.gtid, truth.statementDrop);
     assert.deepEqual(drop.target, { type: 'gtid', gtid: truth.statementDrop, exclusive: true });
     assert.deepEqual(drop.positionTarget, { type: 'position', ...(await gtidEventAt(truth.statementDrop)) });
+  });
+
+  test('a busy table: the listing keeps the flagged DELETE and the latest 200 transactions, and says how many matched', async () => {
+    const r = await find({ table: 'shop.ledger' });
+    assert.equal(r.matching, 253, 'CREATE TABLE, the 1,500-row INSERT, the DELETE, 250 INSERTs');
+    assert.equal(r.accident?.gtid, truth.ledgerDelete);
+    assert.equal(r.listed.length, 201);
+    assert.equal(r.listed[0]!.gtid, truth.ledgerDelete);
+    assert.equal(r.listed.at(-1)!.gtid, truth.ledgerLast);
+    assert.deepEqual(r.accident?.changes, [{ kind: 'delete', rows: 1200, how: 'exact' }]);
   });
 
   test('a table whose name needs backquotes is matched exactly', async () => {
