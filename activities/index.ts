@@ -31,6 +31,7 @@ import { saveRunReport, type SaveReportRequest } from './report/save-report';
 import { findAccidentIn } from './archive/accident-activity';
 import type { FindQuery } from './archive/accident-finder';
 import { recordRates } from './runtime/rates';
+import { asideActivities } from './aside/aside';
 
 export interface ActivityDeps {
   sql: SqlPools;
@@ -75,6 +76,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
     ...ndbFailoverActivities(sql),
     ...tungstenActivities(sql),
     ...vitessActivities(sql),
+    ...asideActivities(sql),
   };
 }
 
@@ -157,6 +159,11 @@ export const ACTIVITY_PLACEMENT = {
   copySnapshotVSchema: 'host',
   registerVitessTablet: 'host', // runs recorded before the runbook owned the restore (refuses)
   startVitessTablet: 'host', // a supervised vttablet serving the restored mysqld
+  // Table-level restore aside: on the scratch server's host (its socket), production by its connection
+  checkAside: 'host', // the backup directory's files, production's @@datadir (read-only)
+  checkRestoredTables: 'host',
+  diffAside: 'host', // read-only on production, one consistent snapshot per table
+  copyBackAside: 'host', // new tables in production (approved), or dump files in the host's state dir
 } as const satisfies Record<ActivityName, Placement>;
 
 export const HOST_ACTIVITIES = placed('host');

@@ -5,3 +5,4 @@ export { ndbPointInTimeRecovery } from './ndb-point-in-time-recovery';
 export { tungstenExternalRestore } from './tungsten-external-restore';
 export { vitessSnapshotRestore, vitessShardRestore } from './vitess-snapshot-restore';
 export { ndbChannelFailover } from './ndb-channel-failover';
+export { tableRestoreAside } from './table-restore-aside';

@@ -12,6 +12,7 @@ import { PerconaPitrInput } from './schemas';
 import { TungstenExternalRestoreInput } from './schemas-tungsten';
 import { binlogTlsIssues, VitessSnapshotRestoreInput, vitessTopoIssues } from './schemas-vitess';
 import { describeTargetBrief } from './targets';
+import { TableRestoreAsideInput } from './schemas-aside';
 
 /** The search attributes a run carries (Cluster, RecoveryTarget), known from its input before it starts. */
 export interface RunbookFacts {
@@ -162,6 +163,29 @@ export const VITESS_SNAPSHOT = declare({
   inputChecks: (i) => [...binlogTlsIssues(i), ...vitessTopoIssues(i)],
 });
 
+export const TABLE_RESTORE_ASIDE = declare({
+  kind: 'tableRestoreAside',
+  procedure:
+    'Table-level restore aside: chosen tables recovered into a scratch server, compared, copied back under new names',
+  schema: TableRestoreAsideInput,
+  steps: [
+    { name: 'locate-binlogs' },
+    { name: 'fetch-backup' },
+    { name: 'restore-backup', destructive: true },
+    { name: 'start-temporary-mysqld' },
+    { name: 'replay-binlogs' },
+    { name: 'verify' },
+    { name: 'diff-against-production' },
+    { name: 'copy-back', destructive: true },
+    { name: 'stop-temporary-mysqld' },
+  ],
+  requestFields: ['tables', 'target', 'restoreTo', 'copy', 'backupName', 'allowGaps'],
+  facts: (i) => ({
+    cluster: i.cluster.name,
+    target: `aside:${i.tables.join(',')}@${describeTargetBrief(i.target)}`.slice(0, 200),
+  }),
+});
+
 /** The runbooks a user can start, in the order the CLI lists them. */
 export const RUNBOOKS: readonly RunbookDeclaration[] = [
   PERCONA_PITR,
@@ -170,6 +194,7 @@ export const RUNBOOKS: readonly RunbookDeclaration[] = [
   NDB_FAILOVER,
   TUNGSTEN_RESTORE,
   VITESS_SNAPSHOT,
+  TABLE_RESTORE_ASIDE,
 ] as unknown as readonly RunbookDeclaration[];
 
 export function runbookOf(kind: string): RunbookDeclaration | undefined {

@@ -3,6 +3,20 @@
 // name, or a system schema); the copy in production is `<table>__restored_<recoveryId>`, which must
 // fit MySQL's 64-character limit. Pure code: the schema, the activities and the CLI share it.
 import { z } from 'zod';
+import { isMariadbGtid } from './gtid';
+import {
+  Archive,
+  BackupName,
+  Cluster,
+  Dialect,
+  isLoopbackHost,
+  NewServer,
+  PerconaBackup,
+  RecoveryTarget,
+  RestoreTarget,
+  RunbookCommon,
+  Slug,
+} from './schemas';
 
 /** Identifier characters MySQL accepts unquoted (and never needs to escape inside backticks). */
 const IDENT = /^[A-Za-z0-9_$]{1,64}$/;
@@ -67,3 +81,66 @@ export function restoredNameProblem(table: string, recoveryId: string): string |
   if (name.length <= MAX_TABLE_NAME) return null;
   return `the restored copy of ${table} would be named ${name} (${name.length} characters, more than ${MAX_TABLE_NAME}): use a shorter recoveryId`;
 }
+
+/**
+ * The input of a table-level restore aside: the cluster (production, its connection read-only but
+ * for the copy-back), its backup and archive, the scratch servers it may restore to (catalog), and
+ * what a request chooses: the tables, the target, the scratch server by name, the copy mode.
+ */
+export const TableRestoreAsideInput = z
+  .object({
+    ...RunbookCommon,
+    dialect: Dialect.default('mariadb'),
+    cluster: Cluster,
+    backup: PerconaBackup,
+    backupName: BackupName.optional(),
+    /** The cluster's own datadir (never restored into: a scratch server may not be it). */
+    restore: RestoreTarget,
+    archive: Archive,
+    target: RecoveryTarget,
+    allowGaps: z.boolean().default(false),
+    newServers: z.record(Slug, NewServer),
+    /** The scratch server of `newServers` the tables are restored into. */
+    restoreTo: Slug,
+    tables: AsideTables,
+    copy: AsideCopyMode.default('none'),
+  })
+  .strict()
+  .superRefine((v, ctx) => {
+    const issue = (path: (string | number)[], message: string) =>
+      ctx.addIssue({ code: 'custom', path, message });
+    const scratch = v.newServers[v.restoreTo];
+    if (!scratch)
+      issue(
+        ['restoreTo'],
+        `no scratch server named ${v.restoreTo} in this cluster's fleet catalog entry (it offers: ${Object.keys(v.newServers).join(', ') || 'none'}); an aside never restores production in place`,
+      );
+    if (!v.cluster.connection)
+      issue(
+        ['cluster', 'connection'],
+        'a restore aside compares with production and copies into it: give the cluster its connection',
+      );
+    if (scratch && scratch.datadir.replace(/\/+$/, '') === v.restore.datadir.replace(/\/+$/, ''))
+      issue(
+        ['newServers', v.restoreTo, 'datadir'],
+        "is the cluster's own datadir: the scratch server cannot be production",
+      );
+    const prod = v.cluster.connection;
+    if (scratch && prod?.socket && scratch.socket === prod.socket)
+      issue(
+        ['newServers', v.restoreTo, 'socket'],
+        "is production's socket: the scratch server cannot be production",
+      );
+    if (scratch?.port && prod?.port === scratch.port && isLoopbackHost(prod.host ?? ''))
+      issue(
+        ['newServers', v.restoreTo, 'port'],
+        "is production's port: the scratch server cannot be production",
+      );
+    if (v.dialect !== 'mariadb')
+      issue(['dialect'], 'a restore aside replays with the MariaDB replica filter: MariaDB only for now');
+    if (v.target.type === 'gtid' && !isMariadbGtid(v.target.gtid))
+      issue(['target', 'gtid'], 'not a MariaDB GTID: expected domain-server-sequence, e.g. 0-1-42');
+    if (v.target.type === 'time' && Date.parse(v.target.time) > Date.now())
+      issue(['target', 'time'], `${v.target.time} is in the future`);
+  });
+export type TableRestoreAsideInput = z.output<typeof TableRestoreAsideInput>;

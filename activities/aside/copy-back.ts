@@ -26,7 +26,7 @@ export interface CopyBackRequest {
   recoveryId: string;
   /** The scratch server holding the restored tables, and its datadir (the ledger lives beside it). */
   restored: Endpoint;
-  restoredDatadir: string;
+  datadir: string;
   production: Endpoint;
   table: TableRef;
   chunkRows?: number;
@@ -73,7 +73,7 @@ export async function copyBackTable(
   req: CopyBackRequest,
 ): Promise<StepOutcome & { table: string; rows: number }> {
   const copy = newTableOf(req);
-  const ledger = Ledger.besideDatadir(req.restoredDatadir);
+  const ledger = Ledger.besideDatadir(req.datadir);
   const step = `copy-back:${nameOf(req.table)}`;
   const shape = await restoredShape(sql, req);
   const exists = !!(await tableShape(sql, req.production, copy));

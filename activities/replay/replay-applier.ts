@@ -17,6 +17,7 @@ import { gtidState, stoppedAt, type ReplayProgress, type ReplayRequest } from '.
 import type { SqlPools, Row } from '../mysql/sql';
 import { failure } from '../../workflows/failures';
 import { pause } from '../runtime/poll';
+import { replicaFilterValue } from './replay-filter';
 
 const REPL_USER = 'runbook_replay';
 /** What the restored server had before the applier changed it, recorded once per run. */
@@ -156,6 +157,10 @@ export async function applyWithApplier(
     await sql.query(e, 'SET GLOBAL server_id = ?', [ids.replica]);
     await sql.query(e, 'SET GLOBAL slave_parallel_threads = ?', [threads > 1 ? threads : 0]);
     await sql.query(e, "SET GLOBAL slave_parallel_mode = 'optimistic'");
+    // Only the chosen tables, when asked (the replica thread is stopped, so the filter may change).
+    await sql.query(e, 'SET GLOBAL replicate_wild_do_table = ?', [
+      req.only ? replicaFilterValue(req.only) : '',
+    ]);
     // Resume exactly after what the server has committed (its binlog state, the pipe's resume point).
     await sql.query(e, 'SET GLOBAL gtid_slave_pos = ?', [stateBefore]);
   };
@@ -258,6 +263,8 @@ export async function cleanupApplier(sql: SqlPools, req: ReplayRequest): Promise
         await sql.query(e, 'SET GLOBAL gtid_slave_pos = ?', [o.gtidSlavePos]);
       }
       await sql.query(e, 'SET GLOBAL slave_parallel_threads = ?', [o.parallelThreads]);
+      // The temporary server starts with no filter (--no-defaults): none is left behind.
+      await sql.query(e, "SET GLOBAL replicate_wild_do_table = ''");
       await sql.query(e, 'SET GLOBAL slave_parallel_mode = ?', [o.parallelMode]);
     }
     if (req.server) await sql.query(e, 'SET GLOBAL server_id = ?', [req.server.serverId]);

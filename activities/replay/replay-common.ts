@@ -37,6 +37,11 @@ export interface ReplayRequest {
   server?: TemporaryServerSpec & { backupGtid: string };
   /** How to apply the binlogs (default: the `mysqlbinlog | mysql` pipe). */
   replay?: { strategy: ReplayStrategy; parallelThreads: number };
+  /**
+   * Apply only these tables (`schema.table`; the applier's replica filter, replay-filter.ts): the rest
+   * of the window is read and left out. The restore aside's replay (issue 17).
+   */
+  only?: string[];
 }
 
 export interface ReplayResult extends StepOutcome {

@@ -37,6 +37,11 @@ export async function replayBinlogs(
       'BadReplayRequest',
       'the applier replay is MariaDB-only and cannot skip failing statements (force): use the pipe',
     );
+  if (req.only && strategy !== 'applier')
+    throw failure(
+      'BadReplayRequest',
+      'a replay of chosen tables only needs the applier strategy (its replica filter): the pipe applies everything',
+    );
   const owner = strategy === 'applier' ? await ApplierOwner.claim(req) : null;
   const leftover = owner !== null && (await stopLeftoverApplier(sql, req));
   const stateBefore = await gtidState(sql, endpoint, dialect);
@@ -58,9 +63,14 @@ export async function replayBinlogs(
   const started = Date.now();
   let forcedErrors: ReplayResult['forcedErrors'] = [];
   let how: string[] = [];
+  // Filtered: what the replica went through (gtid_slave_pos), read before the cleanup resets it; the
+  // binlog state then moves only with the transactions of the chosen tables.
+  let processed: string | null = null;
   try {
-    if (owner) how = await applyWithApplier(sql, req, files, stateBefore, progress, owner);
-    else forcedErrors = (await applyWithPipe(sql, req, files, stateBefore, progress)).forced;
+    if (owner) {
+      how = await applyWithApplier(sql, req, files, stateBefore, progress, owner);
+      if (req.only) processed = await replicaPosition(sql, req);
+    } else forcedErrors = (await applyWithPipe(sql, req, files, stateBefore, progress)).forced;
   } catch (err) {
     // Leave no replication behind (unless a newer attempt owns it now); a failing cleanup must not
     // hide why the replay stopped.
@@ -77,6 +87,23 @@ export async function replayBinlogs(
   failpoint('replay-binlogs'); // applied, not yet checked
 
   const stateAfter = await gtidState(sql, endpoint, dialect);
+  if (processed !== null) {
+    if (!reached(processed, plan.stopGtid, dialect))
+      throw failure(
+        'TargetNotReached',
+        `the filtered replay went through ${processed || '(nothing)'}, but the target ${plan.stopGtid} was not reached`,
+      );
+    return {
+      evidence: [
+        `replayed only ${req.only!.join(', ')}: went through ${plan.stopGtid} from ${files.length} file(s) with the applier in ${((Date.now() - started) / 1000).toFixed(1)} s; the restored binlog moved ${stateBefore || '(empty)'} → ${stateAfter} with the transactions of those tables (the proof counts them)`,
+        ...how,
+      ],
+      stateBefore,
+      stateAfter,
+      transactionsApplied: null,
+      forcedErrors: [],
+    };
+  }
   // Under force a failed transaction commits nothing and logs no GTID, so the state may end short.
   const shortByForce = !reached(stateAfter, plan.stopGtid, dialect) && forcedErrors.length > 0;
   if (!reached(stateAfter, plan.stopGtid, dialect) && !shortByForce)
@@ -111,4 +138,10 @@ export async function replayBinlogs(
     transactionsApplied: applied,
     forcedErrors,
   };
+}
+
+/** The replica's position (gtid_slave_pos): past every transaction it read, applied or left out. */
+async function replicaPosition(sql: SqlPools, req: ReplayRequest): Promise<string> {
+  const [row] = await sql.query(req.endpoint, 'SELECT @@GLOBAL.gtid_slave_pos AS pos');
+  return String(row?.pos ?? '').replace(/\s+/g, '');
 }

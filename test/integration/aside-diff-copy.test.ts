@@ -132,7 +132,7 @@ describe('table restore aside: diff and copy-back', () => {
       copyBackTable(sql, {
         recoveryId: 'r0',
         restored: ep(scratch),
-        restoredDatadir: scratch.datadir,
+        datadir: scratch.datadir,
         production: ep(prod),
         table: { schema: 'shop', table: 'nokey' },
       }),
@@ -147,7 +147,7 @@ describe('table restore aside: diff and copy-back', () => {
     const req = {
       recoveryId: 'aside-1',
       restored: ep(scratch),
-      restoredDatadir: scratch.datadir,
+      datadir: scratch.datadir,
       production: ep(prod),
       table: orders,
       chunkRows: 700,
@@ -174,7 +174,7 @@ describe('table restore aside: diff and copy-back', () => {
       copyBackTable(sql, {
         recoveryId: 'aside-2',
         restored: ep(scratch),
-        restoredDatadir: scratch.datadir,
+        datadir: scratch.datadir,
         production: ep(prod),
         table: orders,
       }),
@@ -193,7 +193,7 @@ describe('table restore aside: diff and copy-back', () => {
     const r = await dumpRestoredTable(sql, {
       recoveryId: 'aside-3',
       restored: ep(scratch),
-      restoredDatadir: scratch.datadir,
+      datadir: scratch.datadir,
       table: orders,
       dialect: 'mariadb',
     });
