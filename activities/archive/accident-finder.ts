@@ -198,9 +198,15 @@ export async function findAccident(raw: FindQuery, deps: FindDeps): Promise<Find
   if (from !== null && to !== null && from > to)
     throw failure('InvalidInput', `find: --from ${q.from} is after --to ${q.to}`);
   const { archive } = deps;
-  const index = await archive.readIndex();
+  const [index, stored] = await Promise.all([archive.readIndex(), archive.listFiles()]);
   const w = windowFiles(index.files, from, to, archive.location);
   const warnings = [...w.warnings];
+  const indexed = new Set(index.files.map((f) => f.name));
+  const unindexed = stored.filter((f) => !indexed.has(f.name)).map((f) => f.name);
+  if (unindexed.length)
+    warnings.push(
+      `${unindexed.length} archived file(s) are not in the archive's index yet and were not read (${unindexed.slice(0, 3).join(', ')}${unindexed.length > 3 ? ', …' : ''}): the archiver indexes them as it syncs`,
+    );
   const gaps = indexGaps(index.files, w.s, w.e);
   if (gaps.length)
     throw failure(

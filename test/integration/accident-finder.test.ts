@@ -19,6 +19,7 @@ import { findAccidentIn } from '../../activities/archive/accident-activity';
 import type { FindQuery } from '../../activities/archive/accident-finder';
 import { writeCatalogEntry } from '../support/fleet';
 import { flipBitInEventBody } from '../support/damage';
+import { RecoveryTarget } from '../../workflows/schemas';
 
 let base: string;
 let server: MariadbServer;
@@ -253,6 +254,19 @@ describe('runbook find: the accident in real binlogs', () => {
     await refused({ from: '2099-01-01T00:00:00Z' }, 'PlanRefused', /no archived binlog covers the window/);
   });
 
+  test('a file the index does not hold yet is not read, and the result says so', async () => {
+    const copy = join(base, 'unindexed');
+    await mkdir(copy);
+    for (const f of await readdir(archiveDir)) await copyFile(join(archiveDir, f), join(copy, f));
+    await copyFile(join(archiveDir, 'mysql-bin.000001'), join(copy, 'mysql-bin.000099'));
+    const r = await find({}, copy);
+    assert.ok(!r.window.files.includes('mysql-bin.000099'));
+    assert.match(
+      r.warnings.join('\n'),
+      /1 archived file\(s\) are not in the archive's index yet and were not read \(mysql-bin\.000099\)/,
+    );
+  });
+
   test('a damaged archive file is refused as damaged, naming the file and offset, never skipped', async () => {
     const copy = join(base, 'damaged');
     await mkdir(copy);
@@ -298,6 +312,7 @@ describe('runbook find: the accident in real binlogs', () => {
     const emitted = await cli('find', cluster, '--table', 'shop.orders', '--to', to, '--emit-target');
     assert.equal(emitted.exitCode, 0, emitted.stderr);
     assert.deepEqual(JSON.parse(emitted.stdout), { type: 'gtid', gtid: truth.accident, exclusive: true });
+    assert.ok(RecoveryTarget.safeParse(JSON.parse(emitted.stdout)).success, 'a request target as it is');
     const none = await cli('find', cluster, '--table', 'shop.customers', '--kind', 'drop', '--emit-target');
     assert.equal(none.exitCode, 1);
     assert.match(none.stderr, /no likely accident to shop\.customers/);
