@@ -30,6 +30,7 @@ import { vitessActivities } from './vitess/vitess';
 import { saveRunReport, type SaveReportRequest } from './report/save-report';
 import { findAccidentIn } from './archive/accident-activity';
 import type { FindQuery } from './archive/accident-finder';
+import { drillActivities } from './drill/drill';
 import { recordRates } from './runtime/rates';
 import { asideActivities } from './aside/aside';
 
@@ -77,6 +78,7 @@ export function createActivities(deps: ActivityDeps = { sql: new SqlPools() }) {
     ...tungstenActivities(sql),
     ...vitessActivities(sql),
     ...asideActivities(sql),
+    ...drillActivities(sql),
   };
 }
 
@@ -159,6 +161,11 @@ export const ACTIVITY_PLACEMENT = {
   copySnapshotVSchema: 'host',
   registerVitessTablet: 'host', // runs recorded before the runbook owned the restore (refuses)
   startVitessTablet: 'host', // a supervised vttablet serving the restored mysqld
+  prepareDrill: 'controller', // the catalog's drill section; the marker and fingerprints on the source (SQL)
+  checkDrillTables: 'host', // CHECK TABLE on the scratch server, by its socket on its host
+  teardownDrill: 'host', // stops the scratch server, removes the datadir the drill's recovery created
+  recordDrill: 'controller', // the drill's record in the controller's state dir (runbook drills reads it)
+  alertDrill: 'controller', // the signed alert; the secret resolved on the controller
   // Table-level restore aside: on the scratch server's host (its socket), production by its connection
   checkAside: 'host', // the backup directory's files, production's @@datadir (read-only)
   checkRestoredTables: 'host',

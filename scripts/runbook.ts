@@ -3,7 +3,8 @@
 // The commands live in scripts/cli/ by concern: connect.ts (Temporal, request files), start.ts (plan,
 // start, rollback, cancel), status.ts (status, history, failures), approve.ts (approve, keygen),
 // backups.ts (a Percona cluster's base backups, read on this host), report.ts (a run's recovery report),
-// find.ts (the transactions touching a table in the archived binlogs: find the accident).
+// find.ts (the transactions touching a table in the archived binlogs: find the accident), drills.ts
+// (a cluster's restore drills: their schedule, history and chart).
 import { Command, CommanderError } from 'commander';
 import { SEARCH_ATTRIBUTES } from '../workflows/kit';
 import { RUNBOOKS } from '../workflows/runbooks';
@@ -14,6 +15,7 @@ import { addPlanAndStartCommands, addRollbackAndCancelCommands } from './cli/sta
 import { addHistoryCommand, addStatusCommand } from './cli/status';
 import { addBackupsCommand } from './cli/backups';
 import { addReportCommand } from './cli/report';
+import { addDrillsCommand } from './cli/drills';
 import { addFindCommand } from './cli/find';
 import { missingSearchAttributes } from '../workers/namespace-check';
 
@@ -68,6 +70,7 @@ export function buildCli(): Command {
   addHistoryCommand(program, g);
   addReportCommand(program, g);
   addBackupsCommand(program);
+  addDrillsCommand(program, g);
   addFindCommand(program);
 
   program

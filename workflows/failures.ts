@@ -297,6 +297,20 @@ export const FAILURES = {
     next: 'The run was cancelled while the step worked: the message says what state it left; start again with the same recoveryId or roll back.',
   },
 
+  // Restore drills (docs/restore-drills.md).
+  DrillRefused: {
+    retry: false,
+    next: "The drill's scratch server would be production, or the catalog entry cannot be drilled (the message says why): fix the entry's drill section; nothing was touched.",
+  },
+  DrillFailed: {
+    retry: false,
+    next: 'The rehearsed recovery did not succeed: read why in `runbook drills <cluster>`, fix the archive, backup or cluster it names; the next scheduled drill checks again.',
+  },
+  AlertUndelivered: {
+    retry: true,
+    next: "The drill's alert receiver refused or did not answer: check the URL and the receiver; the alert is retried.",
+  },
+
   // The run itself.
   StepFailed: {
     retry: false,

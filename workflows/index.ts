@@ -5,4 +5,5 @@ export { ndbPointInTimeRecovery } from './ndb-point-in-time-recovery';
 export { tungstenExternalRestore } from './tungsten-external-restore';
 export { vitessSnapshotRestore, vitessShardRestore } from './vitess-snapshot-restore';
 export { ndbChannelFailover } from './ndb-channel-failover';
+export { restoreDrill } from './restore-drill';
 export { tableRestoreAside } from './table-restore-aside';

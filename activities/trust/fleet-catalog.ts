@@ -24,6 +24,7 @@ import {
 import { describeIssues } from '../../workflows/schemas';
 import { runbookOf } from '../../workflows/runbooks';
 import { failure } from '../../workflows/failures';
+import { DrillSpec, drillIssues, type DrillEntryView } from '../../workflows/schemas-drill';
 
 export const DEFAULT_CATALOG_DIR = '/etc/mysql-runbooks/catalog.d';
 
@@ -84,6 +85,8 @@ export const CatalogEntry = z
         .strict(),
     ),
     approval: ApprovalPolicy,
+    /** Scheduled restore drills into one of the entry's scratch servers (docs/restore-drills.md). */
+    drill: DrillSpec.optional(),
   })
   .strict();
 export type CatalogEntry = z.output<typeof CatalogEntry>;
@@ -130,6 +133,15 @@ export function entryIssues(name: string, raw: unknown): string[] {
         issues.push(`catalog entry ${name}: ${kind}.input.${i.path.join('.')}: ${i.message}`);
     for (const i of inputIssues(kind, spec.input)) issues.push(`catalog entry ${name}: ${kind}.input.${i}`);
   }
+  const drill = parsed.data.drill;
+  if (drill)
+    for (const i of drillIssues(drill, parsed.data.runbooks.perconaPointInTimeRecovery as DrillEntryView))
+      issues.push(`catalog entry ${name}: ${i}`);
+  const a = parsed.data.approval;
+  if (drill && a.required && a.approvers.length && !a.starterMayApprove && a.approvers.length <= a.quorum)
+    issues.push(
+      `catalog entry ${name}: drill: a drill starts its recovery unsigned, which this approval policy refuses (name one more approver than the quorum, or starterMayApprove)`,
+    );
   return issues;
 }
 

@@ -28,8 +28,9 @@ describe('placement', () => {
     const all = Object.keys(createActivities()).sort();
     assert.deepEqual(Object.keys(ACTIVITY_PLACEMENT).sort(), all);
     assert.deepEqual([...HOST_ACTIVITIES, ...SQL_ACTIVITIES, ...CONTROLLER_ACTIVITIES].sort(), all);
-    // The fleet catalog is resolved where workflows run, never on a host agent.
-    assert.deepEqual(CONTROLLER_ACTIVITIES, ['resolveRequest']);
+    // The fleet catalog is resolved where workflows run, never on a host agent; so is a drill's
+    // catalog section, its marker on the source, its record and its signed alert.
+    assert.deepEqual(CONTROLLER_ACTIVITIES, ['resolveRequest', 'prepareDrill', 'recordDrill', 'alertDrill']);
     assert.ok(
       HOST_ACTIVITIES.includes('restoreBackup') && HOST_ACTIVITIES.includes('initialRestartDataNode'),
     );

@@ -32,7 +32,10 @@ const delivery = (extra: Record<string, unknown> = {}) => ({
 
 describe('kinds', () => {
   test('every top-level workflow the worker registers, and nothing else (children are not started from outside)', () => {
-    const registered = Object.keys(workflows).filter((n) => n !== 'vitessShardRestore');
+    // restoreDrill is started by its cluster's Temporal Schedule (docs/restore-drills.md), not by a request.
+    const registered = Object.keys(workflows).filter(
+      (n) => n !== 'vitessShardRestore' && n !== 'restoreDrill',
+    );
     assert.deepEqual([...RUNBOOK_KINDS].sort(), registered.sort());
   });
 
