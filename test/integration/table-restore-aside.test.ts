@@ -19,7 +19,16 @@ import {
 } from '../../scripts/lib/scenario';
 import { removeTestDir } from '../../scripts/lib/cleanup';
 import { useStandIns } from '../support/percona-scenario';
-import { startWorker, testClient, uniqueQueue, type RunningWorker } from '../support/temporal';
+import {
+  startWorker,
+  temporalAddress,
+  testClient,
+  uniqueQueue,
+  type RunningWorker,
+} from '../support/temporal';
+import { saveHistory } from '../../scripts/lib/history';
+import { historiesDir } from '../support/histories';
+import { progressQuery } from '../../workflows/kit';
 import { runWorkflow, runWorkflowExpectingFailure } from '../support/workflows';
 
 useStandIns();
@@ -148,6 +157,9 @@ describe('table restore aside', () => {
       /800 of 800 transactions of the window touching shop\.orders applied once/,
     );
     assert.match(verify.evidence.join('\n'), /51 transaction\(s\) of other tables left out by the filter/);
+    // With RECORD_HISTORIES=1 the run's history joins the replay suite (test/histories).
+    if (process.env.RECORD_HISTORIES === '1')
+      await saveHistory(temporalAddress(), id, join(historiesDir, 'table-restore-aside.json'));
   });
 
   test('a plan names the copy-back as destructive and touches nothing', async () => {
@@ -159,6 +171,26 @@ describe('table restore aside', () => {
     );
     assert.deepEqual(r.destructiveSteps, ['copy-back']);
     assert.equal(await readdir(join(base, 'scratch-2')).catch(() => null), null);
+  });
+
+  test('the copy-back waits for approval: not approved, nothing is written to production', async () => {
+    const sums = await checksums();
+    const f = await runWorkflowExpectingFailure(
+      client,
+      TYPE,
+      worker.taskQueue,
+      input({ requireApproval: true, approvalTimeout: '3s', recoveryId: 'aside-unapproved' }, 8),
+    );
+    assert.equal(f.type, 'ApprovalTimeout');
+    const progress = await client.workflow.getHandle(f.workflowId).query(progressQuery);
+    const status = (name: string) => progress.steps.find((s) => s.name === name)!.status;
+    assert.equal(status('diff-against-production'), 'done');
+    assert.equal(status('copy-back'), 'failed');
+    assert.deepEqual(
+      await src.server.query("SHOW TABLES FROM shop LIKE 'orders\\_\\_restored\\_aside\\_unapproved'"),
+      [],
+    );
+    assert.equal(await checksums(), sums);
   });
 
   test('bad input is refused before anything is touched', async () => {
