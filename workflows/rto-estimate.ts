@@ -7,6 +7,8 @@
 //   restore-backup  the bytes copied back ÷ the host's copy rate
 //   replay-binlogs  the window's bytes ÷ bytes/s and its transactions ÷ transactions/s of the
 //                   strategy; the slower of the two
+//   verify          the window's bytes ÷ the host's verify rate (the proof reads the window twice:
+//                   the archive's files and the restored binlog); its own time when nothing is replayed
 //   every other     its own time on earlier runs (median)
 // A rate is the median of the host's last runs; a rate the host has never measured is a stated
 // default. Measured rates are step rates: they include the step's own fixed cost (starting the copy
@@ -81,15 +83,17 @@ export const DEFAULT_RATES: Record<string, number> = {
   'replay.pipe.transactions': 2_500,
   'replay.applier.bytes': 10 * MiB,
   'replay.applier.transactions': 20_000,
+  verify: 5 * MiB,
   step: 2,
 };
 
 /** Steps whose time is data over a rate; every other step is its own time on earlier runs. */
-export const DATA_STEPS = new Set(['fetch-backup', 'restore-backup', 'replay-binlogs']);
+export const DATA_STEPS = new Set(['fetch-backup', 'restore-backup', 'replay-binlogs', 'verify']);
 
 export const rateKeys = {
   copy: 'copy',
   fetch: 'fetch',
+  verify: 'verify',
   replayBytes: (strategy: string) => `replay.${strategy}.bytes`,
   replayTransactions: (strategy: string) => `replay.${strategy}.transactions`,
   step: (name: string) => `step.${name}`,
@@ -133,6 +137,14 @@ function estimateStep(step: string, f: RtoFacts, rates: Rates): StepEstimate {
         : `${f.transactions} transactions at ${Math.round(t.value)}/s (${f.strategy}, ${t.source})`;
     return { step, seconds: Math.max(byBytes, byTransactions), basis };
   }
+  if (step === 'verify' && f.replayBytes > 0) {
+    const r = rates.get(rateKeys.verify);
+    return {
+      step,
+      seconds: f.replayBytes / r.value,
+      basis: `${mib(f.replayBytes)} at ${mib(r.value)}/s (${r.source})`,
+    };
+  }
   const r = rates.get(rateKeys.step(step), 'step');
   return { step, seconds: r.value, basis: `${roundSeconds(r.value)} s (${r.source})` };
 }
@@ -165,6 +177,7 @@ export function describeEstimate(e: RtoEstimate): string {
     part('fetch-backup', 'fetch'),
     part('restore-backup', 'restore'),
     part('replay-binlogs', 'replay'),
+    part('verify', 'verify'),
     others.length ? `${others.length} other step(s) ${rest} s` : null,
   ].filter(Boolean);
   const stepDefaults = e.defaults.filter((d) => d.startsWith('step.')).length;
@@ -222,7 +235,7 @@ export function ratesFromRun(
   for (const s of steps) {
     const secs = stepSeconds(s);
     if (secs === null || (s.status !== 'done' && s.status !== 'skipped-by-checkpoint')) continue;
-    if (!DATA_STEPS.has(s.name)) {
+    if (!DATA_STEPS.has(s.name) || (s.name === 'verify' && !(facts.replayBytes > 0))) {
       out[rateKeys.step(s.name)] = Math.max(secs, 0.01); // a rate is positive: 10 ms at least
       continue;
     }
@@ -235,7 +248,7 @@ export function ratesFromRun(
       if (facts.replayBytes > 0) out[rateKeys.replayBytes(facts.strategy)] = facts.replayBytes / secs;
       if (facts.transactions > 0)
         out[rateKeys.replayTransactions(facts.strategy)] = facts.transactions / secs;
-    }
+    } else if (s.name === 'verify') out[rateKeys.verify] = facts.replayBytes / secs;
   }
   return out;
 }

@@ -90,10 +90,11 @@ describe('RTO estimate', () => {
         'unpause-cluster',
       ],
     );
-    for (const d of ['copy', 'replay.applier.bytes', 'step.verify']) assert.ok(e.defaults.includes(d), d);
+    for (const d of ['copy', 'replay.applier.bytes', 'verify', 'step.start-temporary-mysqld'])
+      assert.ok(e.defaults.includes(d), d);
     assert.match(
       estimateLine(plan) ?? '',
-      /^estimate: ~[\d.]+ s on host local \(restore [\d.]+ s from [\d.]+ MiB at 100 MiB\/s \(default\), .*; defaults: copy, replay\.applier\.bytes, replay\.applier\.transactions, 6 step time\(s\) at 2 s\)$/,
+      /^estimate: ~[\d.]+ s on host local \(restore [\d.]+ s from [\d.]+ MiB at 100 MiB\/s \(default\), .*; defaults: copy, replay\.applier\.bytes, replay\.applier\.transactions, verify, 5 step time\(s\) at 2 s\)$/,
     );
     assert.equal(plan.rto!.actual, undefined);
   });
@@ -125,7 +126,8 @@ describe('RTO estimate', () => {
     assert.equal(rates.rates.copy!.runs, 1);
     assert.ok(Math.abs(rates.rates.copy!.value - planFacts.sizes!.restoreBytes / restoreSecs) < 1);
     assert.ok(rates.rates['replay.applier.transactions']!.value > 0);
-    assert.ok(rates.rates['step.verify']!.value > 0);
+    assert.ok(rates.rates.verify!.value > 0);
+    assert.ok(rates.rates['step.start-temporary-mysqld']!.value > 0);
   });
 
   test('the next plan on that host estimates from the recorded rates, no longer from defaults', async () => {
@@ -137,8 +139,8 @@ describe('RTO estimate', () => {
     const restore = e.steps.find((s) => s.step === 'restore-backup')!;
     assert.equal(restore.seconds, roundSeconds(sizes.restoreBytes / rates.rates.copy!.value));
     assert.equal(
-      e.steps.find((s) => s.step === 'verify')!.seconds,
-      roundSeconds(rates.rates['step.verify']!.value),
+      e.steps.find((s) => s.step === 'start-temporary-mysqld')!.seconds,
+      roundSeconds(rates.rates['step.start-temporary-mysqld']!.value),
     );
     assert.match(
       estimateLine(plan) ?? '',

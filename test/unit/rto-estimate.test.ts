@@ -29,18 +29,19 @@ test('with no rates measured every step uses a default, and each default is name
   assert.equal(by['restore-backup'], roundSeconds((17 * MiB) / DEFAULT_RATES.copy!));
   // The applier default: 2 MiB at 10 MiB/s (0.2 s) is slower than 600 transactions at 20,000/s (0.03 s).
   assert.equal(by['replay-binlogs'], 0.2);
-  assert.equal(by['verify'], DEFAULT_RATES.step);
+  assert.equal(by['verify'], 0.4); // 2 MiB at 5 MiB/s
+  assert.equal(by['pause-cluster'], DEFAULT_RATES.step);
   assert.deepEqual(e.defaults.sort(), [
     'copy',
     'replay.applier.bytes',
     'replay.applier.transactions',
     'step.locate-binlogs',
     'step.pause-cluster',
-    'step.verify',
+    'verify',
   ]);
   assert.match(
     describeEstimate(e),
-    /^estimate: ~6\.4 s on host db1 \(restore 0\.2 s from 17 MiB at 100 MiB\/s \(default\), replay 0\.2 s from 2 MiB at 10 MiB\/s \(applier, default\), 3 other step\(s\) 6 s; defaults: copy, replay\.applier\.bytes, replay\.applier\.transactions, 3 step time\(s\) at 2 s\)$/,
+    /^estimate: ~4\.8 s on host db1 \(restore 0\.2 s from 17 MiB at 100 MiB\/s \(default\), replay 0\.2 s from 2 MiB at 10 MiB\/s \(applier, default\), verify 0\.4 s from 2 MiB at 5 MiB\/s \(default\), 2 other step\(s\) 4 s; defaults: copy, replay\.applier\.bytes, replay\.applier\.transactions, verify, 2 step time\(s\) at 2 s\)$/,
   );
 });
 
@@ -53,7 +54,7 @@ test('measured rates replace the defaults, and the estimate says over how many r
       'replay.applier.transactions': { value: 100, runs: 3 },
       'step.locate-binlogs': { value: 1.25, runs: 3 },
       'step.pause-cluster': { value: 0.44, runs: 1 },
-      'step.verify': { value: 12.6, runs: 3 },
+      verify: { value: (2 * MiB) / 12.6, runs: 3 },
     },
   });
   const by = Object.fromEntries(e.steps.map((s) => [s.step, s]));
@@ -62,7 +63,7 @@ test('measured rates replace the defaults, and the estimate says over how many r
   assert.equal(by['replay-binlogs']!.seconds, 6);
   assert.match(by['replay-binlogs']!.basis, /600 transactions at 100\/s \(applier, measured over 3 runs\)/);
   assert.equal(by['pause-cluster']!.seconds, 0.4);
-  assert.equal(by['verify']!.seconds, 13); // whole seconds from 10 s on
+  assert.equal(by['verify']!.seconds, 13); // 12.6 s: whole seconds from 10 s on
   assert.deepEqual(e.defaults, []);
   assert.equal(e.totalSeconds, roundSeconds(1.3 + 0.4 + 2 + 6 + 13));
   assert.match(describeEstimate(e), /restore 2 s from 17 MiB at 8\.5 MiB\/s \(measured over 3 runs\)/);
@@ -117,7 +118,7 @@ test('a run gives its host a rate per data step it did, and seconds for every ot
     { name: 'restore-backup', status: 'done', startedAt: at(2), endedAt: at(4) },
     { name: 'replay-binlogs', status: 'done', startedAt: at(4), endedAt: at(8) },
     { name: 'verify', status: 'skipped-by-checkpoint', startedAt: at(8), endedAt: at(8.1) },
-    // A copy found done by its checkpoint moved no data: no copy rate from it.
+    // A copy (or proof) found done by its checkpoint moved no data: no rate from it.
     { name: 'restore-backup', status: 'skipped-by-checkpoint', startedAt: at(9), endedAt: at(9.1) },
     { name: 'pause-cluster', status: 'done', startedAt: at(10), endedAt: at(10) },
     { name: 'unpause-cluster', status: 'pending' },
@@ -127,7 +128,6 @@ test('a run gives its host a rate per data step it did, and seconds for every ot
     copy: (17 * MiB) / 2,
     'replay.applier.bytes': (2 * MiB) / 4,
     'replay.applier.transactions': 150,
-    'step.verify': 0.1,
     'step.pause-cluster': 0.01,
   });
 });
