@@ -10,6 +10,7 @@ import { SqlPools } from '../activities/mysql/sql';
 import { METHODS, measure, recordWorkload } from './lib/bench-replay';
 import { runScaleBenches } from './lib/bench-scale';
 import { runFinderBench } from './lib/bench-finder';
+import { runRtoBench } from './bench-rto';
 import { printTable } from './lib/text-table';
 
 const GOALS = { pipe: 0.95, applier: 2 };
@@ -94,6 +95,14 @@ if (process.env.BENCH_ONLY !== 'replay')
     console.error(`bench:scale: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
   });
+// Then the RTO estimate against the actual on repeated full recoveries (`npm run bench:rto` alone).
+if (process.env.BENCH_ONLY !== 'replay') {
+  const ok = await runRtoBench().catch((err: unknown) => {
+    console.error(`bench:rto: ${err instanceof Error ? err.message : String(err)}`);
+    return false;
+  });
+  if (!ok) process.exitCode = 1;
+}
 // Then the accident finder's scan speed against cat and mariadb-binlog (`npm run bench:find` alone).
 if (process.env.BENCH_ONLY !== 'replay') {
   const ok = await runFinderBench().catch((err: unknown) => {

@@ -49,7 +49,7 @@ interface Run {
 }
 
 /** A server of its own to restore into: stopped, restored by the run, started by its unpause step. */
-async function restoreTarget(base: string, i: number): Promise<MariadbServer> {
+export async function restoreTarget(base: string, i: number): Promise<MariadbServer> {
   const server = new MariadbServer({
     baseDir: join(base, `target-${i}`),
     serverId: 100 + i,
@@ -59,7 +59,7 @@ async function restoreTarget(base: string, i: number): Promise<MariadbServer> {
   return server;
 }
 
-function recoveryInput(acc: Accident, server: MariadbServer, i: number, replay?: object) {
+export function recoveryInput(acc: Accident, server: MariadbServer, i: number, replay?: object) {
   return {
     ...(replay ? { replay } : {}),
     cluster: {
