@@ -23,7 +23,9 @@ import { long } from './routing';
 import { describeCut } from './targets';
 import { fetchChosenBackup } from './percona-fetch';
 import { proveAndVerify } from './verify-step';
+import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import { failure } from './failures';
+import type { Runbook } from './kit';
 import type { PerconaPitrInput, TableFingerprint } from './schemas';
 import type { TableRestoreAsideInput } from './schemas-aside';
 import { restoredTableName } from './schemas-aside';
@@ -123,73 +125,77 @@ export async function tableRestoreAside(raw: unknown): Promise<TableRestoreAside
     );
   if (input.mode === 'plan') return { ...result(), tables: input.tables };
 
-  const backup = await fetchChosenBackup(rb, host, input.archive, plan);
-  const restoreWork = () =>
-    host.restoreNewServer({ recoveryId, backup, datadir: scratch.datadir, server: scratch });
-  if (scratch.approvalFree) await rb.step('restore-backup', restoreWork);
-  else await rb.destructive('restore-backup', restoreWork);
-  rb.noteChange(
-    `backup restored into the scratch server ${scratch.name} (${scratch.datadir}); production not touched`,
-  );
-  const { endpoint } = await rb.step('start-temporary-mysqld', async () => {
-    const started = await host.startTemporaryServer({ ...server, backupGtid: plan.backup.gtid });
-    const there = await host.checkRestoredTables({ restored: started.endpoint, tables: input.tables });
-    return { ...started, evidence: [...(started.evidence ?? []), ...(there.evidence ?? [])] };
-  });
-  await rb.step('replay-binlogs', () =>
-    host.replayBinlogs(input.archive, {
-      recoveryId,
-      dialect: input.dialect,
-      endpoint,
-      plan: plan.replay,
-      backupPosition: { file: plan.backup.file, position: plan.backup.position },
-      force: false,
-      stagingDir: plan.stagingDir,
-      server: { ...server, backupGtid: plan.backup.gtid },
-      replay: { strategy: 'applier', parallelThreads: 1 },
-      only: input.tables,
-    }),
-  );
-  const schemas = [...new Set(input.tables.map((t) => t.split('.')[0]!))];
-  const verification = await rb.step('verify', () =>
-    proveAndVerify(
-      host,
-      input.archive,
-      { plan: plan.replay, stagingDir: plan.stagingDir, server, endpoint, only: input.tables },
-      { schemas },
-      endpoint,
-    ),
-  );
-  const diff = await rb.step('diff-against-production', () =>
-    host.diffAside({ restored: endpoint, production, tables: input.tables }),
-  );
-  let copies: TableRestoreAsideResult['copies'];
-  if (input.copy === 'none') rb.skip('copy-back', 'copy "none": nothing is written to production');
-  else {
-    const mode = input.copy;
-    const copied = await rb.destructive('copy-back', () =>
-      host.copyBackAside({
+  const { verification, diff, copies } = await explainingFailure(rb, scratch.datadir, async () => {
+    const backup = await fetchChosenBackup(rb, host, input.archive, plan);
+    const restoreWork = () =>
+      host.restoreNewServer({ recoveryId, backup, datadir: scratch.datadir, server: scratch });
+    if (scratch.approvalFree) await rb.step('restore-backup', restoreWork);
+    else await rb.destructive('restore-backup', restoreWork);
+    rb.noteChange(
+      `backup restored into the scratch server ${scratch.name} (${scratch.datadir}); production not touched`,
+    );
+    const { endpoint } = await rb.step('start-temporary-mysqld', async () => {
+      const started = await host.startTemporaryServer({ ...server, backupGtid: plan.backup.gtid });
+      const there = await host.checkRestoredTables({ restored: started.endpoint, tables: input.tables });
+      return { ...started, evidence: [...(started.evidence ?? []), ...(there.evidence ?? [])] };
+    });
+    await rb.step('replay-binlogs', () =>
+      host.replayBinlogs(input.archive, {
         recoveryId,
-        restored: endpoint,
-        datadir: scratch.datadir,
-        production,
-        tables: input.tables,
-        mode,
         dialect: input.dialect,
+        endpoint,
+        plan: plan.replay,
+        backupPosition: { file: plan.backup.file, position: plan.backup.position },
+        force: false,
+        stagingDir: plan.stagingDir,
+        server: { ...server, backupGtid: plan.backup.gtid },
+        replay: { strategy: 'applier', parallelThreads: 1 },
+        only: input.tables,
       }),
     );
-    copies = copied.copies;
-    if (mode === 'table') rb.noteChange(`new tables in production: ${copies.map((c) => c.into).join(', ')}`);
-  }
-  await rb.step('stop-temporary-mysqld', async () => {
-    const stopped = await host.stopTemporaryServer(server);
-    return {
-      ...stopped,
-      evidence: [
-        ...(stopped.evidence ?? []),
-        `the scratch datadir ${scratch.datadir} is kept with the restored tables`,
-      ],
-    };
+    const schemas = [...new Set(input.tables.map((t) => t.split('.')[0]!))];
+    const verification = await rb.step('verify', () =>
+      proveAndVerify(
+        host,
+        input.archive,
+        { plan: plan.replay, stagingDir: plan.stagingDir, server, endpoint, only: input.tables },
+        { schemas },
+        endpoint,
+      ),
+    );
+    const diff = await rb.step('diff-against-production', () =>
+      host.diffAside({ restored: endpoint, production, tables: input.tables }),
+    );
+    let copies: TableRestoreAsideResult['copies'];
+    if (input.copy === 'none') rb.skip('copy-back', 'copy "none": nothing is written to production');
+    else {
+      const mode = input.copy;
+      const copied = await rb.destructive('copy-back', () =>
+        host.copyBackAside({
+          recoveryId,
+          restored: endpoint,
+          datadir: scratch.datadir,
+          production,
+          tables: input.tables,
+          mode,
+          dialect: input.dialect,
+        }),
+      );
+      copies = copied.copies;
+      if (mode === 'table')
+        rb.noteChange(`new tables in production: ${copies.map((c) => c.into).join(', ')}`);
+    }
+    await rb.step('stop-temporary-mysqld', async () => {
+      const stopped = await host.stopTemporaryServer(server);
+      return {
+        ...stopped,
+        evidence: [
+          ...(stopped.evidence ?? []),
+          `the scratch datadir ${scratch.datadir} is kept with the restored tables`,
+        ],
+      };
+    });
+    return { verification, diff, copies };
   });
   const {
     problems: _p,
@@ -204,4 +210,36 @@ export async function tableRestoreAside(raw: unknown): Promise<TableRestoreAside
     diffs: diff.diffs,
     ...(copies ? { copies } : {}),
   };
+}
+
+/**
+ * A failed aside says what it changed: production is never paused, so what exists is the scratch
+ * server's datadir (and its temporary mysqld, when the run stopped after starting it) and any new
+ * tables the copy-back made; the original tables were never written.
+ */
+async function explainingFailure<T>(
+  rb: Runbook<string>,
+  datadir: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    const cause = err instanceof Error ? err : new Error(String(err));
+    const changed = rb.changes();
+    throw ApplicationFailure.create({
+      message:
+        `${cause.message}\nProduction was not paused and its original tables were not written. ` +
+        `Changed by this run: ${changed.join('; ') || 'nothing'}. Start again with the same recoveryId ${rb.recoveryId} to resume, ` +
+        `or give it up: stop the temporary mysqld on ${datadir} if it runs, remove ${datadir} and ${datadir}.runbook-ledger, and drop any __restored_ table named above`,
+      type: isCancellation(cause)
+        ? 'Cancelled'
+        : cause instanceof ApplicationFailure
+          ? (cause.type ?? 'StepFailed')
+          : 'StepFailed',
+      nonRetryable: true,
+      details: [{ changed }],
+      cause,
+    });
+  }
 }

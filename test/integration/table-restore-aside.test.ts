@@ -182,6 +182,10 @@ describe('table restore aside', () => {
       input({ requireApproval: true, approvalTimeout: '3s', recoveryId: 'aside-unapproved' }, 8),
     );
     assert.equal(f.type, 'ApprovalTimeout');
+    assert.match(
+      f.message,
+      /Production was not paused and its original tables were not written\. Changed by this run: backup restored into the scratch server scratch/,
+    );
     const progress = await client.workflow.getHandle(f.workflowId).query(progressQuery);
     const status = (name: string) => progress.steps.find((s) => s.name === name)!.status;
     assert.equal(status('diff-against-production'), 'done');
