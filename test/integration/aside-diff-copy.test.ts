@@ -11,6 +11,7 @@ import { startMariadbServer, type MariadbServer } from '../../scripts/lib/mariad
 import { SqlPools } from '../../activities/mysql/sql';
 import { diffTable } from '../../activities/aside/row-diff';
 import { copyBackTable, dumpRestoredTable } from '../../activities/aside/copy-back';
+import { Ledger } from '../../activities/runtime/ledger';
 
 const sql = new SqlPools();
 let base: string;
@@ -166,6 +167,25 @@ describe('table restore aside: diff and copy-back', () => {
       (await prod.query<{ n: number }[]>('SELECT COUNT(*) AS n FROM shop.orders__restored_aside_1'))[0]!.n,
       beforeAccident.size,
     );
+  });
+
+  test("a retry finds this run's own unfinished copy (the ledger says it began it), drops it and copies again", async () => {
+    const req = {
+      recoveryId: 'aside-4',
+      restored: ep(scratch),
+      datadir: scratch.datadir,
+      production: ep(prod),
+      table: orders,
+    };
+    // As a worker killed mid-copy leaves it: the copy begun (ledger), the new table half filled.
+    await Ledger.besideDatadir(scratch.datadir).write('aside-4', 'copy-back:shop.orders:started', {
+      table: 'shop.orders__restored_aside_4',
+    });
+    await prod.query('CREATE TABLE shop.orders__restored_aside_4 LIKE shop.orders');
+    await prod.query('INSERT INTO shop.orders__restored_aside_4 SELECT * FROM shop.orders WHERE id < 100');
+    const r = await copyBackTable(sql, req);
+    assert.match(r.evidence!.join('\n'), /dropped this run's unfinished shop\.orders__restored_aside_4/);
+    assert.deepEqual(await rowsOf(prod, 'orders__restored_aside_4'), beforeAccident);
   });
 
   test('refuses when production already has the new name and this run did not create it', async () => {
