@@ -33,9 +33,13 @@ const controller = proxyActivities<Pick<SqlActivities, 'prepareDrill' | 'recordD
 });
 type Host = Pick<Activities, 'checkDrillTables' | 'teardownDrill'>;
 
-/** A recovery id from the drill's workflow id (a schedule appends a timestamp with ":"). */
-export function drillRecoveryId(workflowId: string): string {
-  return `${workflowId.replace(/[^A-Za-z0-9_.-]/g, '-')}-recovery`.slice(-100).replace(/^[^A-Za-z0-9]+/, 'd');
+/**
+ * The drill's recovery id (and its child's workflow id): the cluster and the drill's start time, both
+ * in its history (a saved history replays under another workflow id), as a valid slug.
+ */
+export function drillRecoveryId(cluster: string, startedAt: Date): string {
+  const t = startedAt.toISOString().replace(/[-:]/g, '').replace('.', '');
+  return `drill-${cluster.slice(0, 70)}-${t}`;
 }
 
 /** Differences between the restored fingerprints and the source's at the marker. */
@@ -67,9 +71,15 @@ export async function restoreDrill(raw: unknown): Promise<DrillRecord> {
   const cluster = (raw as { cluster?: unknown } | null)?.cluster;
   if (typeof cluster !== 'string' || !SLUG_PATTERN.test(cluster))
     throw failure('InvalidInput', 'invalid drill request: give {"cluster": "<fleet catalog entry>"}');
-  const { workflowId } = workflowInfo();
-  const recoveryId = drillRecoveryId(workflowId);
-  const record: DrillRecord = { cluster, workflowId, at: new Date().toISOString(), result: 'failed' };
+  const { workflowId, startTime } = workflowInfo();
+  const recoveryId = drillRecoveryId(cluster, startTime);
+  const record: DrillRecord = {
+    cluster,
+    workflowId,
+    recoveryId,
+    at: startTime.toISOString(),
+    result: 'failed',
+  };
   let failType = 'DrillFailed';
   let host: Host | undefined;
   let recovered = false;

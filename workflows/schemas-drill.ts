@@ -39,6 +39,8 @@ export const MARKER_COMMENT = 'mysql-recovery-runbooks restore drill marker (saf
 export interface DrillRecord {
   cluster: string;
   workflowId: string;
+  /** The drill's recovery: the perconaPointInTimeRecovery child's workflow id and recoveryId. */
+  recoveryId?: string;
   /** When the drill started (ISO, UTC). */
   at: string;
   result: 'passed' | 'failed';

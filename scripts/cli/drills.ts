@@ -23,11 +23,10 @@ function scheduleSpec(d: DrillSpec): ScheduleSpec {
 }
 
 /**
- * Creates or updates the drill schedule of `cluster` from this host's catalog; refused (exit 2,
- * nothing scheduled) when the entry is unknown, invalid (a scratch server that is production
- * included) or has no drill section. Returns the schedule id.
+ * The drill section of `cluster` in this host's catalog; refused (exit 2, nothing scheduled) when the
+ * entry is unknown, invalid (a scratch server that is production included) or has no drill section.
  */
-export async function scheduleDrill(client: Client, cluster: string, taskQueue: string): Promise<string> {
+export async function drillOf(cluster: string): Promise<DrillSpec> {
   if (!SLUG_PATTERN.test(cluster)) throw new CliError(`not a cluster name: ${JSON.stringify(cluster)}`, 2);
   let entries;
   try {
@@ -43,6 +42,12 @@ export async function scheduleDrill(client: Client, cluster: string, taskQueue: 
     );
   if (!entry.drill)
     throw new CliError(`the catalog entry ${cluster} has no drill section; nothing scheduled`, 2);
+  return entry.drill;
+}
+
+/** Creates or updates the drill schedule of `cluster` from this host's catalog; returns the schedule id. */
+export async function scheduleDrill(client: Client, cluster: string, taskQueue: string): Promise<string> {
+  const drill = await drillOf(cluster);
   const scheduleId = drillScheduleId(cluster);
   const action = {
     type: 'startWorkflow' as const,
@@ -55,7 +60,7 @@ export async function scheduleDrill(client: Client, cluster: string, taskQueue: 
       { key: RunbookKindKey, value: 'restoreDrill' },
     ],
   };
-  const spec = scheduleSpec(entry.drill);
+  const spec = scheduleSpec(drill);
   const policies = { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1h' } as const;
   try {
     await client.schedule.create({ scheduleId, spec, action, policies });
@@ -77,6 +82,7 @@ export function addDrillsCommand(program: Command, g: () => GlobalOptions): void
       if (!SLUG_PATTERN.test(cluster))
         throw new CliError(`not a cluster name: ${JSON.stringify(cluster)}`, 2);
       if (o.schedule) {
+        await drillOf(cluster); // refused before Temporal is asked
         const { client, connection } = await connect(g());
         try {
           const id = await scheduleDrill(client, cluster, g().taskQueue);

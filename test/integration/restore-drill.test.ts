@@ -29,6 +29,8 @@ import { main } from '../../scripts/runbook';
 import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
 import type { DrillRecord } from '../../workflows/schemas-drill';
 import { flipBitInEventBody } from '../support/damage';
+import { historiesDir } from '../support/histories';
+import { saveHistory } from '../../scripts/lib/history';
 import { writeCatalogEntry } from '../support/fleet';
 import { useStandIns } from '../support/percona-scenario';
 import {
@@ -241,7 +243,7 @@ describe('a drill never targets production', () => {
 });
 
 describe('scheduled drills on a live archive', () => {
-  test('a triggered drill restores the newest backup to its marker on the scratch server: fingerprints equal, RTO and RPO recorded', async () => {
+  test('a triggered drill restores the newest backup to its marker on the scratch server: fingerprints equal, RTO and RPO recorded', async (t) => {
     const name = `drill-${randomUUID().slice(0, 8)}`;
     const scratch = await scratchServer('scratch-ok');
     await writeCatalogEntry(name, entry(pitrInput({ scratch })));
@@ -250,6 +252,7 @@ describe('scheduled drills on a live archive', () => {
     const { workflowId, outcome } = await triggerDrill(name);
     const rec = await outcome;
     assert.equal(rec.result, 'passed', rec.why);
+    t.diagnostic(`drill ${rec.gtid}: RTO ${rec.rtoMs} ms, RPO ${rec.rpoSeconds} s, ${rec.tables} tables`);
     assert.ok(rec.rtoMs! > 0);
     assert.equal(typeof rec.rpoSeconds, 'number');
     // The marker is on the source, at the recorded GTID's position or before it.
@@ -259,9 +262,7 @@ describe('scheduled drills on a live archive', () => {
     assert.equal(marker!.drill, workflowId);
     assert.equal(rec.gtid, await sourcePos());
     // What the scratch server held, from the recovery's own result, against the source read here.
-    const child = (await client.workflow
-      .getHandle(`${workflowId.replace(/[^A-Za-z0-9_.-]/g, '-')}-recovery`)
-      .result()) as PerconaResult;
+    const child = (await client.workflow.getHandle(rec.recoveryId!).result()) as PerconaResult;
     const restoredShop = Object.fromEntries(
       Object.entries(child.tables!).filter(([t]) => t.startsWith('shop.')),
     );
@@ -269,6 +270,9 @@ describe('scheduled drills on a live archive', () => {
     assert.equal(child.tables!['runbook_drill.marker']!.rows, 1);
     assert.ok(child.proof);
     assert.equal(rec.tables, Object.keys(truth).length + 1);
+    // With RECORD_HISTORIES=1 the drill's history joins the replay suite (test/histories).
+    if (process.env.RECORD_HISTORIES === '1')
+      await saveHistory(temporalAddress(), workflowId, join(historiesDir, 'restore-drill.json'));
     // Recorded on the controller; the scratch server is gone for the next drill; no alert.
     assert.deepEqual(
       (await readDrills(name)).map((r) => r.workflowId),

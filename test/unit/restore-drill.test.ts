@@ -87,10 +87,10 @@ describe('the catalog’s drill section', () => {
 });
 
 describe('the drill workflow’s pure parts', () => {
-  test('a schedule’s workflow id becomes a valid recovery id', () => {
-    const id = drillRecoveryId('drill-shop-2026-12-07T23:00:00Z');
-    assert.equal(id, 'drill-shop-2026-12-07T23-00-00Z-recovery');
-    assert.match(drillRecoveryId(`${'x'.repeat(150)}:1`), SLUG_PATTERN);
+  test('the recovery id is the cluster and the start time, a valid slug', () => {
+    const at = new Date('2026-12-07T23:00:00.123Z');
+    assert.equal(drillRecoveryId('shop', at), 'drill-shop-20261207T230000123Z');
+    assert.match(drillRecoveryId('x'.repeat(100), at), SLUG_PATTERN);
   });
 
   test('fingerprints that differ, are missing or extra are named', () => {
@@ -147,5 +147,23 @@ describe('the history', () => {
     assert.ok(!page.includes('<b>damaged'));
     assert.match(page, /&lt;b&gt;damaged/);
     assert.doesNotMatch(page, /<script|src=|href=/);
+  });
+});
+
+describe('runbook drills: bad input, nothing done', () => {
+  test('a name that is not a cluster name, or an entry with no drill section, exits 2 before Temporal is asked', async () => {
+    const { main } = await import('../../scripts/runbook');
+    const errors: string[] = [];
+    const err = console.error;
+    console.error = (...a: unknown[]) => errors.push(a.join(' '));
+    try {
+      // An address nothing listens on: were Temporal asked, the exit would be 3.
+      assert.equal(await main(['--address', '127.0.0.1:1', 'drills', '../etc']), 2);
+      assert.equal(await main(['--address', '127.0.0.1:1', 'drills', 'nosuch', '--schedule']), 2);
+    } finally {
+      console.error = err;
+    }
+    assert.match(errors.join('\n'), /not a cluster name: "\.\.\/etc"/);
+    assert.match(errors.join('\n'), /nosuch is not a usable entry of the fleet catalog .*nothing scheduled/);
   });
 });
