@@ -136,8 +136,14 @@ export async function benchRto(base: string): Promise<boolean> {
             })) as PerconaResult | null;
           const a = r?.rto?.actual;
           if (!r || !a) continue;
-          const from =
-            round > 1 ? 'this workload' : seeded.has(strategy) ? 'the other workload' : 'defaults (seed)';
+          const defaults = r.rto?.estimate.defaults.length ?? 0;
+          const from = defaults
+            ? `${defaults} default rate(s)`
+            : round > 1
+              ? 'this workload'
+              : seeded.has(strategy)
+                ? 'the other workload'
+                : 'earlier rounds';
           seeded.add(strategy);
           rows.push({
             workload: w.name,
