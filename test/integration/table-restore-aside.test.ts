@@ -216,6 +216,13 @@ describe('table restore aside', () => {
     );
     void prod;
     await refuse({ restoreTo: 'in-place' }, 7, /no scratch server named in-place/);
+    await refuse({ tables: ['mysql.user'] }, 9, /mysql is a system schema/);
+    await refuse({ copy: 'overwrite' }, 10, /copy: copy must be "table"/);
+    await refuse(
+      { recoveryId: `r${'x'.repeat(60)}` },
+      11,
+      /more than 64\): use a shorter recoveryId\. Nothing was touched/,
+    );
     assert.equal(await checksums(), sums);
   });
 });
