@@ -12,7 +12,15 @@ import type { PerconaResult } from '../../workflows/percona-point-in-time-recove
 import { roundSeconds } from '../../workflows/rto-estimate';
 import { readRates } from '../../activities/runtime/rates';
 import { recordAccident, standInCluster, useStandIns, type Accident } from '../support/percona-scenario';
-import { startWorker, testClient, uniqueQueue, type RunningWorker } from '../support/temporal';
+import {
+  startWorker,
+  temporalAddress,
+  testClient,
+  uniqueQueue,
+  type RunningWorker,
+} from '../support/temporal';
+import { saveHistory } from '../../scripts/lib/history';
+import { historiesDir } from '../support/histories';
 import { catalogRequest } from '../support/fleet';
 
 useStandIns();
@@ -41,10 +49,12 @@ function input(mode: 'plan' | 'run') {
   };
 }
 
+let lastId = '';
 async function execute(mode: 'plan' | 'run'): Promise<PerconaResult> {
+  lastId = `rto-${mode}-${n}-${Date.now()}`;
   return (await client.workflow.execute(TYPE, {
     taskQueue: worker.taskQueue,
-    workflowId: `rto-${mode}-${n}-${Date.now()}`,
+    workflowId: lastId,
     args: [await catalogRequest(TYPE, input(mode))],
   })) as PerconaResult;
 }
@@ -102,6 +112,9 @@ describe('RTO estimate', () => {
   test('a completed run records estimate vs actual per step and its rates on the restore host', async () => {
     first = await execute('run');
     assert.deepEqual(first.tables, acc.truth);
+    // With RECORD_HISTORIES=1: a history that took the rto-rates patch's path, for the replay suite.
+    if (process.env.RECORD_HISTORIES === '1')
+      await saveHistory(temporalAddress(), lastId, join(historiesDir, 'percona-pitr-rto.json'));
     const rto = first.rto!;
     assert.ok(rto.actual, 'the result carries the actual times');
     const ran = first.steps.filter((s) => s.status === 'done').map((s) => s.name);
