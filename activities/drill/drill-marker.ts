@@ -83,20 +83,23 @@ export async function prepareDrill(
   let gtid: string;
   let fingerprints: Record<string, TableFingerprint>;
   try {
-    await conn.query(`CREATE DATABASE IF NOT EXISTS ${MARKER_SCHEMA}`);
-    await conn.query(
-      `CREATE TABLE IF NOT EXISTS ${MARKER_SCHEMA}.${MARKER_TABLE} (id BIGINT AUTO_INCREMENT PRIMARY KEY, drill VARCHAR(200) NOT NULL, at DATETIME(6) NOT NULL) ENGINE=InnoDB COMMENT=?`,
-      [MARKER_COMMENT],
-    );
+    // Judged before any write (a CREATE … IF NOT EXISTS is binlogged even when the table exists).
     const [rows] = await conn.query<RowDataPacket[]>(
       'SELECT table_comment AS c FROM information_schema.tables WHERE table_schema = ? AND table_name = ?',
       [MARKER_SCHEMA, MARKER_TABLE],
     );
-    if (rows[0]?.c !== MARKER_COMMENT)
+    if (rows.length && rows[0]?.c !== MARKER_COMMENT)
       throw failure(
         'DrillRefused',
         `drill of ${ctx.cluster} refused: ${MARKER_SCHEMA}.${MARKER_TABLE} exists and is not the drill's (its comment is ${JSON.stringify(rows[0]?.c ?? null)}). Nothing was written`,
       );
+    if (!rows.length) {
+      await conn.query(`CREATE DATABASE IF NOT EXISTS ${MARKER_SCHEMA}`);
+      await conn.query(
+        `CREATE TABLE IF NOT EXISTS ${MARKER_SCHEMA}.${MARKER_TABLE} (id BIGINT AUTO_INCREMENT PRIMARY KEY, drill VARCHAR(200) NOT NULL, at DATETIME(6) NOT NULL) ENGINE=InnoDB COMMENT=?`,
+        [MARKER_COMMENT],
+      );
+    }
     await conn.query(
       `INSERT INTO ${MARKER_SCHEMA}.${MARKER_TABLE} (drill, at) VALUES (?, UTC_TIMESTAMP(6))`,
       [req.drillId],

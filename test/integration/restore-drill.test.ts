@@ -326,3 +326,44 @@ describe('scheduled drills on a live archive', () => {
     assert.equal(await stat(scratch.datadir).catch(() => null), null);
   });
 });
+
+describe('bad input, refused with nothing written', () => {
+  test('a drill of a cluster the catalog does not know, or not a cluster name', async () => {
+    const posBefore = await sourcePos();
+    const start = (cluster: unknown) =>
+      client.workflow
+        .start('restoreDrill', {
+          taskQueue: worker.taskQueue,
+          workflowId: `drill-bad-${randomUUID().slice(0, 8)}`,
+          args: [{ cluster }],
+        })
+        .then((h) => h.result());
+    const unknown = await failureOf(start('nosuch'));
+    assert.equal(unknown.type, 'DrillRefused');
+    assert.match(unknown.message, /no usable fleet catalog entry of that name .*Nothing was touched/);
+    const bad = await failureOf(start('../etc'));
+    assert.equal(bad.type, 'InvalidInput');
+    assert.equal(await sourcePos(), posBefore);
+  });
+
+  test('a runbook_drill.marker table that is not the drill’s is never written to', async () => {
+    const name = `foreign-${randomUUID().slice(0, 8)}`;
+    await writeCatalogEntry(name, entry(pitrInput({ scratch: await scratchServer('scratch-foreign') })));
+    await s().query('DROP TABLE runbook_drill.marker');
+    await s().query(
+      "CREATE TABLE runbook_drill.marker (id INT PRIMARY KEY) COMMENT 'the application''s own'",
+    );
+    const posBefore = await sourcePos();
+    try {
+      const { outcome } = await triggerDrill(name);
+      const f = await failureOf(outcome);
+      assert.equal(f.type, 'DrillRefused');
+      assert.match(f.message, /runbook_drill\.marker exists and is not the drill's .*Nothing was written/);
+      assert.equal(await sourcePos(), posBefore);
+      const [n] = await s().query<{ n: number }[]>('SELECT COUNT(*) AS n FROM runbook_drill.marker');
+      assert.equal(Number(n!.n), 0);
+    } finally {
+      await s().query('DROP TABLE runbook_drill.marker');
+    }
+  });
+});
