@@ -273,6 +273,17 @@ describe('scheduled drills on a live archive', () => {
     // With RECORD_HISTORIES=1 the drill's history joins the replay suite (test/histories).
     if (process.env.RECORD_HISTORIES === '1')
       await saveHistory(temporalAddress(), workflowId, join(historiesDir, 'restore-drill.json'));
+    // --schedule again after an edit of the entry's schedule updates the same schedule.
+    const edited = entry(pitrInput({ scratch }));
+    edited.drill.schedule = { every: '12h' };
+    await writeCatalogEntry(name, edited);
+    assert.equal(await scheduleDrill(client, name, worker.taskQueue), `drill-${name}`);
+    const d = await client.schedule.getHandle(`drill-${name}`).describe();
+    assert.deepEqual(
+      d.spec.intervals?.map((i) => Number(i.every)),
+      [12 * 3600 * 1000],
+    );
+    assert.equal(d.action.type === 'startWorkflow' && d.action.workflowType, 'restoreDrill');
     // Recorded on the controller; the scratch server is gone for the next drill; no alert.
     assert.deepEqual(
       (await readDrills(name)).map((r) => r.workflowId),
