@@ -12,6 +12,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { PerconaResult } from '../../workflows/percona-point-in-time-recovery';
 import { recordAccident, type Accident } from '../../test/support/percona-scenario';
 import { spawnWorker, type WorkerProcess } from '../../test/support/worker-process';
+import { catalogRequest } from '../../test/support/fleet';
 import { MariadbServer } from './mariadb-server';
 import { startDevServer } from './temporal-dev-server';
 import { ms, printTable, seconds } from './text-table';
@@ -78,9 +79,12 @@ export function recoveryInput(acc: Accident, server: MariadbServer, i: number, r
 }
 
 async function runRecovery(client: Client, input: unknown, id: string): Promise<Run> {
+  // The fixed part of each recovery is a catalog entry of its own, as operators describe clusters: a
+  // request that names servers itself is refused.
+  const request = await catalogRequest('perconaPointInTimeRecovery', input);
   const start = Date.now();
   const result = await client.workflow
-    .execute('perconaPointInTimeRecovery', { taskQueue: TASK_QUEUE, workflowId: id, args: [input] })
+    .execute('perconaPointInTimeRecovery', { taskQueue: TASK_QUEUE, workflowId: id, args: [request] })
     .then(
       (r) => r as PerconaResult,
       (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
@@ -284,7 +288,14 @@ export async function benchRecoveries(
       `\nrecoveries: accident recorded on a real MariaDB source in ${seconds(Date.now() - t)} (drop at ${acc.dropGtid})`,
     );
     const timingsFile = join(base, 'command-timings.jsonl');
-    worker = await spawnWorker(TASK_QUEUE, { ...workerEnv, RUNBOOK_COMMAND_TIMINGS: timingsFile });
+    const catalog = join(base, 'catalog');
+    await mkdir(catalog, { recursive: true, mode: 0o700 });
+    process.env.RUNBOOK_CATALOG = catalog;
+    worker = await spawnWorker(TASK_QUEUE, {
+      ...workerEnv,
+      RUNBOOK_COMMAND_TIMINGS: timingsFile,
+      RUNBOOK_CATALOG: catalog,
+    });
     connection = await Connection.connect({ address: temporal.address });
     const client = new Client({ connection });
     const overheadOk = await benchOverhead(client, acc, base, timingsFile, servers);
