@@ -37,6 +37,7 @@ import {
   type NewServerRecord,
 } from './percona-new-server';
 import { fetchChosenBackup } from './percona-fetch';
+import { planShown } from './percona-plan-shown';
 import { proveAndVerify } from './verify-step';
 import { describeEstimate } from './rto-estimate';
 import { finishRto, perconaEstimate, perconaRtoFacts, type RtoRecord } from './rto-run';
@@ -104,16 +105,7 @@ export async function perconaPointInTimeRecovery(raw: unknown): Promise<PerconaR
     };
   });
   const result = () =>
-    rb.result<PerconaPlan>({
-      backup: plan.backup,
-      backupTime: plan.backupTime,
-      replay: plan.replay,
-      cluster: plan.cluster,
-      archive: plan.archive,
-      stagingDir: plan.stagingDir,
-      ...(plan.source ? { source: plan.source, choice: plan.choice } : {}),
-      ...(plan.sizes ? { sizes: plan.sizes } : {}),
-    });
+    rb.result<PerconaPlan>({ ...planShown(plan), ...(plan.sizes ? { sizes: plan.sizes } : {}) });
   // A new server's restore is the only destructive step, and none on a scratch server (catalog).
   const destructive = ns ? (ns.approvalFree ? [] : ['restore-backup']) : rb.destructiveSteps();
   if (input.mode === 'plan')

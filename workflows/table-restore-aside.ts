@@ -21,6 +21,7 @@ import type { RunbookResult } from './kit';
 import { openRunbook } from './request-input';
 import { long } from './routing';
 import { describeCut } from './targets';
+import { planShown } from './percona-plan-shown';
 import { fetchChosenBackup } from './percona-fetch';
 import { proveAndVerify } from './verify-step';
 import { ApplicationFailure, isCancellation } from '@temporalio/workflow';
@@ -110,19 +111,7 @@ export async function tableRestoreAside(raw: unknown): Promise<TableRestoreAside
     ...(scratch.approvalFree ? [] : ['restore-backup']),
     ...(input.copy === 'none' ? [] : ['copy-back']),
   ];
-  const result = () =>
-    rb.result<PerconaPlan>(
-      {
-        backup: plan.backup,
-        backupTime: plan.backupTime,
-        replay: plan.replay,
-        cluster: plan.cluster,
-        archive: plan.archive,
-        stagingDir: plan.stagingDir,
-        ...(plan.source ? { source: plan.source, choice: plan.choice } : {}),
-      },
-      destructive,
-    );
+  const result = () => rb.result<PerconaPlan>(planShown(plan), destructive);
   if (input.mode === 'plan') return { ...result(), tables: input.tables };
 
   const { verification, diff, copies } = await explainingFailure(rb, scratch.datadir, async () => {
